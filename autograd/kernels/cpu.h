@@ -1,0 +1,52 @@
+// Which instruction set the kernels run on, decided at run time.
+//
+// The library is compiled once for a baseline x86-64 (or any other) CPU; the
+// AVX2 kernels live in their own translation units (*_avx2.cpp) compiled with
+// -mavx2 -mfma. Before calling them we ask the CPU (cpuid) whether it has the
+// instructions, and the OS (xgetbv) whether it saves the YMM registers on a
+// context switch. Without both, the portable scalar path runs.
+//
+// The environment variable CF_SIMD picks the path by name at start-up:
+//   CF_SIMD=scalar  force the portable path (reference results, debugging)
+//   CF_SIMD=avx2    AVX2+FMA (falls back to scalar, with a warning, if absent)
+// Tests switch paths with set_simd_path().
+#pragma once
+
+namespace cf::kernels {
+
+enum class SimdPath {
+  Scalar = 0,  // portable C++; the only path on non-x86 builds
+  Avx2 = 1,    // AVX2 + FMA, 8 floats per register
+  // Reserved for AVX-512 kernels (*_avx512.cpp, 16 floats per register). The
+  // build already compiles such files with AVX-512 flags and cpu_features()
+  // already reports OS support for the ZMM state; no kernel exists yet, so
+  // this value is never selected.
+  Avx512 = 2,
+};
+
+struct CpuFeatures {
+  bool avx2 = false;     // cpuid leaf 7 EBX bit 5
+  bool fma = false;      // cpuid leaf 1 ECX bit 12
+  bool avx512f = false;  // cpuid leaf 7 EBX bit 16
+  bool os_ymm = false;   // XCR0 has SSE and AVX state enabled
+  bool os_zmm = false;   // XCR0 also has the opmask and ZMM state enabled
+};
+
+// What this CPU and OS provide (queried once).
+const CpuFeatures& cpu_features();
+
+// True if this build contains the kernels of `path` and the CPU can run them.
+bool simd_path_supported(SimdPath path);
+
+// The path the public kernels use now. Initially the best supported one,
+// unless CF_SIMD says otherwise.
+SimdPath simd_path();
+
+// Switch the path (for tests and benchmarks). Throws std::invalid_argument if
+// the path is not supported on this machine or build.
+void set_simd_path(SimdPath path);
+
+// "scalar", "avx2", "avx512".
+const char* simd_path_name(SimdPath path);
+
+}  // namespace cf::kernels

@@ -1,0 +1,285 @@
+// SGEMM driver: argument checks, dispatch, packing, cache blocking, threads.
+//
+// The structure is the GotoBLAS / BLIS one. For C += op(A) . op(B):
+//
+//   for jc in N, step NC:                 B panel  kc x nc  -> lives in L3
+//     for pc in K, step KC:               (never split across threads)
+//       pack op(B)[pc:pc+kc, jc:jc+nc]    into NR-wide strips (shared)
+//       for ic in M, step MC:             A block  mc x kc  -> lives in L2
+//         pack op(A)[ic:ic+mc, pc:pc+kc]  into MR-tall strips (per thread)
+//         for jr in nc, step NR:          B strip  kc x NR  -> stays in L1
+//           for ir in mc, step MR:
+//             micro-kernel: C[ir:ir+MR, jr:jr+NR] (+)= A strip . B strip
+//
+// Packing copies each operand into the exact order the micro-kernel reads
+// it, so the inner loop only streams contiguous memory. The packing routine
+// takes the operand through two strides, which is how the four layouts
+// (A.B, A.B^T, A^T.B, A^T.B^T) are handled without materialising transposes.
+//
+// Threads split the ic loop (and, when M has few blocks, the jr loop too);
+// each C element is still computed by one micro-kernel call per pc step, in
+// the same order, so results are bit-identical for any thread count.
+#include <algorithm>
+#include <cstring>
+#include <new>
+#include <stdexcept>
+#include <string>
+
+#include "autograd/kernels/cpu.h"
+#include "autograd/kernels/gemm.h"
+#include "autograd/kernels/gemm_microkernel.h"
+#include "autograd/kernels/threads.h"
+
+namespace cf::kernels {
+namespace {
+
+using detail::kGemmMR;
+using detail::kGemmNR;
+
+// Cache blocking. KC x NR floats of B (16 KiB at KC = 256) stay in L1 across
+// a whole A block; MC x KC floats of A (~170 KiB) stay in L2; the KC x NC
+// B panel (~4 MiB) in L3. The actual block sizes are balanced so that the
+// last block is not a sliver: e.g. M = 1024 is cut into 8 blocks of 128.
+constexpr int64_t kMC = 168;
+constexpr int64_t kKC = 256;
+constexpr int64_t kNC = 4080;
+
+// Below this many multiply-adds a product runs on the calling thread only:
+// waking the pool would cost more than it saves.
+constexpr int64_t kSerialMacs = int64_t(64) * 64 * 64;
+// The parallel loop wants at least this many tasks (fixed, not the thread
+// count, so the work split does not depend on the machine).
+constexpr int64_t kMinTasks = 8;
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+// Split `total` into equal blocks of at most `max_block`, rounded up to a
+// multiple of `unit`.
+int64_t balanced_block(int64_t total, int64_t max_block, int64_t unit) {
+  return round_up(ceil_div(total, ceil_div(total, max_block)), unit);
+}
+
+// A per-thread, 64-byte aligned scratch buffer that only grows, so packing
+// allocates once per thread rather than once per call.
+class PackBuffer {
+ public:
+  ~PackBuffer() { release(); }
+  float* get(size_t floats) {
+    if (floats > capacity_) {
+      release();
+      data_ = static_cast<float*>(::operator new(floats * sizeof(float), std::align_val_t(64)));
+      capacity_ = floats;
+    }
+    return data_;
+  }
+
+ private:
+  void release() {
+    if (data_) ::operator delete(data_, std::align_val_t(64));
+    data_ = nullptr;
+    capacity_ = 0;
+  }
+  float* data_ = nullptr;
+  size_t capacity_ = 0;
+};
+
+thread_local PackBuffer t_pack_a;
+thread_local PackBuffer t_pack_b;
+
+// Pack a `rows` x kc slice of an operand into strips `w` rows wide: strip s
+// holds, for k = 0..kc-1, the w values X(s*w + 0..w-1, k) consecutively, zero
+// padded past `rows`. X(i, k) = src[i * si + k * sk]; the strides encode
+// both which operand it is and whether it is transposed:
+//   op(A)(i, k):  si = trans_a ? 1 : lda,   sk = trans_a ? lda : 1
+//   op(B)(k, j):  si = trans_b ? ldb : 1,   sk = trans_b ? 1 : ldb   (i = j)
+void pack_strips(const float* src, int64_t si, int64_t sk, int64_t rows, int64_t kc,
+                 int w, int64_t first_strip, int64_t end_strip, float* dst) {
+  for (int64_t s = first_strip; s < end_strip; ++s) {
+    const float* x = src + s * w * si;
+    float* d = dst + s * w * kc;
+    const int r = int(std::min<int64_t>(w, rows - s * w));
+    if (si == 1 && r == w) {
+      // The strip's values for one k are contiguous in the source: a copy.
+      for (int64_t k = 0; k < kc; ++k) std::memcpy(d + k * w, x + k * sk, w * sizeof(float));
+    } else {
+      for (int64_t k = 0; k < kc; ++k) {
+        for (int i = 0; i < r; ++i) d[k * w + i] = x[i * si + k * sk];
+        for (int i = r; i < w; ++i) d[k * w + i] = 0.0f;
+      }
+    }
+  }
+}
+
+struct Gemm {
+  bool trans_a, trans_b;
+  int64_t M, N, K;
+  float alpha;
+  const float* A;
+  int64_t lda;
+  const float* B;
+  int64_t ldb;
+  float beta;
+  float* C;
+  int64_t ldc;
+};
+
+// Runs fn over the chunks of [0, n), on the pool or inline on this thread.
+template <class F>
+void for_chunks(bool parallel, int64_t n, int64_t grain, F&& fn) {
+  if (parallel) {
+    parallel_for(n, grain, fn);
+  } else {
+    for (int64_t b = 0; b < n; b += grain) fn(b, std::min(n, b + grain));
+  }
+}
+
+// C = beta * C, the whole answer when alpha == 0 or K == 0.
+void scale_c(const Gemm& g) {
+  for (int64_t i = 0; i < g.M; ++i) {
+    float* c = g.C + i * g.ldc;
+    for (int64_t j = 0; j < g.N; ++j) c[j] = g.beta == 0.0f ? 0.0f : g.beta * c[j];
+  }
+}
+
+void gemm_blocked(const Gemm& g, detail::GemmMicroKernel kernel, bool parallel) {
+  const int64_t a_si = g.trans_a ? 1 : g.lda, a_sk = g.trans_a ? g.lda : 1;
+  const int64_t b_sj = g.trans_b ? g.ldb : 1, b_sk = g.trans_b ? 1 : g.ldb;
+
+  const int64_t nc_max = balanced_block(g.N, kNC, kGemmNR);
+  const int64_t kc_max = balanced_block(g.K, kKC, 1);
+  const int64_t mc_max = balanced_block(g.M, kMC, kGemmMR);
+  const int64_t m_blocks = ceil_div(g.M, mc_max);
+  float* packed_b = t_pack_b.get(size_t(kc_max * nc_max));
+
+  for (int64_t jc = 0; jc < g.N; jc += nc_max) {
+    const int64_t nc = std::min(nc_max, g.N - jc);
+    const int64_t n_strips = ceil_div(nc, kGemmNR);
+    // With few A blocks, also split the B strips into groups so there are
+    // enough tasks; each task then packs its A block itself (cheap: the
+    // repacked block is small exactly when M is small).
+    const int64_t groups = std::min(n_strips, ceil_div(kMinTasks, m_blocks));
+    const int64_t strips_per_group = ceil_div(n_strips, groups);
+
+    for (int64_t pc = 0; pc < g.K; pc += kc_max) {
+      const int64_t kc = std::min(kc_max, g.K - pc);
+      // The first K block applies the caller's beta; later ones accumulate.
+      const float beta = pc == 0 ? g.beta : 1.0f;
+
+      const float* b_src = g.B + pc * b_sk + jc * b_sj;
+      for_chunks(parallel, n_strips, 16, [&](int64_t s0, int64_t s1) {
+        pack_strips(b_src, b_sj, b_sk, nc, kc, kGemmNR, s0, s1, packed_b);
+      });
+
+      for_chunks(parallel, m_blocks * groups, 1, [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) {
+          const int64_t ic = (t / groups) * mc_max;
+          const int64_t mc = std::min(mc_max, g.M - ic);
+          const int64_t s_begin = (t % groups) * strips_per_group;
+          const int64_t s_end = std::min(n_strips, s_begin + strips_per_group);
+          float* packed_a = t_pack_a.get(size_t(mc_max * kc_max));
+          pack_strips(g.A + ic * a_si + pc * a_sk, a_si, a_sk, mc, kc, kGemmMR, 0,
+                      ceil_div(mc, kGemmMR), packed_a);
+          for (int64_t s = s_begin; s < s_end; ++s) {
+            const int64_t jr = s * kGemmNR;
+            const int n = int(std::min<int64_t>(kGemmNR, nc - jr));
+            const float* b_strip = packed_b + s * kGemmNR * kc;
+            for (int64_t ir = 0; ir < mc; ir += kGemmMR) {
+              const int m = int(std::min<int64_t>(kGemmMR, mc - ir));
+              kernel(kc, packed_a + ir * kc, b_strip, g.C + (ic + ir) * g.ldc + jc + jr,
+                     g.ldc, m, n, g.alpha, beta);
+            }
+          }
+        }
+      });
+    }
+  }
+}
+
+detail::GemmMicroKernel active_microkernel() {
+#ifdef CF_HAVE_AVX2
+  if (simd_path() == SimdPath::Avx2) return detail::gemm_microkernel_avx2;
+#endif
+  return detail::gemm_microkernel_scalar;
+}
+
+std::string dims(const Gemm& g) {
+  return "M=" + std::to_string(g.M) + " N=" + std::to_string(g.N) +
+         " K=" + std::to_string(g.K) + " lda=" + std::to_string(g.lda) +
+         " ldb=" + std::to_string(g.ldb) + " ldc=" + std::to_string(g.ldc) +
+         " trans_a=" + std::to_string(g.trans_a) + " trans_b=" + std::to_string(g.trans_b);
+}
+
+void check(const Gemm& g, const char* fn) {
+  auto fail = [&](const char* what) {
+    throw std::invalid_argument(std::string(fn) + ": " + what + " (" + dims(g) + ")");
+  };
+  if (g.M < 0 || g.N < 0 || g.K < 0) fail("negative size");
+  // Stored A is M x K (K x M if transposed); likewise B is K x N (N x K).
+  const int64_t a_cols = g.trans_a ? g.M : g.K, a_rows = g.trans_a ? g.K : g.M;
+  const int64_t b_cols = g.trans_b ? g.K : g.N, b_rows = g.trans_b ? g.N : g.K;
+  if (a_rows > 1 && g.lda < a_cols) fail("lda smaller than the row length of A as stored");
+  if (b_rows > 1 && g.ldb < b_cols) fail("ldb smaller than the row length of B as stored");
+  if (g.M > 1 && g.ldc < g.N) fail("ldc smaller than N");
+  if (g.M > 0 && g.N > 0 && g.C == nullptr) fail("C is null");
+  if (g.M > 0 && g.N > 0 && g.K > 0 && g.alpha != 0.0f && (g.A == nullptr || g.B == nullptr))
+    fail("A or B is null");
+}
+
+// One product, validated. `parallel` false keeps it on this thread.
+void run(const Gemm& g, bool parallel) {
+  if (g.M == 0 || g.N == 0) return;
+  if (g.K == 0 || g.alpha == 0.0f) return scale_c(g);
+  parallel = parallel && g.M * g.N * g.K >= kSerialMacs && num_threads() > 1;
+  gemm_blocked(g, active_microkernel(), parallel);
+}
+
+}  // namespace
+
+void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+           const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+           int64_t ldc) {
+  const Gemm g{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
+  check(g, "sgemm");
+  run(g, true);
+}
+
+void sgemm_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                   const float* A, int64_t lda, int64_t stride_a, const float* B,
+                   int64_t ldb, int64_t stride_b, float beta, float* C, int64_t ldc,
+                   int64_t stride_c, int64_t batch) {
+  const Gemm g{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
+  check(g, "sgemm_batched");
+  const auto fail = [&](const std::string& what) {
+    throw std::invalid_argument("sgemm_batched: " + what + " (batch=" + std::to_string(batch) +
+                                " stride_a=" + std::to_string(stride_a) +
+                                " stride_b=" + std::to_string(stride_b) +
+                                " stride_c=" + std::to_string(stride_c) + ", " + dims(g) + ")");
+  };
+  if (batch < 0) fail("negative batch");
+  if (stride_a < 0 || stride_b < 0 || stride_c < 0) fail("negative stride");
+  if (batch > 1 && stride_c == 0 && M > 0 && N > 0)
+    fail("stride_c == 0 would make every product write the same C");
+
+  auto item = [&](int64_t i, bool parallel) {
+    Gemm gi = g;
+    gi.A = A + i * stride_a;
+    gi.B = B + i * stride_b;
+    gi.C = C + i * stride_c;
+    run(gi, parallel);
+  };
+  // Many small products: one product per task, each on one thread, grouped
+  // so that a task has at least ~kSerialMacs of work. Large products: one
+  // after the other, each spread over the pool.
+  const int64_t macs = std::max<int64_t>(1, M * N * K);
+  if (batch > 1 && macs < int64_t(256) * 256 * 256) {
+    const int64_t grain = std::max<int64_t>(1, kSerialMacs / macs);
+    parallel_for(batch, grain, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) item(i, false);
+    });
+  } else {
+    for (int64_t i = 0; i < batch; ++i) item(i, true);
+  }
+}
+
+}  // namespace cf::kernels

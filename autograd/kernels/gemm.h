@@ -1,0 +1,33 @@
+// SGEMM: the one matrix product every op and layer goes through.
+//
+//   C[M,N] = alpha * op(A)[M,K] . op(B)[K,N] + beta * C[M,N]
+//
+// Row-major, with leading dimensions (the distance in floats between two rows
+// as stored). op(X) is X or X^T as stored, chosen by trans_a / trans_b, so
+// forward (A.B), and both backward products (A.B^T, A^T.B) run without
+// materialising a transpose. beta == 0 means C is written, never read (it may
+// hold garbage or NaN).
+#pragma once
+#include <cstdint>
+
+namespace cf::kernels {
+
+void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+           float alpha, const float* A, int64_t lda, const float* B, int64_t ldb,
+           float beta, float* C, int64_t ldc);
+
+// `batch` independent products; matrix i uses A + i*stride_a, B + i*stride_b,
+// C + i*stride_c. A stride of 0 broadcasts one matrix to every product
+// (shared weights); stride_c must not be 0.
+void sgemm_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                   float alpha, const float* A, int64_t lda, int64_t stride_a,
+                   const float* B, int64_t ldb, int64_t stride_b, float beta,
+                   float* C, int64_t ldc, int64_t stride_c, int64_t batch);
+
+// The scalar reference twin: plain loops, summing over k in increasing order.
+// Every fast path is tested against it.
+void sgemm_scalar(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                  float alpha, const float* A, int64_t lda, const float* B,
+                  int64_t ldb, float beta, float* C, int64_t ldc);
+
+}  // namespace cf::kernels

@@ -1,0 +1,108 @@
+// The AVX2 + FMA micro-kernel: a 6 x 16 tile of C held in 12 YMM registers.
+//
+// Per step k it loads one row of the packed B strip (16 floats, two
+// registers), broadcasts each of the 6 A values of column k, and issues 12
+// FMAs. That is 8 loads for 12 FMAs: with two FMA pipes and two or three load
+// ports the FMAs are the bottleneck, which is what "reaching peak" means.
+// Compiled with -mavx2 -mfma; only called when cpu.h says the CPU has both.
+#include <immintrin.h>
+
+#include "autograd/kernels/gemm_microkernel.h"
+
+namespace cf::kernels::detail {
+namespace {
+
+// Lane masks for the first `n` of 8 floats: load 8 ints starting at
+// kMask + 8 - n.
+alignas(64) const int32_t kMask[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
+                                       0,  0,  0,  0,  0,  0,  0,  0};
+
+inline __m256i first_lanes(int n) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kMask + 8 - n));
+}
+
+// C row (n <= 16 valid floats) = alpha * acc + beta * C row.
+inline void store_row(float* c, __m256 lo, __m256 hi, int n, __m256 alpha, __m256 beta,
+                      bool read_c) {
+  lo = _mm256_mul_ps(alpha, lo);
+  hi = _mm256_mul_ps(alpha, hi);
+  if (n == kGemmNR) {
+    if (read_c) {
+      lo = _mm256_fmadd_ps(beta, _mm256_loadu_ps(c), lo);
+      hi = _mm256_fmadd_ps(beta, _mm256_loadu_ps(c + 8), hi);
+    }
+    _mm256_storeu_ps(c, lo);
+    _mm256_storeu_ps(c + 8, hi);
+    return;
+  }
+  // Edge tile: masked loads/stores touch only the n valid columns.
+  const __m256i mlo = first_lanes(n < 8 ? n : 8);
+  const __m256i mhi = first_lanes(n > 8 ? n - 8 : 0);
+  if (read_c) {
+    lo = _mm256_fmadd_ps(beta, _mm256_maskload_ps(c, mlo), lo);
+    hi = _mm256_fmadd_ps(beta, _mm256_maskload_ps(c + 8, mhi), hi);
+  }
+  _mm256_maskstore_ps(c, mlo, lo);
+  _mm256_maskstore_ps(c + 8, mhi, hi);
+}
+
+}  // namespace
+
+void gemm_microkernel_avx2(int64_t kc, const float* a, const float* b, float* c,
+                           int64_t ldc, int m, int n, float alpha, float beta) {
+  static_assert(kGemmMR == 6 && kGemmNR == 16, "the register tile below is 6 x 16");
+  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+  __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+  __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+  __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+
+  // Pull the C tile towards L1 while the k loop runs; it is needed at the end.
+  for (int i = 0; i < m; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + kGemmNR - 1), _MM_HINT_T0);
+  }
+
+#pragma GCC unroll 4
+  for (int64_t k = 0; k < kc; ++k) {
+    // The packed panels are read strictly in order; prefetch a few steps ahead
+    // so the A strip (from L2) and the B strip (L1/L2) arrive in time.
+    _mm_prefetch(reinterpret_cast<const char*>(a + 8 * kGemmMR), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kGemmNR), _MM_HINT_T0);
+    const __m256 b0 = _mm256_load_ps(b);
+    const __m256 b1 = _mm256_load_ps(b + 8);
+    __m256 ai;
+    ai = _mm256_broadcast_ss(a + 0);
+    c00 = _mm256_fmadd_ps(ai, b0, c00);
+    c01 = _mm256_fmadd_ps(ai, b1, c01);
+    ai = _mm256_broadcast_ss(a + 1);
+    c10 = _mm256_fmadd_ps(ai, b0, c10);
+    c11 = _mm256_fmadd_ps(ai, b1, c11);
+    ai = _mm256_broadcast_ss(a + 2);
+    c20 = _mm256_fmadd_ps(ai, b0, c20);
+    c21 = _mm256_fmadd_ps(ai, b1, c21);
+    ai = _mm256_broadcast_ss(a + 3);
+    c30 = _mm256_fmadd_ps(ai, b0, c30);
+    c31 = _mm256_fmadd_ps(ai, b1, c31);
+    ai = _mm256_broadcast_ss(a + 4);
+    c40 = _mm256_fmadd_ps(ai, b0, c40);
+    c41 = _mm256_fmadd_ps(ai, b1, c41);
+    ai = _mm256_broadcast_ss(a + 5);
+    c50 = _mm256_fmadd_ps(ai, b0, c50);
+    c51 = _mm256_fmadd_ps(ai, b1, c51);
+    a += kGemmMR;
+    b += kGemmNR;
+  }
+
+  const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+  const bool read_c = beta != 0.0f;
+  store_row(c, c00, c01, n, va, vb, read_c);
+  if (m > 1) store_row(c + 1 * ldc, c10, c11, n, va, vb, read_c);
+  if (m > 2) store_row(c + 2 * ldc, c20, c21, n, va, vb, read_c);
+  if (m > 3) store_row(c + 3 * ldc, c30, c31, n, va, vb, read_c);
+  if (m > 4) store_row(c + 4 * ldc, c40, c41, n, va, vb, read_c);
+  if (m > 5) store_row(c + 5 * ldc, c50, c51, n, va, vb, read_c);
+}
+
+}  // namespace cf::kernels::detail

@@ -1,0 +1,38 @@
+// Internal to the GEMM: the micro-kernel contract shared by gemm.cpp (which
+// packs and blocks) and the per-instruction-set kernels.
+//
+// A micro-kernel computes one MR x NR tile of C from packed panels:
+//
+//   C[0:m, 0:n] = alpha * (a . b) + beta * C[0:m, 0:n]     (beta == 0: C not read)
+//
+// `a` is an MR x kc strip of op(A) stored column by column (for each k, MR
+// consecutive values), `b` a kc x NR strip of op(B) stored row by row (for each
+// k, NR consecutive values); both are zero-padded to full MR / NR, 64-byte
+// aligned. m <= MR and n <= NR say how much of the tile is really in C: edge
+// tiles compute the full tile in registers and store only the valid part, so
+// every element of C goes through exactly the same arithmetic wherever it
+// sits. Each element accumulates over k in increasing order with no other
+// reassociation, so the result does not depend on how the caller splits M or N.
+#pragma once
+#include <cstdint>
+
+namespace cf::kernels::detail {
+
+// 6 x 16: 12 accumulator registers of 8 floats, plus 2 for the B row and 1 for
+// the broadcast A value, out of the 16 YMM registers. Per k step it issues 12
+// FMAs against 8 loads, so two FMA pipes stay busy (FMA-bound, not load-bound).
+constexpr int kGemmMR = 6;
+constexpr int kGemmNR = 16;
+
+using GemmMicroKernel = void (*)(int64_t kc, const float* a, const float* b, float* c,
+                                 int64_t ldc, int m, int n, float alpha, float beta);
+
+// Portable C++ (the compiler may auto-vectorise it for the baseline ISA).
+void gemm_microkernel_scalar(int64_t kc, const float* a, const float* b, float* c,
+                             int64_t ldc, int m, int n, float alpha, float beta);
+#ifdef CF_HAVE_AVX2
+void gemm_microkernel_avx2(int64_t kc, const float* a, const float* b, float* c,
+                           int64_t ldc, int m, int n, float alpha, float beta);
+#endif
+
+}  // namespace cf::kernels::detail

@@ -1,0 +1,232 @@
+// SGEMM: the packed/blocked paths against the plain-loop reference, on sizes
+// that hit every edge of the 6 x 16 tile and of the cache blocks.
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "autograd/kernels/gemm.h"
+#include "tests/catch.h"
+#include "tests/test_kernels_util.h"
+
+using namespace cf::kernels;
+using cf::test::uniform;
+
+namespace {
+
+// One problem with row padding (ld > row length) everywhere, so reading or
+// writing past a row's end would show.
+struct Problem {
+  bool ta, tb;
+  int64_t M, N, K, lda, ldb, ldc;
+  std::vector<float> A, B, C0;
+
+  Problem(bool ta_, bool tb_, int64_t M_, int64_t N_, int64_t K_, int64_t pad, uint64_t seed)
+      : ta(ta_), tb(tb_), M(M_), N(N_), K(K_) {
+    const int64_t a_rows = ta ? K : M, a_cols = ta ? M : K;
+    const int64_t b_rows = tb ? N : K, b_cols = tb ? K : N;
+    lda = a_cols + pad;
+    ldb = b_cols + pad;
+    ldc = N + pad;
+    A = uniform(size_t(a_rows * lda), seed);
+    B = uniform(size_t(b_rows * ldb), seed + 1);
+    C0 = uniform(size_t(M * ldc), seed + 2);
+  }
+
+  // Worst-case rounding bound for element (i, j): (K + 2) units of roundoff
+  // of the magnitudes involved. A wrong or missing term is ~0.1..1, far above.
+  float bound(int64_t i, int64_t j, float alpha, float beta) const {
+    double mag = 0;
+    for (int64_t k = 0; k < K; ++k) {
+      const float a = ta ? A[k * lda + i] : A[i * lda + k];
+      const float b = tb ? B[j * ldb + k] : B[k * ldb + j];
+      mag += std::fabs(double(a) * b);
+    }
+    mag = std::fabs(alpha) * mag + std::fabs(beta * C0[i * ldc + j]);
+    return float((K + 2) * std::numeric_limits<float>::epsilon() * mag) + 1e-30f;
+  }
+};
+
+// Runs sgemm and the reference on the same problem; checks every element
+// against the rounding bound and that the row padding of C is untouched.
+void check_against_reference(const Problem& p, float alpha, float beta) {
+  std::vector<float> ref = p.C0, got = p.C0;
+  sgemm_scalar(p.ta, p.tb, p.M, p.N, p.K, alpha, p.A.data(), p.lda, p.B.data(), p.ldb, beta,
+               ref.data(), p.ldc);
+  sgemm(p.ta, p.tb, p.M, p.N, p.K, alpha, p.A.data(), p.lda, p.B.data(), p.ldb, beta,
+        got.data(), p.ldc);
+  for (int64_t i = 0; i < p.M; ++i) {
+    for (int64_t j = 0; j < p.ldc; ++j) {
+      const size_t idx = size_t(i * p.ldc + j);
+      if (j >= p.N) {
+        if (got[idx] != p.C0[idx]) FAIL("padding of C written at " << i << "," << j);
+        continue;
+      }
+      const float err = std::fabs(got[idx] - ref[idx]);
+      if (!(err <= p.bound(i, j, alpha, beta)))
+        FAIL("path " << simd_path_name(simd_path()) << " ta=" << p.ta << " tb=" << p.tb
+                     << " M=" << p.M << " N=" << p.N << " K=" << p.K << " alpha=" << alpha
+                     << " beta=" << beta << " at (" << i << "," << j << "): got " << got[idx]
+                     << " want " << ref[idx] << " err " << err);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("sgemm matches the reference on awkward sizes, all layouts, every path",
+          "[kernels][gemm]") {
+  cf::test::SimdPathGuard guard;
+  const int64_t sizes[] = {1, 3, 7, 17, 33, 129};
+  for (SimdPath path : cf::test::supported_paths()) {
+    set_simd_path(path);
+    uint64_t seed = 1;
+    for (bool ta : {false, true})
+      for (bool tb : {false, true})
+        for (int64_t M : sizes)
+          for (int64_t N : sizes)
+            for (int64_t K : {int64_t(1), int64_t(17), int64_t(129)}) {
+              // The full cube on small sizes, a sample of the large ones.
+              if (M * N * K > 33 * 33 * 129 && (M + N + K) % 3 != 0) continue;
+              Problem p(ta, tb, M, N, K, /*pad=*/3, seed++);
+              check_against_reference(p, 1.0f, 0.0f);
+            }
+  }
+}
+
+TEST_CASE("sgemm alpha and beta, with K spanning several cache blocks", "[kernels][gemm]") {
+  cf::test::SimdPathGuard guard;
+  for (SimdPath path : cf::test::supported_paths()) {
+    set_simd_path(path);
+    // K = 600 crosses the K blocking (256) twice; M, N cross the tile edges.
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        Problem p(ta, tb, 37, 45, 600, 5, 100 + 2 * ta + tb);
+        for (float alpha : {1.0f, -0.5f, 2.0f})
+          for (float beta : {0.0f, 1.0f, -1.5f}) check_against_reference(p, alpha, beta);
+      }
+  }
+}
+
+TEST_CASE("sgemm with alpha == 0 or K == 0 only scales C", "[kernels][gemm]") {
+  Problem p(false, false, 5, 19, 8, 1, 7);
+  std::vector<float> c = p.C0;
+  sgemm(false, false, 5, 19, 8, 0.0f, p.A.data(), p.lda, p.B.data(), p.ldb, 2.0f, c.data(),
+        p.ldc);
+  for (int64_t i = 0; i < 5; ++i)
+    for (int64_t j = 0; j < 19; ++j) REQUIRE(c[i * p.ldc + j] == 2.0f * p.C0[i * p.ldc + j]);
+  sgemm(false, false, 5, 19, 0, 1.0f, nullptr, 1, nullptr, 19, 0.0f, c.data(), p.ldc);
+  for (int64_t i = 0; i < 5; ++i)
+    for (int64_t j = 0; j < 19; ++j) REQUIRE(c[i * p.ldc + j] == 0.0f);
+}
+
+TEST_CASE("sgemm with beta == 0 never reads C", "[kernels][gemm]") {
+  cf::test::SimdPathGuard guard;
+  for (SimdPath path : cf::test::supported_paths()) {
+    set_simd_path(path);
+    Problem p(false, true, 13, 35, 20, 0, 11);
+    std::vector<float> c(p.C0.size(), std::numeric_limits<float>::quiet_NaN());
+    sgemm(false, true, p.M, p.N, p.K, 1.0f, p.A.data(), p.lda, p.B.data(), p.ldb, 0.0f,
+          c.data(), p.ldc);
+    for (float v : c) REQUIRE(std::isfinite(v));
+  }
+}
+
+TEST_CASE("sgemm on the scalar path rounds exactly like the reference", "[kernels][gemm]") {
+  // Same order of operations (k increasing, no FMA, one K block), so the
+  // packed scalar path must agree bit for bit: if CF_SIMD=scalar /
+  // set_simd_path were ignored, the FMA kernel would differ in some element.
+  cf::test::SimdPathGuard guard;
+  set_simd_path(SimdPath::Scalar);
+  REQUIRE(std::string(simd_path_name(simd_path())) == "scalar");
+  Problem p(true, false, 50, 70, 200, 2, 21);
+  std::vector<float> ref = p.C0, got = p.C0;
+  sgemm_scalar(p.ta, p.tb, p.M, p.N, p.K, 1.5f, p.A.data(), p.lda, p.B.data(), p.ldb, 0.5f,
+               ref.data(), p.ldc);
+  sgemm(p.ta, p.tb, p.M, p.N, p.K, 1.5f, p.A.data(), p.lda, p.B.data(), p.ldb, 0.5f,
+        got.data(), p.ldc);
+  REQUIRE(std::memcmp(ref.data(), got.data(), ref.size() * sizeof(float)) == 0);
+
+  if (simd_path_supported(SimdPath::Avx2)) {
+    set_simd_path(SimdPath::Avx2);
+    got = p.C0;
+    sgemm(p.ta, p.tb, p.M, p.N, p.K, 1.5f, p.A.data(), p.lda, p.B.data(), p.ldb, 0.5f,
+          got.data(), p.ldc);
+    CHECK(std::memcmp(ref.data(), got.data(), ref.size() * sizeof(float)) != 0);
+  }
+}
+
+TEST_CASE("sgemm is bit-identical with 1, 2 and 8 threads", "[kernels][gemm][threads]") {
+  cf::test::ThreadCountGuard guard;
+  for (bool ta : {false, true}) {
+    // Big enough to be split (several M blocks, K blocks, and tasks).
+    Problem p(ta, !ta, 300, 200, 520, 1, 31 + ta);
+    std::vector<float> first;
+    for (int threads : {1, 2, 8}) {
+      set_num_threads(threads);
+      std::vector<float> c = p.C0;
+      sgemm(p.ta, p.tb, p.M, p.N, p.K, 1.0f, p.A.data(), p.lda, p.B.data(), p.ldb, 1.0f,
+            c.data(), p.ldc);
+      if (first.empty())
+        first = c;
+      else
+        REQUIRE(std::memcmp(first.data(), c.data(), c.size() * sizeof(float)) == 0);
+    }
+  }
+}
+
+TEST_CASE("sgemm_batched: strides, broadcast and many small products", "[kernels][gemm]") {
+  cf::test::ThreadCountGuard guard;
+  set_num_threads(2);
+  const int64_t M = 9, N = 20, K = 11, batch = 37;
+  for (bool ta : {false, true})
+    for (bool tb : {false, true})
+      for (int broadcast = 0; broadcast < 3; ++broadcast) {  // none, A shared, B shared
+        const int64_t lda = (ta ? M : K) + 1, ldb = (tb ? K : N) + 2, ldc = N + 3;
+        const int64_t sa = broadcast == 1 ? 0 : (ta ? K : M) * lda + 4;
+        const int64_t sb = broadcast == 2 ? 0 : (tb ? N : K) * ldb + 5;
+        const int64_t sc = M * ldc + 6;
+        auto A = uniform(size_t((ta ? K : M) * lda + (batch - 1) * sa), 41);
+        auto B = uniform(size_t((tb ? N : K) * ldb + (batch - 1) * sb), 42);
+        auto C = uniform(size_t(M * ldc + (batch - 1) * sc), 43);
+        auto ref = C;
+        for (int64_t i = 0; i < batch; ++i)
+          sgemm_scalar(ta, tb, M, N, K, 0.5f, A.data() + i * sa, lda, B.data() + i * sb, ldb,
+                       2.0f, ref.data() + i * sc, ldc);
+        sgemm_batched(ta, tb, M, N, K, 0.5f, A.data(), lda, sa, B.data(), ldb, sb, 2.0f,
+                      C.data(), ldc, sc, batch);
+        for (size_t i = 0; i < C.size(); ++i)
+          REQUIRE(std::fabs(C[i] - ref[i]) <= 1e-5f * (1.0f + std::fabs(ref[i])));
+      }
+}
+
+TEST_CASE("sgemm rejects bad arguments with a message naming the sizes", "[kernels][gemm]") {
+  std::vector<float> a(64), b(64), c(64);
+  auto message = [](auto f) -> std::string {
+    try {
+      f();
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+    return "";
+  };
+  std::string m = message([&] {
+    sgemm(false, false, -1, 4, 4, 1.0f, a.data(), 4, b.data(), 4, 0.0f, c.data(), 4);
+  });
+  CHECK(m.find("sgemm") != std::string::npos);
+  CHECK(m.find("M=-1") != std::string::npos);
+  m = message([&] {
+    sgemm(false, false, 4, 4, 8, 1.0f, a.data(), 4, b.data(), 4, 0.0f, c.data(), 4);
+  });
+  CHECK(m.find("lda") != std::string::npos);
+  m = message([&] {
+    sgemm_batched(false, false, 2, 2, 2, 1.0f, a.data(), 2, 4, b.data(), 2, 4, 0.0f, c.data(),
+                  2, 0, 3);
+  });
+  CHECK(m.find("stride_c") != std::string::npos);
+  CHECK(m.find("batch=3") != std::string::npos);
+  CHECK_NOTHROW(sgemm_batched(false, false, 2, 2, 2, 1.0f, a.data(), 2, 0, b.data(), 2, 0, 0.0f,
+                              c.data(), 2, 0, 1));
+}
