@@ -1,0 +1,138 @@
+#include "autograd/graph.h"
+
+#include <unordered_map>
+#include <unordered_set>
+
+#include "autograd/error.h"
+#include "autograd/ops.h"
+
+namespace cf {
+
+namespace {
+thread_local bool g_grad_enabled = true;
+}
+
+bool grad_enabled() { return g_grad_enabled; }
+void set_grad_enabled(bool on) { g_grad_enabled = on; }
+
+bool needs_grad(std::initializer_list<const Tensor*> inputs) {
+  if (!g_grad_enabled) return false;
+  for (const Tensor* t : inputs)
+    if (t->defined() && t->requires_grad()) return true;
+  return false;
+}
+
+bool needs_grad(const std::vector<Tensor>& inputs) {
+  if (!g_grad_enabled) return false;
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
+
+Tensor record(const char* op, Tensor out, std::vector<Tensor> inputs,
+              BackwardFn backward) {
+  if (!needs_grad(inputs)) return out;
+  out.impl()->requires_grad = true;
+  out.impl()->grad_fn =
+      std::make_shared<Node>(Node{op, std::move(inputs), std::move(backward)});
+  return out;
+}
+
+namespace {
+
+using ImplPtr = std::shared_ptr<TensorImpl>;
+
+// Every tensor reachable from `root` through recorded nodes, each after all
+// of its inputs (an iterative depth-first search: a chain of 10^5 ops must not
+// overflow the stack).
+std::vector<ImplPtr> topological_order(const ImplPtr& root) {
+  std::vector<ImplPtr> order;
+  std::unordered_set<TensorImpl*> seen{root.get()};
+  std::vector<std::pair<ImplPtr, size_t>> stack{{root, 0}};
+  while (!stack.empty()) {
+    auto& [impl, next] = stack.back();
+    const auto& node = impl->grad_fn;
+    if (node && next < node->inputs.size()) {
+      const ImplPtr& in = node->inputs[next++].impl();
+      if (in && in->requires_grad && seen.insert(in.get()).second)
+        stack.emplace_back(in, 0);
+    } else {
+      order.push_back(impl);
+      stack.pop_back();
+    }
+  }
+  return order;
+}
+
+// The sum of two gradient contributions, as a new tensor: contributions may
+// share storage (add's backward hands the same gradient to both inputs), so
+// none is ever modified in place.
+Tensor accumulate(const Tensor& a, const Tensor& b) {
+  NoGradGuard guard;
+  return a.defined() ? add(a, b) : b;
+}
+
+}  // namespace
+
+void Tensor::backward(const Tensor& grad_output) const {
+  CF_CHECK(defined(), "backward: called on an undefined tensor");
+  CF_CHECK(requires_grad(),
+           "backward: the tensor of shape " << shape_str(shape())
+               << " does not require grad (no input requires grad, it was "
+                  "computed under a no-grad guard, or a previous backward "
+                  "already released its graph)");
+  Tensor seed = grad_output;
+  if (!seed.defined()) {
+    CF_CHECK(numel() == 1, "backward: the output has shape "
+                               << shape_str(shape())
+                               << "; give a gradient of that shape, or call "
+                                  "backward on a scalar (e.g. its sum)");
+    seed = Tensor::ones(shape());
+  }
+  CF_CHECK(seed.shape() == shape(), "backward: gradient of shape "
+                                        << shape_str(seed.shape())
+                                        << " for an output of shape "
+                                        << shape_str(shape()));
+
+  NoGradGuard guard;
+  std::vector<ImplPtr> order = topological_order(impl());
+  std::unordered_map<TensorImpl*, Tensor> grads{{impl().get(), seed.detach()}};
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    TensorImpl* t = it->get();
+    auto found = grads.find(t);
+    if (found == grads.end()) continue;  // no path to the output
+    Tensor g = std::move(found->second);
+    grads.erase(found);
+    if (!t->grad_fn) {  // a leaf: accumulate into .grad, owning its buffer
+      Tensor leaf(*it);
+      t->grad = (t->grad ? accumulate(leaf.grad(), g) : g.clone()).impl();
+      continue;
+    }
+    Node& node = *t->grad_fn;
+    std::vector<Tensor> in_grads = node.backward(g);
+    CF_CHECK(in_grads.size() == node.inputs.size(),
+             node.op << " backward: returned " << in_grads.size()
+                     << " gradients for " << node.inputs.size() << " inputs");
+    for (size_t i = 0; i < in_grads.size(); ++i) {
+      const Tensor& in = node.inputs[i];
+      if (!in.defined() || !in.requires_grad() || !in_grads[i].defined()) continue;
+      CF_CHECK(in_grads[i].shape() == in.shape(),
+               node.op << " backward: gradient of shape "
+                       << shape_str(in_grads[i].shape()) << " for input " << i
+                       << " of shape " << shape_str(in.shape()));
+      Tensor& slot = grads[in.impl().get()];
+      slot = accumulate(slot, in_grads[i]);
+    }
+  }
+  // Release the tape: nodes hold their inputs, so dropping them frees every
+  // intermediate result. Root first, so nothing is freed recursively. The
+  // intermediates stop requiring grad, so a second backward through them
+  // fails with a message instead of silently computing nothing.
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    if (!(*it)->grad_fn) continue;
+    (*it)->grad_fn.reset();
+    (*it)->requires_grad = false;
+  }
+}
+
+}  // namespace cf

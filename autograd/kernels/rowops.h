@@ -1,0 +1,54 @@
+// Row-wise and elementwise kernels behind the softmax, layer-norm and GELU ops.
+// Plain functions on pointers and sizes; each public function picks the fastest
+// path this CPU has, and its `_scalar` twin is the reference it is tested
+// against. Rows are contiguous, `cols` floats long.
+#pragma once
+#include <cstdint>
+
+namespace cf::kernels {
+
+// y = softmax(x) per row, computed as exp(x - max) / sum (stable).
+void softmax_forward(const float* x, float* y, int64_t rows, int64_t cols);
+// dx = y * (dy - sum(dy * y)) per row.
+void softmax_backward(const float* y, const float* dy, float* dx, int64_t rows,
+                      int64_t cols);
+// y = x - max - log(sum(exp(x - max))) per row.
+void log_softmax_forward(const float* x, float* y, int64_t rows, int64_t cols);
+// dx = dy - exp(y) * sum(dy) per row.
+void log_softmax_backward(const float* y, const float* dy, float* dx,
+                          int64_t rows, int64_t cols);
+
+// Layer norm over each row: xhat = (x - mean) * rstd, y = xhat * w + b.
+// w and b may be null (no affine). mean and rstd (one per row) are saved for
+// the backward pass. Biased variance, as ARCHITECTURES.md section 0 fixes.
+void layernorm_forward(const float* x, const float* w, const float* b, float* y,
+                       float* mean, float* rstd, int64_t rows, int64_t cols,
+                       float eps);
+// dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * w;
+// dw += sum over rows of dy * xhat, db += sum over rows of dy (when non-null).
+void layernorm_backward(const float* x, const float* w, const float* mean,
+                        const float* rstd, const float* dy, float* dx,
+                        float* dw, float* db, int64_t rows, int64_t cols);
+
+// gelu(u) = 0.5 u (1 + erf(u / sqrt 2)); gelu'(u) = Phi(u) + u phi(u).
+void gelu_forward(const float* x, float* y, int64_t n);
+void gelu_backward(const float* x, const float* dy, float* dx, int64_t n);
+
+// Scalar reference twins.
+void softmax_forward_scalar(const float* x, float* y, int64_t rows, int64_t cols);
+void softmax_backward_scalar(const float* y, const float* dy, float* dx,
+                             int64_t rows, int64_t cols);
+void log_softmax_forward_scalar(const float* x, float* y, int64_t rows,
+                                int64_t cols);
+void log_softmax_backward_scalar(const float* y, const float* dy, float* dx,
+                                 int64_t rows, int64_t cols);
+void layernorm_forward_scalar(const float* x, const float* w, const float* b,
+                              float* y, float* mean, float* rstd, int64_t rows,
+                              int64_t cols, float eps);
+void layernorm_backward_scalar(const float* x, const float* w, const float* mean,
+                               const float* rstd, const float* dy, float* dx,
+                               float* dw, float* db, int64_t rows, int64_t cols);
+void gelu_forward_scalar(const float* x, float* y, int64_t n);
+void gelu_backward_scalar(const float* x, const float* dy, float* dx, int64_t n);
+
+}  // namespace cf::kernels

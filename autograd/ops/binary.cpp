@@ -1,0 +1,122 @@
+// add, sub, mul, div with NumPy broadcasting, and sum_to, their gradient's
+// reduction back to each input's shape.
+#include <algorithm>
+
+#include "autograd/error.h"
+#include "autograd/graph.h"
+#include "autograd/ops.h"
+#include "autograd/ops/broadcast.h"
+#include "autograd/ops/check.h"
+
+namespace cf {
+
+namespace detail {
+std::vector<int64_t> broadcast_strides(const Shape& shape, const Shape& out) {
+  std::vector<int64_t> strides(out.size(), 0);
+  int64_t stride = 1;
+  for (size_t k = 0; k < shape.size(); ++k) {
+    size_t d = shape.size() - 1 - k, o = out.size() - 1 - k;
+    strides[o] = shape[d] == 1 ? 0 : stride;
+    stride *= shape[d];
+  }
+  return strides;
+}
+}  // namespace detail
+
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
+  Shape out(std::max(a.size(), b.size()), 1);
+  for (size_t k = 0; k < out.size(); ++k) {
+    int64_t da = k < a.size() ? a[a.size() - 1 - k] : 1;
+    int64_t db = k < b.size() ? b[b.size() - 1 - k] : 1;
+    CF_CHECK(da == db || da == 1 || db == 1,
+             op << ": shapes " << shape_str(a) << " and " << shape_str(b)
+                << " cannot be broadcast together");
+    out[out.size() - 1 - k] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+Tensor sum_to(const Tensor& g, const Shape& shape) {
+  if (g.shape() == shape) return g;
+  CF_CHECK(broadcast_shapes(shape, g.shape(), "sum_to") == g.shape(),
+           "sum_to: shape " << shape_str(shape) << " does not broadcast to "
+                            << shape_str(g.shape()));
+  Tensor out = Tensor::zeros(shape);
+  const float* pg = g.data();
+  float* po = out.data();
+  detail::for_each_broadcast(g.shape(), g.shape(), shape,
+                             [&](int64_t i, int64_t, int64_t io) { po[io] += pg[i]; });
+  return out;
+}
+
+namespace {
+
+// The shared forward: out = f(a, b) over the broadcast shape.
+template <class F>
+Tensor broadcast_map(const char* op, const Tensor& a, const Tensor& b, F f) {
+  detail::check_input(op, a);
+  detail::check_input(op, b);
+  Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
+  Tensor out = Tensor::empty(shape);
+  const float *pa = a.data(), *pb = b.data();
+  float* po = out.data();
+  if (a.shape() == b.shape()) {
+    for (int64_t i = 0, n = out.numel(); i < n; ++i) po[i] = f(pa[i], pb[i]);
+  } else {
+    detail::for_each_broadcast(shape, a.shape(), b.shape(),
+                               [&](int64_t i, int64_t ia, int64_t ib) {
+                                 po[i] = f(pa[ia], pb[ib]);
+                               });
+  }
+  return out;
+}
+
+// The gradient for one input, reduced to its shape, or undefined if unneeded.
+Tensor grad_for(const Tensor& input, const Tensor& g) {
+  return input.requires_grad() ? sum_to(g, input.shape()) : Tensor();
+}
+
+}  // namespace
+
+// d(a+b) = da + db
+Tensor add(const Tensor& a, const Tensor& b) {
+  Tensor out = broadcast_map("add", a, b, [](float x, float y) { return x + y; });
+  return record("add", out, {a, b}, [a, b](const Tensor& g) {
+    return std::vector<Tensor>{grad_for(a, g), grad_for(b, g)};
+  });
+}
+
+// d(a-b) = da - db
+Tensor sub(const Tensor& a, const Tensor& b) {
+  Tensor out = broadcast_map("sub", a, b, [](float x, float y) { return x - y; });
+  return record("sub", out, {a, b}, [a, b](const Tensor& g) {
+    return std::vector<Tensor>{grad_for(a, g), b.requires_grad() ? neg(grad_for(b, g)) : Tensor()};
+  });
+}
+
+// d(ab) = b da + a db
+Tensor mul(const Tensor& a, const Tensor& b) {
+  Tensor out = broadcast_map("mul", a, b, [](float x, float y) { return x * y; });
+  return record("mul", out, {a, b}, [a, b](const Tensor& g) {
+    return std::vector<Tensor>{a.requires_grad() ? sum_to(mul(g, b), a.shape()) : Tensor(),
+                               b.requires_grad() ? sum_to(mul(g, a), b.shape()) : Tensor()};
+  });
+}
+
+// d(a/b) = da / b - (a/b) db / b
+Tensor div(const Tensor& a, const Tensor& b) {
+  Tensor out = broadcast_map("div", a, b, [](float x, float y) { return x / y; });
+  return record("div", out, {a, b}, [a, b, out = out.detach()](const Tensor& g) {
+    Tensor g_over_b = div(g, b);
+    return std::vector<Tensor>{
+        a.requires_grad() ? sum_to(g_over_b, a.shape()) : Tensor(),
+        b.requires_grad() ? sum_to(neg(mul(g_over_b, out)), b.shape()) : Tensor()};
+  });
+}
+
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+
+}  // namespace cf

@@ -1,0 +1,129 @@
+// conv2d as im2col + GEMM. For one image and one group, the input patches are
+// unrolled into a matrix col [Cg*kh*kw, Ho*Wo]; then
+//   y_g   = W_g col                 [Og, Ho*Wo]
+//   dW_g += dy_g col^T
+//   dcol  = W_g^T dy_g, folded back onto dx by col2im (overlaps add up).
+#include <algorithm>
+
+#include "autograd/error.h"
+#include "autograd/graph.h"
+#include "autograd/kernels/gemm.h"
+#include "autograd/ops.h"
+#include "autograd/ops/check.h"
+
+namespace cf {
+
+namespace {
+
+struct ConvGeometry {
+  int64_t B, C, H, W, O, kh, kw, stride, pad, groups, Ho, Wo;
+  int64_t Cg() const { return C / groups; }
+  int64_t Og() const { return O / groups; }
+  int64_t patch() const { return Cg() * kh * kw; }  // rows of col
+  int64_t pixels() const { return Ho * Wo; }        // columns of col
+};
+
+// Calls f(col_index, image_index) for every entry of the unrolled patch
+// matrix col[(c, i, j), (y, x)] = x[c, y*stride - pad + i, x*stride - pad + j]
+// that falls inside the image (entries in the padding are zeros).
+template <class F>
+void for_each_patch_entry(const ConvGeometry& g, F f) {
+  int64_t row = 0;
+  for (int64_t c = 0; c < g.Cg(); ++c)
+    for (int64_t i = 0; i < g.kh; ++i)
+      for (int64_t j = 0; j < g.kw; ++j, row += g.pixels())
+        for (int64_t y = 0; y < g.Ho; ++y) {
+          const int64_t iy = y * g.stride - g.pad + i;
+          if (iy < 0 || iy >= g.H) continue;
+          for (int64_t x = 0; x < g.Wo; ++x) {
+            const int64_t ix = x * g.stride - g.pad + j;
+            if (ix >= 0 && ix < g.W) f(row + y * g.Wo + x, (c * g.H + iy) * g.W + ix);
+          }
+        }
+}
+
+void im2col(const float* img, float* col, const ConvGeometry& g) {
+  std::fill(col, col + g.patch() * g.pixels(), 0.0f);
+  for_each_patch_entry(g, [&](int64_t k, int64_t p) { col[k] = img[p]; });
+}
+
+// The adjoint of im2col: every col entry is added back to the pixel it came from.
+void col2im(const float* col, float* img, const ConvGeometry& g) {
+  for_each_patch_entry(g, [&](int64_t k, int64_t p) { img[p] += col[k]; });
+}
+
+ConvGeometry check_conv(const Tensor& x, const Tensor& w, const Tensor& bias, int64_t stride,
+                        int64_t padding, int64_t groups) {
+  detail::check_input("conv2d", x);
+  detail::check_input("conv2d", w);
+  const std::string shapes =
+      "input " + shape_str(x.shape()) + ", weight " + shape_str(w.shape());
+  CF_CHECK(x.dim() == 4 && w.dim() == 4,
+           "conv2d: expected input [B, C, H, W] and weight [O, C/groups, kh, kw], got " << shapes);
+  CF_CHECK(stride >= 1 && padding >= 0 && groups >= 1,
+           "conv2d: stride " << stride << ", padding " << padding << ", groups " << groups
+                             << " (need stride >= 1, padding >= 0, groups >= 1)");
+  ConvGeometry g{x.size(0), x.size(1), x.size(2), x.size(3), w.size(0), w.size(2),
+                 w.size(3), stride,    padding,   groups,    0,         0};
+  CF_CHECK(g.C % groups == 0 && g.O % groups == 0 && w.size(1) == g.C / groups,
+           "conv2d: " << shapes << " do not fit groups = " << groups);
+  CF_CHECK(!bias.defined() || bias.shape() == Shape{g.O},
+           "conv2d: bias of shape " << shape_str(bias.shape()) << " for " << g.O
+                                    << " output channels");
+  g.Ho = (g.H + 2 * padding - g.kh) / stride + 1;
+  g.Wo = (g.W + 2 * padding - g.kw) / stride + 1;
+  CF_CHECK(g.H + 2 * padding >= g.kh && g.W + 2 * padding >= g.kw,
+           "conv2d: kernel " << g.kh << "x" << g.kw << " is larger than the padded input, "
+                             << shapes << ", padding " << padding);
+  return g;
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride,
+              int64_t padding, int64_t groups) {
+  const ConvGeometry g = check_conv(x, weight, bias, stride, padding, groups);
+  Tensor y = Tensor::empty({g.B, g.O, g.Ho, g.Wo});
+  std::vector<float> col(size_t(g.patch() * g.pixels()));
+  for (int64_t b = 0; b < g.B; ++b)
+    for (int64_t grp = 0; grp < groups; ++grp) {
+      im2col(x.data() + (b * g.C + grp * g.Cg()) * g.H * g.W, col.data(), g);
+      float* out = y.data() + (b * g.O + grp * g.Og()) * g.pixels();
+      kernels::sgemm(false, false, g.Og(), g.pixels(), g.patch(), 1.0f,
+                     weight.data() + grp * g.Og() * g.patch(), g.patch(), col.data(),
+                     g.pixels(), 0.0f, out, g.pixels());
+      if (bias.defined())
+        for (int64_t o = 0; o < g.Og(); ++o)
+          for (int64_t p = 0; p < g.pixels(); ++p) out[o * g.pixels() + p] += bias.data()[grp * g.Og() + o];
+    }
+  return record("conv2d", y, {x, weight, bias}, [x, weight, bias, g](const Tensor& dy) {
+    Tensor dx = x.requires_grad() ? Tensor::zeros(x.shape()) : Tensor();
+    Tensor dw = weight.requires_grad() ? Tensor::zeros(weight.shape()) : Tensor();
+    Tensor db = bias.requires_grad() ? Tensor::zeros(bias.shape()) : Tensor();
+    std::vector<float> col(size_t(g.patch() * g.pixels()));
+    for (int64_t b = 0; b < g.B; ++b)
+      for (int64_t grp = 0; grp < g.groups; ++grp) {
+        const float* dout = dy.data() + (b * g.O + grp * g.Og()) * g.pixels();
+        const int64_t img = (b * g.C + grp * g.Cg()) * g.H * g.W;
+        if (dw.defined()) {
+          im2col(x.data() + img, col.data(), g);
+          kernels::sgemm(false, true, g.Og(), g.patch(), g.pixels(), 1.0f, dout, g.pixels(),
+                         col.data(), g.pixels(), 1.0f, dw.data() + grp * g.Og() * g.patch(),
+                         g.patch());
+        }
+        if (dx.defined()) {
+          kernels::sgemm(true, false, g.patch(), g.pixels(), g.Og(), 1.0f,
+                         weight.data() + grp * g.Og() * g.patch(), g.patch(), dout,
+                         g.pixels(), 0.0f, col.data(), g.pixels());
+          col2im(col.data(), dx.data() + img, g);
+        }
+        if (db.defined())
+          for (int64_t o = 0; o < g.Og(); ++o)
+            for (int64_t p = 0; p < g.pixels(); ++p)
+              db.data()[grp * g.Og() + o] += dout[o * g.pixels() + p];
+      }
+    return std::vector<Tensor>{dx, dw, db};
+  });
+}
+
+}  // namespace cf

@@ -1,0 +1,93 @@
+// max_pool2d and avg_pool2d on [B, C, H, W]: one window loop serves both.
+#include <limits>
+
+#include "autograd/error.h"
+#include "autograd/graph.h"
+#include "autograd/ops.h"
+#include "autograd/ops/check.h"
+
+namespace cf {
+
+namespace {
+
+struct PoolGeometry {
+  int64_t planes, H, W, k, stride, pad, Ho, Wo;
+};
+
+PoolGeometry check_pool(const char* op, const Tensor& x, int64_t k, int64_t stride,
+                        int64_t pad) {
+  detail::check_input(op, x);
+  CF_CHECK(x.dim() == 4, op << ": expected input [B, C, H, W], got " << shape_str(x.shape()));
+  CF_CHECK(k >= 1 && stride >= 1 && pad >= 0 && 2 * pad <= k,
+           op << ": kernel " << k << ", stride " << stride << ", padding " << pad
+              << " (need kernel, stride >= 1 and 0 <= padding <= kernel / 2)");
+  PoolGeometry g{x.size(0) * x.size(1), x.size(2), x.size(3), k, stride, pad, 0, 0};
+  CF_CHECK(g.H + 2 * pad >= k && g.W + 2 * pad >= k,
+           op << ": kernel " << k << " is larger than the padded input " << shape_str(x.shape()));
+  g.Ho = (g.H + 2 * pad - k) / stride + 1;
+  g.Wo = (g.W + 2 * pad - k) / stride + 1;
+  return g;
+}
+
+// Calls f(out_index, in_index) for every (output pixel, input pixel inside its
+// window) pair, window by window.
+template <class F>
+void for_each_window(const PoolGeometry& g, F f) {
+  for (int64_t p = 0; p < g.planes; ++p)
+    for (int64_t y = 0; y < g.Ho; ++y)
+      for (int64_t x = 0; x < g.Wo; ++x) {
+        const int64_t out = (p * g.Ho + y) * g.Wo + x;
+        for (int64_t i = 0; i < g.k; ++i) {
+          const int64_t iy = y * g.stride - g.pad + i;
+          if (iy < 0 || iy >= g.H) continue;
+          for (int64_t j = 0; j < g.k; ++j) {
+            const int64_t ix = x * g.stride - g.pad + j;
+            if (ix >= 0 && ix < g.W) f(out, (p * g.H + iy) * g.W + ix);
+          }
+        }
+      }
+}
+
+Shape pooled_shape(const Tensor& x, const PoolGeometry& g) {
+  return {x.size(0), x.size(1), g.Ho, g.Wo};
+}
+
+}  // namespace
+
+// y = max over the window; the gradient goes to the first maximal input.
+Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding) {
+  const PoolGeometry g = check_pool("max_pool2d", x, kernel, stride, padding);
+  Tensor y = Tensor::full(pooled_shape(x, g), -std::numeric_limits<float>::infinity());
+  std::vector<int64_t> argmax(size_t(y.numel()), -1);
+  const float* px = x.data();
+  float* py = y.data();
+  for_each_window(g, [&](int64_t out, int64_t in) {
+    if (px[in] > py[out]) {
+      py[out] = px[in];
+      argmax[size_t(out)] = in;
+    }
+  });
+  return record("max_pool2d", y, {x}, [x, argmax = std::move(argmax)](const Tensor& dy) {
+    Tensor dx = Tensor::zeros(x.shape());
+    for (size_t out = 0; out < argmax.size(); ++out)
+      if (argmax[out] >= 0) dx.data()[argmax[out]] += dy.data()[out];
+    return std::vector<Tensor>{dx};
+  });
+}
+
+// y = sum over the window / k^2 (padding counts as zeros).
+Tensor avg_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding) {
+  const PoolGeometry g = check_pool("avg_pool2d", x, kernel, stride, padding);
+  Tensor y = Tensor::zeros(pooled_shape(x, g));
+  const float scale = 1.0f / float(kernel * kernel);
+  const float* px = x.data();
+  float* py = y.data();
+  for_each_window(g, [&](int64_t out, int64_t in) { py[out] += px[in] * scale; });
+  return record("avg_pool2d", y, {x}, [x, g, scale](const Tensor& dy) {
+    Tensor dx = Tensor::zeros(x.shape());
+    for_each_window(g, [&](int64_t out, int64_t in) { dx.data()[in] += dy.data()[out] * scale; });
+    return std::vector<Tensor>{dx};
+  });
+}
+
+}  // namespace cf
