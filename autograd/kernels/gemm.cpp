@@ -20,7 +20,6 @@
 // each C element is still computed by one micro-kernel call per pc step, in
 // the same order, so results are bit-identical for any thread count.
 #include <algorithm>
-#include <cstring>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -47,9 +46,6 @@ constexpr int64_t kNC = 4080;
 // Below this many multiply-adds a product runs on the calling thread only:
 // waking the pool would cost more than it saves.
 constexpr int64_t kSerialMacs = int64_t(64) * 64 * 64;
-// The parallel loop wants at least this many tasks (fixed, not the thread
-// count, so the work split does not depend on the machine).
-constexpr int64_t kMinTasks = 8;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
@@ -87,21 +83,35 @@ class PackBuffer {
 thread_local PackBuffer t_pack_a;
 thread_local PackBuffer t_pack_b;
 
+// The instruction-set specific pieces: the micro-kernel, and optionally a
+// faster packer for strips whose rows are contiguous along k.
+struct GemmKernels {
+  detail::GemmMicroKernel micro;
+  detail::PackStripRows pack_rows;  // may be null: use the portable loop
+};
+
 // Pack a `rows` x kc slice of an operand into strips `w` rows wide: strip s
 // holds, for k = 0..kc-1, the w values X(s*w + 0..w-1, k) consecutively, zero
 // padded past `rows`. X(i, k) = src[i * si + k * sk]; the strides encode
 // both which operand it is and whether it is transposed:
 //   op(A)(i, k):  si = trans_a ? 1 : lda,   sk = trans_a ? lda : 1
 //   op(B)(k, j):  si = trans_b ? ldb : 1,   sk = trans_b ? 1 : ldb   (i = j)
-void pack_strips(const float* src, int64_t si, int64_t sk, int64_t rows, int64_t kc,
-                 int w, int64_t first_strip, int64_t end_strip, float* dst) {
+// w is a template parameter so the per-k copies below compile to a few
+// vector moves rather than loops.
+template <int w>
+void pack_strips(const GemmKernels& kern, const float* src, int64_t si, int64_t sk,
+                 int64_t rows, int64_t kc, int64_t first_strip, int64_t end_strip,
+                 float* dst) {
   for (int64_t s = first_strip; s < end_strip; ++s) {
     const float* x = src + s * w * si;
     float* d = dst + s * w * kc;
     const int r = int(std::min<int64_t>(w, rows - s * w));
     if (si == 1 && r == w) {
       // The strip's values for one k are contiguous in the source: a copy.
-      for (int64_t k = 0; k < kc; ++k) std::memcpy(d + k * w, x + k * sk, w * sizeof(float));
+      for (int64_t k = 0; k < kc; ++k)
+        for (int i = 0; i < w; ++i) d[k * w + i] = x[k * sk + i];
+    } else if (sk == 1 && kern.pack_rows) {
+      kern.pack_rows(x, si, r, kc, w, d);
     } else {
       for (int64_t k = 0; k < kc; ++k) {
         for (int i = 0; i < r; ++i) d[k * w + i] = x[i * si + k * sk];
@@ -142,7 +152,7 @@ void scale_c(const Gemm& g) {
   }
 }
 
-void gemm_blocked(const Gemm& g, detail::GemmMicroKernel kernel, bool parallel) {
+void gemm_blocked(const Gemm& g, const GemmKernels& kern, bool parallel) {
   const int64_t a_si = g.trans_a ? 1 : g.lda, a_sk = g.trans_a ? g.lda : 1;
   const int64_t b_sj = g.trans_b ? g.ldb : 1, b_sk = g.trans_b ? 1 : g.ldb;
 
@@ -155,10 +165,13 @@ void gemm_blocked(const Gemm& g, detail::GemmMicroKernel kernel, bool parallel) 
   for (int64_t jc = 0; jc < g.N; jc += nc_max) {
     const int64_t nc = std::min(nc_max, g.N - jc);
     const int64_t n_strips = ceil_div(nc, kGemmNR);
-    // With few A blocks, also split the B strips into groups so there are
-    // enough tasks; each task then packs its A block itself (cheap: the
-    // repacked block is small exactly when M is small).
-    const int64_t groups = std::min(n_strips, ceil_div(kMinTasks, m_blocks));
+    // With few A blocks, also split the B strips into groups so that every
+    // thread gets work; each task then packs its A block itself (cheap: the
+    // repacked block is small exactly when M is small). How the work is
+    // split never changes a result (see the top of this file), so the
+    // split may depend on the thread count.
+    const int64_t groups =
+        parallel ? std::min(n_strips, ceil_div(2 * int64_t(num_threads()), m_blocks)) : 1;
     const int64_t strips_per_group = ceil_div(n_strips, groups);
 
     for (int64_t pc = 0; pc < g.K; pc += kc_max) {
@@ -168,7 +181,7 @@ void gemm_blocked(const Gemm& g, detail::GemmMicroKernel kernel, bool parallel) 
 
       const float* b_src = g.B + pc * b_sk + jc * b_sj;
       for_chunks(parallel, n_strips, 16, [&](int64_t s0, int64_t s1) {
-        pack_strips(b_src, b_sj, b_sk, nc, kc, kGemmNR, s0, s1, packed_b);
+        pack_strips<kGemmNR>(kern, b_src, b_sj, b_sk, nc, kc, s0, s1, packed_b);
       });
 
       for_chunks(parallel, m_blocks * groups, 1, [&](int64_t t0, int64_t t1) {
@@ -178,15 +191,15 @@ void gemm_blocked(const Gemm& g, detail::GemmMicroKernel kernel, bool parallel) 
           const int64_t s_begin = (t % groups) * strips_per_group;
           const int64_t s_end = std::min(n_strips, s_begin + strips_per_group);
           float* packed_a = t_pack_a.get(size_t(mc_max * kc_max));
-          pack_strips(g.A + ic * a_si + pc * a_sk, a_si, a_sk, mc, kc, kGemmMR, 0,
-                      ceil_div(mc, kGemmMR), packed_a);
+          pack_strips<kGemmMR>(kern, g.A + ic * a_si + pc * a_sk, a_si, a_sk, mc, kc, 0,
+                               ceil_div(mc, kGemmMR), packed_a);
           for (int64_t s = s_begin; s < s_end; ++s) {
             const int64_t jr = s * kGemmNR;
             const int n = int(std::min<int64_t>(kGemmNR, nc - jr));
             const float* b_strip = packed_b + s * kGemmNR * kc;
             for (int64_t ir = 0; ir < mc; ir += kGemmMR) {
               const int m = int(std::min<int64_t>(kGemmMR, mc - ir));
-              kernel(kc, packed_a + ir * kc, b_strip, g.C + (ic + ir) * g.ldc + jc + jr,
+              kern.micro(kc, packed_a + ir * kc, b_strip, g.C + (ic + ir) * g.ldc + jc + jr,
                      g.ldc, m, n, g.alpha, beta);
             }
           }
@@ -196,11 +209,12 @@ void gemm_blocked(const Gemm& g, detail::GemmMicroKernel kernel, bool parallel) 
   }
 }
 
-detail::GemmMicroKernel active_microkernel() {
+GemmKernels active_kernels() {
 #ifdef CF_HAVE_AVX2
-  if (simd_path() == SimdPath::Avx2) return detail::gemm_microkernel_avx2;
+  if (simd_path() == SimdPath::Avx2)
+    return {detail::gemm_microkernel_avx2, detail::pack_strip_rows_avx2};
 #endif
-  return detail::gemm_microkernel_scalar;
+  return {detail::gemm_microkernel_scalar, nullptr};
 }
 
 std::string dims(const Gemm& g) {
@@ -231,7 +245,7 @@ void run(const Gemm& g, bool parallel) {
   if (g.M == 0 || g.N == 0) return;
   if (g.K == 0 || g.alpha == 0.0f) return scale_c(g);
   parallel = parallel && g.M * g.N * g.K >= kSerialMacs && num_threads() > 1;
-  gemm_blocked(g, active_microkernel(), parallel);
+  gemm_blocked(g, active_kernels(), parallel);
 }
 
 }  // namespace

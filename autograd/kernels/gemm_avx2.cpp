@@ -68,8 +68,6 @@ void gemm_microkernel_avx2(int64_t kc, const float* a, const float* b, float* c,
   for (int64_t k = 0; k < kc; ++k) {
     // The packed panels are read strictly in order; prefetch a few steps ahead
     // so the A strip (from L2) and the B strip (L1/L2) arrive in time.
-    _mm_prefetch(reinterpret_cast<const char*>(a + 8 * kGemmMR), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kGemmNR), _MM_HINT_T0);
     const __m256 b0 = _mm256_load_ps(b);
     const __m256 b1 = _mm256_load_ps(b + 8);
     __m256 ai;
@@ -103,6 +101,49 @@ void gemm_microkernel_avx2(int64_t kc, const float* a, const float* b, float* c,
   if (m > 3) store_row(c + 3 * ldc, c30, c31, n, va, vb, read_c);
   if (m > 4) store_row(c + 4 * ldc, c40, c41, n, va, vb, read_c);
   if (m > 5) store_row(c + 5 * ldc, c50, c51, n, va, vb, read_c);
+}
+
+// Transpose 8 rows of 8 floats in registers: afterwards r[k] holds element k
+// of every input row, i.e. one column.
+inline void transpose8(__m256 r[8]) {
+  __m256 t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+  }
+  for (int i = 0; i < 4; ++i) {
+    r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+    r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+  }
+}
+
+void pack_strip_rows_avx2(const float* src, int64_t si, int r, int64_t kc, int w, float* dst) {
+  const int64_t kc8 = kc - kc % 8;
+  for (int i0 = 0; i0 < w; i0 += 8) {
+    // Rows i0 .. i0+7 of the strip; those past r (padding) read as zero.
+    const int rows = w - i0 < 8 ? w - i0 : 8;
+    const __m256i store_mask = first_lanes(rows);
+    for (int64_t k = 0; k < kc8; k += 8) {
+      __m256 v[8];
+      for (int i = 0; i < 8; ++i)
+        v[i] = i0 + i < r ? _mm256_loadu_ps(src + (i0 + i) * si + k) : _mm256_setzero_ps();
+      transpose8(v);
+      for (int j = 0; j < 8; ++j) {
+        if (rows == 8)
+          _mm256_storeu_ps(dst + (k + j) * w + i0, v[j]);
+        else
+          _mm256_maskstore_ps(dst + (k + j) * w + i0, store_mask, v[j]);
+      }
+    }
+  }
+  for (int64_t k = kc8; k < kc; ++k)
+    for (int i = 0; i < w; ++i) dst[k * w + i] = i < r ? src[i * si + k] : 0.0f;
 }
 
 }  // namespace cf::kernels::detail

@@ -27,6 +27,18 @@ constexpr int kGemmNR = 16;
 using GemmMicroKernel = void (*)(int64_t kc, const float* a, const float* b, float* c,
                                  int64_t ldc, int m, int n, float alpha, float beta);
 
+// Packing helper for the one layout plain loops handle badly: a strip whose
+// w source rows are each contiguous along k (X(i, k) = src[i * si + k]; this
+// is A when not transposed, and B when transposed). Writes, for each k, the
+// r valid values then zeros up to w, exactly as the portable loop in gemm.cpp
+// does; it just moves 8 x 8 blocks through registers instead of one float at
+// a time.
+using PackStripRows = void (*)(const float* src, int64_t si, int r, int64_t kc, int w,
+                               float* dst);
+#ifdef CF_HAVE_AVX2
+void pack_strip_rows_avx2(const float* src, int64_t si, int r, int64_t kc, int w, float* dst);
+#endif
+
 // Portable C++ (the compiler may auto-vectorise it for the baseline ISA).
 void gemm_microkernel_scalar(int64_t kc, const float* a, const float* b, float* c,
                              int64_t ldc, int m, int n, float alpha, float beta);

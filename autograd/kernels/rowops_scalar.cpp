@@ -1,3 +1,4 @@
+// Scalar reference twins of rowops.h: the plain formulas, one row at a time.
 #include <cmath>
 
 #include "autograd/kernels/rowops.h"
@@ -101,36 +102,6 @@ void gelu_backward_scalar(const float* x, const float* dy, float* dx, int64_t n)
     float pdf = inv_sqrt_2pi * std::exp(-0.5f * x[i] * x[i]);
     dx[i] = dy[i] * (cdf + x[i] * pdf);
   }
-}
-
-// Until the SIMD kernels land, the public entry points use the reference.
-void softmax_forward(const float* x, float* y, int64_t rows, int64_t cols) {
-  softmax_forward_scalar(x, y, rows, cols);
-}
-void softmax_backward(const float* y, const float* dy, float* dx, int64_t rows,
-                      int64_t cols) {
-  softmax_backward_scalar(y, dy, dx, rows, cols);
-}
-void log_softmax_forward(const float* x, float* y, int64_t rows, int64_t cols) {
-  log_softmax_forward_scalar(x, y, rows, cols);
-}
-void log_softmax_backward(const float* y, const float* dy, float* dx,
-                          int64_t rows, int64_t cols) {
-  log_softmax_backward_scalar(y, dy, dx, rows, cols);
-}
-void layernorm_forward(const float* x, const float* w, const float* b, float* y,
-                       float* mean, float* rstd, int64_t rows, int64_t cols,
-                       float eps) {
-  layernorm_forward_scalar(x, w, b, y, mean, rstd, rows, cols, eps);
-}
-void layernorm_backward(const float* x, const float* w, const float* mean,
-                        const float* rstd, const float* dy, float* dx, float* dw,
-                        float* db, int64_t rows, int64_t cols) {
-  layernorm_backward_scalar(x, w, mean, rstd, dy, dx, dw, db, rows, cols);
-}
-void gelu_forward(const float* x, float* y, int64_t n) { gelu_forward_scalar(x, y, n); }
-void gelu_backward(const float* x, const float* dy, float* dx, int64_t n) {
-  gelu_backward_scalar(x, dy, dx, n);
 }
 
 }  // namespace cf::kernels

@@ -1,0 +1,117 @@
+// Public entry points of rowops.h: argument checks, path choice, threads.
+// Rows are independent, so they are split into chunks of whole rows (fixed
+// by the sizes, threads.h) and every output is the same for any thread count.
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "autograd/kernels/rowops.h"
+#include "autograd/kernels/simd_kernels.h"
+
+namespace cf::kernels {
+namespace {
+
+// Empty rows (cols == 0) are fine for the softmaxes (nothing to write) but
+// not for layer norm, whose mean and rstd would be undefined.
+void check(const char* fn, int64_t rows, int64_t cols, bool empty_rows_ok = true) {
+  if (rows < 0 || cols < 0 || (!empty_rows_ok && rows > 0 && cols == 0))
+    throw std::invalid_argument(std::string(fn) + ": rows = " + std::to_string(rows) +
+                                ", cols = " + std::to_string(cols) + "; need rows >= 0 and " +
+                                (empty_rows_ok ? "cols >= 0" : "cols >= 1"));
+}
+
+using RowMap = void (*)(const float*, float*, int64_t, int64_t);
+using RowMap2 = void (*)(const float*, const float*, float*, int64_t, int64_t);
+
+void run(const char* name, RowMap fn, const float* x, float* y, int64_t rows, int64_t cols) {
+  check(name, rows, cols);
+  if (cols == 0) return;
+  detail::parallel_rows(rows, cols, [&](int64_t b, int64_t e) {
+    fn(x + b * cols, y + b * cols, e - b, cols);
+  });
+}
+
+void run(const char* name, RowMap2 fn, const float* a, const float* b, float* y, int64_t rows,
+         int64_t cols) {
+  check(name, rows, cols);
+  if (cols == 0) return;
+  detail::parallel_rows(rows, cols, [&](int64_t r0, int64_t r1) {
+    fn(a + r0 * cols, b + r0 * cols, y + r0 * cols, r1 - r0, cols);
+  });
+}
+
+}  // namespace
+
+void softmax_forward(const float* x, float* y, int64_t rows, int64_t cols) {
+  run("softmax_forward", CF_AVX2_OR(softmax_forward_scalar, detail::softmax_forward_avx2), x, y,
+      rows, cols);
+}
+void softmax_backward(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols) {
+  run("softmax_backward", CF_AVX2_OR(softmax_backward_scalar, detail::softmax_backward_avx2), y,
+      dy, dx, rows, cols);
+}
+void log_softmax_forward(const float* x, float* y, int64_t rows, int64_t cols) {
+  run("log_softmax_forward",
+      CF_AVX2_OR(log_softmax_forward_scalar, detail::log_softmax_forward_avx2), x, y, rows, cols);
+}
+void log_softmax_backward(const float* y, const float* dy, float* dx, int64_t rows,
+                          int64_t cols) {
+  run("log_softmax_backward",
+      CF_AVX2_OR(log_softmax_backward_scalar, detail::log_softmax_backward_avx2), y, dy, dx, rows,
+      cols);
+}
+
+void layernorm_forward(const float* x, const float* w, const float* b, float* y, float* mean,
+                       float* rstd, int64_t rows, int64_t cols, float eps) {
+  check("layernorm_forward", rows, cols, false);
+  const auto fn = CF_AVX2_OR(layernorm_forward_scalar, detail::layernorm_forward_avx2);
+  detail::parallel_rows(rows, cols, [&](int64_t r0, int64_t r1) {
+    fn(x + r0 * cols, w, b, y + r0 * cols, mean + r0, rstd + r0, r1 - r0, cols, eps);
+  });
+}
+
+void layernorm_backward(const float* x, const float* w, const float* mean, const float* rstd,
+                        const float* dy, float* dx, float* dw, float* db, int64_t rows,
+                        int64_t cols) {
+  check("layernorm_backward", rows, cols, false);
+  const auto fn = CF_AVX2_OR(layernorm_backward_scalar, detail::layernorm_backward_avx2);
+  const int64_t grain = detail::row_grain(cols);
+  const int64_t chunks = (rows + grain - 1) / grain;
+  if ((dw == nullptr && db == nullptr) || chunks <= 1) {
+    detail::parallel_rows(rows, cols, [&](int64_t r0, int64_t r1) {
+      fn(x + r0 * cols, w, mean + r0, rstd + r0, dy + r0 * cols, dx + r0 * cols, dw, db,
+         r1 - r0, cols);
+    });
+    return;
+  }
+  // dw and db sum over rows: each chunk sums its rows into its own partial,
+  // and the partials are added in chunk order, so the sums do not depend on
+  // which thread ran which chunk.
+  std::vector<float> part_dw(dw ? size_t(chunks * cols) : 0);
+  std::vector<float> part_db(db ? size_t(chunks * cols) : 0);
+  detail::parallel_rows(rows, cols, [&](int64_t r0, int64_t r1) {
+    const int64_t c = r0 / grain;
+    fn(x + r0 * cols, w, mean + r0, rstd + r0, dy + r0 * cols, dx + r0 * cols,
+       dw ? part_dw.data() + c * cols : nullptr, db ? part_db.data() + c * cols : nullptr,
+       r1 - r0, cols);
+  });
+  for (int64_t c = 0; c < chunks; ++c)
+    for (int64_t j = 0; j < cols; ++j) {
+      if (dw) dw[j] += part_dw[size_t(c * cols + j)];
+      if (db) db[j] += part_db[size_t(c * cols + j)];
+    }
+}
+
+void gelu_forward(const float* x, float* y, int64_t n) {
+  if (n < 0) throw std::invalid_argument("gelu_forward: n = " + std::to_string(n) + " < 0");
+  const auto fn = CF_AVX2_OR(gelu_forward_scalar, detail::gelu_forward_avx2);
+  detail::parallel_elements(n, [&](int64_t b, int64_t e) { fn(x + b, y + b, e - b); });
+}
+
+void gelu_backward(const float* x, const float* dy, float* dx, int64_t n) {
+  if (n < 0) throw std::invalid_argument("gelu_backward: n = " + std::to_string(n) + " < 0");
+  const auto fn = CF_AVX2_OR(gelu_backward_scalar, detail::gelu_backward_avx2);
+  detail::parallel_elements(n, [&](int64_t b, int64_t e) { fn(x + b, dy + b, dx + b, e - b); });
+}
+
+}  // namespace cf::kernels

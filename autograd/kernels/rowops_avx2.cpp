@@ -1,0 +1,159 @@
+// AVX2 bodies of rowops.h: the same formulas as rowops_scalar.cpp, 8 columns
+// at a time, with the vector exp / erf of simd_avx2.h. The last block of a
+// row is loaded and stored with masks, so any `cols` works and nothing past
+// the row is touched. Sums run in 8 lanes, so they round differently from
+// the scalar loop (a few ulp); tests/test_kernels_rowops.cpp bounds it.
+#include <cmath>
+
+#include "autograd/kernels/simd_avx2.h"
+#include "autograd/kernels/simd_kernels.h"
+
+namespace cf::kernels::detail {
+
+using namespace avx2;
+
+namespace {
+
+float row_max(const float* x, int64_t cols) {
+  __m256 m = set1(-INFINITY);
+  for_blocks(cols, [&](int64_t i, int64_t k) { m = _mm256_max_ps(m, load(x + i, k, -INFINITY)); });
+  return hmax(m);
+}
+
+float row_sum(const float* x, int64_t cols) {
+  __m256 s = _mm256_setzero_ps();
+  for_blocks(cols, [&](int64_t i, int64_t k) { s = _mm256_add_ps(s, load(x + i, k)); });
+  return hsum(s);
+}
+
+float row_dot(const float* a, const float* b, int64_t cols) {
+  __m256 s = _mm256_setzero_ps();
+  for_blocks(cols, [&](int64_t i, int64_t k) {
+    s = _mm256_fmadd_ps(load(a + i, k), load(b + i, k), s);
+  });
+  return hsum(s);
+}
+
+// sum(exp(x - m)), storing the exponentials in y when y is not null.
+float sum_exp(const float* x, float m, float* y, int64_t cols) {
+  const __m256 vm = set1(m);
+  __m256 s = _mm256_setzero_ps();
+  for_blocks(cols, [&](int64_t i, int64_t k) {
+    // Padding lanes are -inf: exp(-inf) = 0 adds nothing.
+    const __m256 e = exp(_mm256_sub_ps(load(x + i, k, -INFINITY), vm));
+    if (y) store(y + i, e, k);
+    s = _mm256_add_ps(s, e);
+  });
+  return hsum(s);
+}
+
+}  // namespace
+
+void softmax_forward_avx2(const float* x, float* y, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r, x += cols, y += cols) {
+    const float s = sum_exp(x, row_max(x, cols), y, cols);
+    const __m256 inv = set1(1.0f / s);
+    for_blocks(cols, [&](int64_t i, int64_t k) { store(y + i, _mm256_mul_ps(load(y + i, k), inv), k); });
+  }
+}
+
+void softmax_backward_avx2(const float* y, const float* dy, float* dx, int64_t rows,
+                           int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r, y += cols, dy += cols, dx += cols) {
+    const __m256 dot = set1(row_dot(dy, y, cols));
+    for_blocks(cols, [&](int64_t i, int64_t k) {
+      store(dx + i, _mm256_mul_ps(load(y + i, k), _mm256_sub_ps(load(dy + i, k), dot)), k);
+    });
+  }
+}
+
+void log_softmax_forward_avx2(const float* x, float* y, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r, x += cols, y += cols) {
+    const float m = row_max(x, cols);
+    const __m256 lse = set1(m + std::log(sum_exp(x, m, nullptr, cols)));
+    for_blocks(cols, [&](int64_t i, int64_t k) { store(y + i, _mm256_sub_ps(load(x + i, k), lse), k); });
+  }
+}
+
+void log_softmax_backward_avx2(const float* y, const float* dy, float* dx, int64_t rows,
+                               int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r, y += cols, dy += cols, dx += cols) {
+    const __m256 s = set1(row_sum(dy, cols));
+    for_blocks(cols, [&](int64_t i, int64_t k) {
+      store(dx + i, _mm256_fnmadd_ps(exp(load(y + i, k)), s, load(dy + i, k)), k);
+    });
+  }
+}
+
+void layernorm_forward_avx2(const float* x, const float* w, const float* b, float* y,
+                            float* mean, float* rstd, int64_t rows, int64_t cols, float eps) {
+  for (int64_t r = 0; r < rows; ++r, x += cols, y += cols) {
+    const float m = row_sum(x, cols) / float(cols);
+    const __m256 vm = set1(m);
+    __m256 var = _mm256_setzero_ps();
+    for_blocks(cols, [&](int64_t i, int64_t k) {
+      // Padding lanes load as m, so they add (m - m)^2 = 0.
+      const __m256 d = _mm256_sub_ps(load(x + i, k, m), vm);
+      var = _mm256_fmadd_ps(d, d, var);
+    });
+    const float rs = 1.0f / std::sqrt(hsum(var) / float(cols) + eps);
+    const __m256 vrs = set1(rs);
+    for_blocks(cols, [&](int64_t i, int64_t k) {
+      __m256 v = _mm256_mul_ps(_mm256_sub_ps(load(x + i, k), vm), vrs);
+      if (w) v = _mm256_mul_ps(v, load(w + i, k));
+      if (b) v = _mm256_add_ps(v, load(b + i, k));
+      store(y + i, v, k);
+    });
+    mean[r] = m;
+    rstd[r] = rs;
+  }
+}
+
+void layernorm_backward_avx2(const float* x, const float* w, const float* mean,
+                             const float* rstd, const float* dy, float* dx, float* dw,
+                             float* db, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r, x += cols, dy += cols, dx += cols) {
+    const __m256 vm = set1(mean[r]), vrs = set1(rstd[r]);
+    // Pass 1: the two row means of g = dy * w and g * xhat, and dw, db.
+    __m256 g_sum = _mm256_setzero_ps(), gx_sum = _mm256_setzero_ps();
+    for_blocks(cols, [&](int64_t i, int64_t k) {
+      const __m256 d = load(dy + i, k);
+      const __m256 xh = _mm256_mul_ps(_mm256_sub_ps(load(x + i, k), vm), vrs);
+      const __m256 g = w ? _mm256_mul_ps(d, load(w + i, k)) : d;
+      g_sum = _mm256_add_ps(g_sum, g);
+      gx_sum = _mm256_fmadd_ps(g, xh, gx_sum);
+      if (dw) store(dw + i, _mm256_fmadd_ps(d, xh, load(dw + i, k)), k);
+      if (db) store(db + i, _mm256_add_ps(load(db + i, k), d), k);
+    });
+    const __m256 g_mean = set1(hsum(g_sum) / float(cols));
+    const __m256 gx_mean = set1(hsum(gx_sum) / float(cols));
+    // Pass 2: dx = rstd * (g - mean(g) - xhat * mean(g xhat)).
+    for_blocks(cols, [&](int64_t i, int64_t k) {
+      const __m256 d = load(dy + i, k);
+      const __m256 xh = _mm256_mul_ps(_mm256_sub_ps(load(x + i, k), vm), vrs);
+      const __m256 g = w ? _mm256_mul_ps(d, load(w + i, k)) : d;
+      const __m256 t = _mm256_fnmadd_ps(xh, gx_mean, _mm256_sub_ps(g, g_mean));
+      store(dx + i, _mm256_mul_ps(vrs, t), k);
+    });
+  }
+}
+
+void gelu_forward_avx2(const float* x, float* y, int64_t n) {
+  for_blocks(n, [&](int64_t i, int64_t k) {
+    const __m256 v = load(x + i, k);
+    const __m256 cdf = half_one_plus_erf(_mm256_mul_ps(v, set1(0.70710678118654752f)));
+    store(y + i, _mm256_mul_ps(v, cdf), k);
+  });
+}
+
+void gelu_backward_avx2(const float* x, const float* dy, float* dx, int64_t n) {
+  for_blocks(n, [&](int64_t i, int64_t k) {
+    const __m256 v = load(x + i, k);
+    const __m256 cdf = half_one_plus_erf(_mm256_mul_ps(v, set1(0.70710678118654752f)));
+    const __m256 pdf = _mm256_mul_ps(
+        set1(0.39894228040143268f), exp(_mm256_mul_ps(set1(-0.5f), _mm256_mul_ps(v, v))));
+    store(dx + i, _mm256_mul_ps(load(dy + i, k), _mm256_fmadd_ps(v, pdf, cdf)), k);
+  });
+}
+
+}  // namespace cf::kernels::detail

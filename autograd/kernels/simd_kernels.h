@@ -1,0 +1,93 @@
+// Internal: the per-instruction-set bodies behind rowops.h and vecmath.h.
+// The public functions (rowops.cpp, vecmath.cpp) pick one by simd_path() and
+// run it over chunks on the thread pool. The AVX2 ones exist only in builds
+// that compile *_avx2.cpp (CF_HAVE_AVX2).
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#include "autograd/kernels/cpu.h"
+#include "autograd/kernels/threads.h"
+
+namespace cf::kernels::detail {
+
+// True when the AVX2 bodies should run.
+inline bool avx2_active() {
+#ifdef CF_HAVE_AVX2
+  return simd_path() == SimdPath::Avx2;
+#else
+  return false;
+#endif
+}
+
+// How finely the elementwise and row kernels are cut into parallel chunks:
+// about this many floats per chunk, so a chunk is worth a thread's wake-up.
+// The boundaries depend on the sizes only (threads.h), never on the threads.
+constexpr int64_t kChunkFloats = int64_t(1) << 14;
+
+// The public function's body for the active path: the AVX2 one, or the
+// scalar one in builds without AVX2 (where the AVX2 name does not exist).
+#ifdef CF_HAVE_AVX2
+#define CF_AVX2_OR(scalar, avx2) (::cf::kernels::detail::avx2_active() ? (avx2) : (scalar))
+#else
+#define CF_AVX2_OR(scalar, avx2) (scalar)
+#endif
+
+// fn(begin, end) over chunks of [0, n) elements.
+template <class F>
+void parallel_elements(int64_t n, F&& fn) {
+  parallel_for(n, kChunkFloats, fn);
+}
+
+// Rows per chunk for rows of `cols` floats.
+inline int64_t row_grain(int64_t cols) {
+  return std::max<int64_t>(1, kChunkFloats / std::max<int64_t>(1, cols));
+}
+
+// fn(first_row, end_row) over chunks of whole rows.
+template <class F>
+void parallel_rows(int64_t rows, int64_t cols, F&& fn) {
+  parallel_for(rows, row_grain(cols), fn);
+}
+
+// Helpers of vecmath.h whose scalar form is also the `_scalar` twin's core.
+// Sum of one block (n <= kSumBlock) in the order vecmath.h documents.
+float sum_block_scalar(const float* x, int64_t n);
+// Adam's bias correction 1 - beta^step, computed once per step in double.
+inline float bias_correction(float beta, int64_t step) {
+  return 1.0f - float(std::pow(double(beta), double(step)));
+}
+// AdamW on n elements, bias corrections bc1 = 1 - beta1^step and
+// bc2 = 1 - beta2^step precomputed (so every path uses the same values).
+void adamw_scalar(float* p, const float* g, float* m, float* v, int64_t n, float lr,
+                  float beta1, float beta2, float eps, float weight_decay, float bc1, float bc2);
+
+#ifdef CF_HAVE_AVX2
+void softmax_forward_avx2(const float* x, float* y, int64_t rows, int64_t cols);
+void softmax_backward_avx2(const float* y, const float* dy, float* dx, int64_t rows,
+                           int64_t cols);
+void log_softmax_forward_avx2(const float* x, float* y, int64_t rows, int64_t cols);
+void log_softmax_backward_avx2(const float* y, const float* dy, float* dx, int64_t rows,
+                               int64_t cols);
+void layernorm_forward_avx2(const float* x, const float* w, const float* b, float* y,
+                            float* mean, float* rstd, int64_t rows, int64_t cols, float eps);
+void layernorm_backward_avx2(const float* x, const float* w, const float* mean,
+                             const float* rstd, const float* dy, float* dx, float* dw,
+                             float* db, int64_t rows, int64_t cols);
+void gelu_forward_avx2(const float* x, float* y, int64_t n);
+void gelu_backward_avx2(const float* x, const float* dy, float* dx, int64_t n);
+
+void vec_exp_avx2(const float* x, float* y, int64_t n);
+void vec_log_avx2(const float* x, float* y, int64_t n);
+void vec_tanh_avx2(const float* x, float* y, int64_t n);
+void vec_sigmoid_avx2(const float* x, float* y, int64_t n);
+void vec_erf_avx2(const float* x, float* y, int64_t n);
+void add_row_avx2(const float* x, const float* row, float* y, int64_t rows, int64_t cols);
+void mul_row_avx2(const float* x, const float* row, float* y, int64_t rows, int64_t cols);
+float sum_block_avx2(const float* x, int64_t n);
+void adamw_avx2(float* p, const float* g, float* m, float* v, int64_t n, float lr, float beta1,
+                float beta2, float eps, float weight_decay, float bc1, float bc2);
+#endif
+
+}  // namespace cf::kernels::detail
