@@ -1,0 +1,276 @@
+// Row kernels: every path against the scalar twins on awkward widths, the
+// thread-count independence of the chunked versions, and the path switch.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include "autograd/kernels/rowops.h"
+#include "tests/catch.h"
+#include "tests/test_kernels_util.h"
+
+using namespace cf::kernels;
+using cf::test::uniform;
+
+namespace {
+
+const int64_t kCols[] = {1, 3, 7, 8, 17, 33, 129, 1000};
+const int64_t kRows[] = {1, 3, 17};
+
+
+}  // namespace
+
+constexpr double kU = 5.96e-8;  // unit roundoff of float, 2^-24
+
+// Largest |got - want| / bound(i) over the arrays; <= 1 passes.
+template <class Bound>
+double worst_ratio(const std::vector<float>& got, const std::vector<float>& want, Bound bound) {
+  double worst = 0;
+  for (size_t i = 0; i < got.size(); ++i)
+    worst = std::max(worst, std::fabs(double(got[i]) - want[i]) / bound(i));
+  return worst;
+}
+
+// The AVX2 versions sum in 8 lanes and use a vector exp within 1 ulp of
+// libm's, so they differ from the twins by rounding only. The bounds below
+// are first-order rounding-error bounds of the formulas (u = 2^-24; a sum of
+// `cols` terms may be off by cols * u * sum|terms| in either order), with a
+// factor 4 of slack; a wrong lane, mask or formula gives errors of order 1.
+TEST_CASE("softmax and log_softmax match the scalar twins", "[kernels][rowops]") {
+  cf::test::SimdPathGuard guard;
+  for (SimdPath path : cf::test::supported_paths()) {
+    set_simd_path(path);
+    for (int64_t rows : kRows)
+      for (int64_t cols : kCols) {
+        INFO("path " << simd_path_name(path) << " rows " << rows << " cols " << cols);
+        const size_t n = static_cast<size_t>(rows * cols);
+        const auto x = uniform(n, uint64_t(rows * 1000 + cols), -8.0f, 8.0f);
+        const auto dy = uniform(n, uint64_t(cols), -1.0f, 1.0f);
+        std::vector<float> got(n), want(n), dgot(n), dwant(n);
+        // Per row: sum |dy y|, and sum |dy|.
+        auto row_of = [&](size_t i) { return i / static_cast<size_t>(cols); };
+        auto row_sum = [&](size_t r, auto term) {
+          double s = 0;
+          for (int64_t c = 0; c < cols; ++c) s += term(r * static_cast<size_t>(cols) + c);
+          return s;
+        };
+
+        // softmax: exp 1 ulp, the sum (positive terms) cols u relative.
+        softmax_forward(x.data(), got.data(), rows, cols);
+        softmax_forward_scalar(x.data(), want.data(), rows, cols);
+        CHECK(worst_ratio(got, want, [&](size_t i) { return 4 * (cols + 3) * kU * want[i]; }) <= 1);
+
+        // softmax backward: dx = y (dy - dot).
+        softmax_backward(want.data(), dy.data(), dgot.data(), rows, cols);
+        softmax_backward_scalar(want.data(), dy.data(), dwant.data(), rows, cols);
+        CHECK(worst_ratio(dgot, dwant, [&](size_t i) {
+                const double dot_err = (cols + 2) * kU * row_sum(row_of(i), [&](size_t j) {
+                                         return std::fabs(double(dy[j]) * want[j]);
+                                       });
+                return 4 * (want[i] * (dot_err + 2 * kU * (std::fabs(dy[i]) + 1)) +
+                            kU * std::fabs(dwant[i])) + 1e-30;
+              }) <= 1);
+
+        // log_softmax: y = x - lse, lse = x - y; error a few u of |x| + |lse|
+        // plus the relative error of the sum, cols u.
+        log_softmax_forward(x.data(), got.data(), rows, cols);
+        log_softmax_forward_scalar(x.data(), want.data(), rows, cols);
+        CHECK(worst_ratio(got, want, [&](size_t i) {
+                return 4 * kU * (std::fabs(x[i]) + std::fabs(x[i] - want[i]) + cols + 3);
+              }) <= 1);
+
+        // log_softmax backward: dx = dy - exp(y) sum(dy).
+        log_softmax_backward(want.data(), dy.data(), dgot.data(), rows, cols);
+        log_softmax_backward_scalar(want.data(), dy.data(), dwant.data(), rows, cols);
+        CHECK(worst_ratio(dgot, dwant, [&](size_t i) {
+                const double sum_abs =
+                    row_sum(row_of(i), [&](size_t j) { return std::fabs(double(dy[j])); });
+                return 4 * (std::exp(double(want[i])) * (cols + 3) * kU * sum_abs +
+                            kU * (std::fabs(dwant[i]) + std::fabs(dy[i]))) + 1e-30;
+              }) <= 1);
+      }
+  }
+}
+
+TEST_CASE("layernorm forward and backward match the scalar twins", "[kernels][rowops]") {
+  cf::test::SimdPathGuard guard;
+  for (SimdPath path : cf::test::supported_paths()) {
+    set_simd_path(path);
+    for (int64_t rows : kRows)
+      for (int64_t cols : kCols)
+        for (bool affine : {true, false}) {
+          INFO("path " << simd_path_name(path) << " rows " << rows << " cols " << cols
+                       << " affine " << affine);
+          const size_t n = static_cast<size_t>(rows * cols);
+          // An offset mean, so that subtracting it matters.
+          const auto x = uniform(n, uint64_t(cols + rows), 2.0f, 6.0f);
+          const auto dy = uniform(n, 7, -1.0f, 1.0f);
+          const auto wv = uniform(static_cast<size_t>(cols), 8, 0.5f, 1.5f), bv = uniform(static_cast<size_t>(cols), 9);
+          const float* w = affine ? wv.data() : nullptr;
+          const float* b = affine ? bv.data() : nullptr;
+          std::vector<float> y(n), y_ref(n), mean(static_cast<size_t>(rows)), mean_ref(mean),
+              rstd(mean), rstd_ref(mean);
+          layernorm_forward(x.data(), w, b, y.data(), mean.data(), rstd.data(), rows, cols, 1e-5f);
+          layernorm_forward_scalar(x.data(), w, b, y_ref.data(), mean_ref.data(),
+                                   rstd_ref.data(), rows, cols, 1e-5f);
+          // Bounds from the rounding of the row sums (mean, variance, and
+          // in backward the two means and the dw/db sums over rows).
+          const size_t C = static_cast<size_t>(cols);
+          auto wi = [&](size_t c) { return affine ? std::fabs(double(wv[c])) : 1.0; };
+          const double sum_err = 4 * (cols + 4) * kU;
+          CHECK(worst_ratio(mean, mean_ref, [&](size_t r) { return sum_err * mean_ref[r]; }) <= 1);
+          CHECK(worst_ratio(rstd, rstd_ref, [&](size_t r) { return sum_err * rstd_ref[r]; }) <= 1);
+          CHECK(worst_ratio(y, y_ref, [&](size_t i) {
+                  const size_t r = i / C, c = i % C;
+                  return sum_err * rstd_ref[r] * wi(c) *
+                             (std::fabs(mean_ref[r]) + std::fabs(x[i] - mean_ref[r])) +
+                         4 * kU * std::fabs(y_ref[i]) + 1e-30;
+                }) <= 1);
+
+          // dw, db start non-zero: the kernels accumulate into them.
+          std::vector<float> dx(n), dx_ref(n);
+          const auto dw0 = uniform(C, 10), db0 = uniform(C, 11);
+          auto dw = dw0, db = db0, dw_ref = dw0, db_ref = db0;
+          layernorm_backward(x.data(), w, mean_ref.data(), rstd_ref.data(), dy.data(), dx.data(),
+                             affine ? dw.data() : nullptr, affine ? db.data() : nullptr, rows,
+                             cols);
+          layernorm_backward_scalar(x.data(), w, mean_ref.data(), rstd_ref.data(), dy.data(),
+                                    dx_ref.data(), affine ? dw_ref.data() : nullptr,
+                                    affine ? db_ref.data() : nullptr, rows, cols);
+          // Per row: mean |g| and mean |g xhat|, the scales of the two means.
+          std::vector<double> g_abs(static_cast<size_t>(rows)), gx_abs(g_abs);
+          for (size_t i = 0; i < n; ++i) {
+            const size_t r = i / C;
+            const double xh = (x[i] - mean_ref[r]) * double(rstd_ref[r]);
+            g_abs[r] += std::fabs(dy[i] * wi(i % C)) / cols;
+            gx_abs[r] += std::fabs(dy[i] * wi(i % C) * xh) / cols;
+          }
+          CHECK(worst_ratio(dx, dx_ref, [&](size_t i) {
+                  const size_t r = i / C;
+                  const double xh = std::fabs((x[i] - mean_ref[r]) * double(rstd_ref[r]));
+                  return rstd_ref[r] * (sum_err * (g_abs[r] + xh * gx_abs[r]) +
+                                        4 * kU * (std::fabs(dy[i]) * wi(i % C) + xh * gx_abs[r])) +
+                         4 * kU * std::fabs(dx_ref[i]) + 1e-30;
+                }) <= 1);
+          if (affine) {
+            // Sums over rows: (rows + 4) u of the summed magnitudes, plus
+            // the rounding of xhat (a few u, from the shared mean and rstd).
+            std::vector<double> dw_mag(C), db_mag(C);
+            for (size_t c = 0; c < C; ++c) dw_mag[c] = std::fabs(dw0[c]), db_mag[c] = std::fabs(db0[c]);
+            for (size_t i = 0; i < n; ++i) {
+              const size_t r = i / C, c = i % C;
+              dw_mag[c] += std::fabs(dy[i]) * rstd_ref[r] *
+                           (std::fabs(x[i] - mean_ref[r]) + std::fabs(mean_ref[r]));
+              db_mag[c] += std::fabs(dy[i]);
+            }
+            const double rows_err = 4 * (rows + 4) * kU;
+            CHECK(worst_ratio(dw, dw_ref, [&](size_t c) { return rows_err * dw_mag[c]; }) <= 1);
+            CHECK(worst_ratio(db, db_ref, [&](size_t c) { return rows_err * db_mag[c]; }) <= 1);
+          }
+        }
+  }
+}
+
+TEST_CASE("gelu forward and backward match the scalar twins, tails included",
+          "[kernels][rowops]") {
+  cf::test::SimdPathGuard guard;
+  // A dense sweep of [-12, 12] (the negative tail is where 1 + erf cancels)
+  // plus awkward lengths.
+  std::vector<float> x;
+  for (int i = -1200000; i <= 1200000; ++i) x.push_back(float(i) * 1e-5f);
+  const auto dy = uniform(x.size(), 3, 0.5f, 1.5f);
+  for (SimdPath path : cf::test::supported_paths()) {
+    set_simd_path(path);
+    for (int64_t n : {int64_t(1), int64_t(3), int64_t(7), int64_t(17), int64_t(x.size())}) {
+      INFO("path " << simd_path_name(path) << " n " << n);
+      std::vector<float> got(static_cast<size_t>(n)), want(static_cast<size_t>(n));
+      // The twins compute 1 + erf(x / sqrt 2), which cancels for x << 0: they
+      // are only accurate to ~u absolute in the Phi factor there. So: against
+      // the twin with that allowance, and against the exact function (in
+      // double) relative to the output, which only the vector path meets in
+      // the tail (its erfc branch keeps relative accuracy).
+      // Exact for the argument as the kernels round it, x * float(1/sqrt 2):
+      // in the tail erfc amplifies that rounding by 2 u^2 (up to ~150 ulp at
+      // x = -12), which no kernel can undo.
+      auto exact_cdf = [&](size_t i) {
+        return 0.5 * std::erfc(-double(x[i] * 0.70710678118654752f));
+      };
+      auto exact_pdf = [&](size_t i) {  // likewise for the rounded x^2
+        return std::exp(double(-0.5f * x[i] * x[i])) / std::sqrt(2 * M_PI);
+      };
+      std::vector<float> twin(got.size());
+      gelu_forward(x.data(), got.data(), n);
+      gelu_forward_scalar(x.data(), twin.data(), n);
+      CHECK(worst_ratio(got, twin, [&](size_t i) {
+              return 16 * kU * std::fabs(twin[i]) + 2 * kU * std::fabs(x[i]) + 1e-37;
+            }) <= 1);
+      if (path != SimdPath::Scalar) {
+        for (size_t i = 0; i < want.size(); ++i) want[i] = float(x[i] * exact_cdf(i));
+        CHECK(worst_ratio(got, want, [&](size_t i) { return 16 * kU * std::fabs(want[i]) + 1e-37; }) <= 1);
+      }
+      gelu_backward(x.data(), dy.data(), got.data(), n);
+      gelu_backward_scalar(x.data(), dy.data(), twin.data(), n);
+      // Relative to |cdf| + |x pdf|, the two terms before they cancel.
+      auto scale = [&](size_t i) {
+        return std::fabs(dy[i]) * (exact_cdf(i) + std::fabs(x[i]) * exact_pdf(i));
+      };
+      CHECK(worst_ratio(got, twin, [&](size_t i) {
+              return 16 * kU * scale(i) + 2 * kU * std::fabs(dy[i]) + 1e-37;
+            }) <= 1);
+      if (path != SimdPath::Scalar) {
+        for (size_t i = 0; i < want.size(); ++i)
+          want[i] = float(dy[i] * (exact_cdf(i) + x[i] * exact_pdf(i)));
+        CHECK(worst_ratio(got, want, [&](size_t i) { return 16 * kU * scale(i) + 1e-37; }) <= 1);
+      }
+    }
+  }
+}
+
+TEST_CASE("row kernels are bit-identical with 1, 2 and 8 threads", "[kernels][rowops][threads]") {
+  cf::test::ThreadCountGuard guard;
+  // Enough rows for several chunks, so layernorm's dw/db go through the
+  // per-chunk partials.
+  const int64_t rows = 300, cols = 257;
+  const size_t n = static_cast<size_t>(rows * cols);
+  const auto x = uniform(n, 1), dy = uniform(n, 2), w = uniform(static_cast<size_t>(cols), 3);
+  std::vector<float> first;
+  for (int threads : {1, 2, 8}) {
+    set_num_threads(threads);
+    std::vector<float> y(n), dx(n), mean(static_cast<size_t>(rows)), rstd(static_cast<size_t>(rows)),
+        dw(static_cast<size_t>(cols), 0.5f), db(static_cast<size_t>(cols), 0.25f);
+    softmax_forward(x.data(), y.data(), rows, cols);
+    layernorm_forward(x.data(), w.data(), nullptr, y.data(), mean.data(), rstd.data(), rows, cols,
+                      1e-5f);
+    layernorm_backward(x.data(), w.data(), mean.data(), rstd.data(), dy.data(), dx.data(),
+                       dw.data(), db.data(), rows, cols);
+    std::vector<float> all = y;
+    for (const auto* v : {&dx, &mean, &rstd, &dw, &db}) all.insert(all.end(), v->begin(), v->end());
+    if (first.empty())
+      first = all;
+    else
+      REQUIRE(std::memcmp(first.data(), all.data(), all.size() * sizeof(float)) == 0);
+  }
+}
+
+TEST_CASE("the scalar path runs the scalar twins", "[kernels][rowops]") {
+  // With the path forced to scalar, the public function must give the twin's
+  // exact bits; on the AVX2 path the vector exp makes some element differ.
+  cf::test::SimdPathGuard guard;
+  const int64_t rows = 4, cols = 100;
+  const auto x = uniform(static_cast<size_t>(rows * cols), 5, -4.0f, 4.0f);
+  std::vector<float> want(x.size()), got(x.size());
+  softmax_forward_scalar(x.data(), want.data(), rows, cols);
+  set_simd_path(SimdPath::Scalar);
+  softmax_forward(x.data(), got.data(), rows, cols);
+  REQUIRE(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)) == 0);
+  if (simd_path_supported(SimdPath::Avx2)) {
+    set_simd_path(SimdPath::Avx2);
+    softmax_forward(x.data(), got.data(), rows, cols);
+    CHECK(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)) != 0);
+  }
+  CHECK_THROWS_AS(softmax_forward(x.data(), got.data(), -1, cols), std::invalid_argument);
+  CHECK_THROWS_AS(layernorm_forward(x.data(), nullptr, nullptr, got.data(), got.data(),
+                                    got.data(), 2, 0, 1e-5f),
+                  std::invalid_argument);
+}
