@@ -1,0 +1,82 @@
+// Config: a flat, ordered map from key to value, both strings (DESIGN.md:
+// models are built by name from a flat key=value config). The same keys are
+// used on the command line (`--set dim=128`), in config files (`dim = 128`
+// lines, `#` starts a comment) and in checkpoint metadata (to_string()), so a
+// run can always be rebuilt from its checkpoint.
+//
+// Values are stored as text and converted when read: the typed getters raise
+// cf::Error naming the key and the value when the text is not of that type.
+// A key may carry a one-line doc, so a model's default Config documents its
+// own keys (`cf models` lists them).
+#pragma once
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace cf {
+
+class Config {
+ public:
+  Config() = default;
+
+  // Parses `key = value` lines; blank lines and `#` comments are skipped.
+  // `source` (a file name, "--set") names the origin in error messages.
+  static Config parse(const std::string& text, const std::string& source = "config");
+  static Config parse(std::istream& in, const std::string& source = "config");
+
+  // Sets a value; a new key is appended, an existing one keeps its place.
+  Config& set(const std::string& key, const std::string& value);
+  Config& set(const std::string& key, const char* value);
+  Config& set(const std::string& key, int64_t value);
+  Config& set(const std::string& key, int value);
+  Config& set(const std::string& key, double value);
+  Config& set(const std::string& key, bool value);
+  // `key=value` as given to --set.
+  Config& set_assignment(const std::string& assignment);
+  // Sets a value and its one-line doc (for a model's defaults).
+  template <class T>
+  Config& define(const std::string& key, T value, const std::string& doc) {
+    set(key, value);
+    entries_[index_of(key)].doc = doc;
+    return *this;
+  }
+
+  bool has(const std::string& key) const;
+  std::vector<std::string> keys() const;  // in insertion order
+  size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+  const std::string& doc(const std::string& key) const;
+
+  // Typed getters; a missing key or a value of the wrong type is an error.
+  const std::string& get_string(const std::string& key) const;
+  int64_t get_int(const std::string& key) const;
+  double get_float(const std::string& key) const;
+  bool get_bool(const std::string& key) const;  // true/false, 1/0, yes/no, on/off
+
+  // `defaults` with this config's values laid over it. Every key of this
+  // config must exist in `defaults`; otherwise the error names the key,
+  // suggests the closest valid one and lists them all. `owner` names what
+  // the keys belong to ("model vit_lite_cpu").
+  Config resolved_against(const Config& defaults, const std::string& owner) const;
+
+  // `key = value` lines in order; Config::parse(to_string()) gives it back.
+  std::string to_string() const;
+
+  bool operator==(const Config& other) const;
+  bool operator!=(const Config& other) const { return !(*this == other); }
+
+ private:
+  struct Entry {
+    std::string key, value, doc;
+  };
+  size_t index_of(const std::string& key) const;  // size() when absent
+  const Entry& entry(const std::string& key) const;
+  std::vector<Entry> entries_;
+};
+
+// The candidate closest to `word` by edit distance ("" when none is close),
+// for "did you mean" hints.
+std::string closest_match(const std::string& word, const std::vector<std::string>& candidates);
+
+}  // namespace cf

@@ -1,0 +1,40 @@
+// Model: what every registered architecture is. Images in, logits out, plus
+// what training and inspection read after a forward pass (ARCHITECTURES.md
+// section 0, "Exposed state" and "Auxiliary losses").
+#pragma once
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "nn/config.h"
+#include "nn/module.h"
+
+namespace cf {
+
+class Model : public Module {
+ public:
+  // images [B, C, H, W] -> logits [B, K].
+  virtual Tensor forward(const Tensor& images) = 0;
+  // Losses the model adds to the task loss, by name, from the last forward
+  // pass (each is logged separately). None for ViT and CCT.
+  virtual std::vector<std::pair<std::string, Tensor>> aux_losses() const { return {}; }
+  // The attention map (B, H, N, N) of each block, by block index, and each
+  // block's output features (B, N, D), from the last forward pass.
+  virtual std::vector<Tensor> attention_maps() const { return {}; }
+  virtual std::vector<Tensor> block_outputs() const { return {}; }
+
+  // The registered name and the full config it was built from (set by
+  // build_model), so a checkpoint can rebuild it.
+  const std::string& name() const { return name_; }
+  const Config& config() const { return config_; }
+  void set_identity(const std::string& name, const Config& config) {
+    name_ = name;
+    config_ = config;
+  }
+
+ private:
+  std::string name_;
+  Config config_;
+};
+
+}  // namespace cf
