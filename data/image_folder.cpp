@@ -1,0 +1,110 @@
+#include "data/image_folder.h"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+
+#include "autograd/error.h"
+#include "autograd/kernels/threads.h"
+#include "data/image_io.h"
+
+namespace cf::data {
+namespace fs = std::filesystem;
+
+namespace {
+
+bool hidden(const fs::path& p) { return p.filename().string().rfind('.', 0) == 0; }
+
+// Sorted names of the entries of `dir` that pass `keep`.
+template <class Keep>
+std::vector<fs::path> sorted_entries(const fs::path& dir, Keep keep) {
+  std::vector<fs::path> out;
+  try {
+    for (const fs::directory_entry& e : fs::directory_iterator(dir))
+      if (!hidden(e.path()) && keep(e)) out.push_back(e.path());
+  } catch (const fs::filesystem_error& e) {
+    throw Error(std::string("read_image_folder: ") + e.what());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Decodes `path` into `out` (height x width x 3 bytes), resizing if asked.
+// Returns why it failed, or "" on success.
+std::string decode_into(const std::string& path, const ImageFolderOptions& options,
+                        uint8_t* out) {
+  try {
+    Image image = decode_image_file(path);
+    if (image.h != options.height || image.w != options.width) {
+      CF_CHECK(options.size_policy == SizePolicy::resize,
+               path << ": image is " << image.h << "x" << image.w << ", expected "
+                    << options.height << "x" << options.width
+                    << " (ask for SizePolicy::resize to resample it)");
+      image = resize_bilinear(image, options.height, options.width);
+    }
+    std::memcpy(out, image.pixels.data(), image.pixels.size());
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+ImageSet read_image_folder(const std::string& root, const ImageFolderOptions& options) {
+  CF_CHECK(options.height > 0 && options.width > 0,
+           "read_image_folder: image size " << options.height << "x" << options.width
+                                            << " must be positive");
+  std::error_code ec;
+  CF_CHECK(fs::is_directory(root, ec), root << ": not a folder (expected root/<class>/<images>)");
+  const std::vector<fs::path> class_dirs =
+      sorted_entries(root, [](const fs::directory_entry& e) { return e.is_directory(); });
+  CF_CHECK(!class_dirs.empty(),
+           root << ": no class subfolders; expected root/<class>/<image files>");
+
+  ImageSet set;
+  std::vector<std::string> files;
+  std::vector<int64_t> file_labels;
+  for (size_t k = 0; k < class_dirs.size(); ++k) {
+    set.classes.push_back(class_dirs[k].filename().string());
+    for (const fs::path& f : sorted_entries(
+             class_dirs[k], [](const fs::directory_entry& e) { return e.is_regular_file(); })) {
+      files.push_back(f.string());
+      file_labels.push_back(int64_t(k));
+    }
+  }
+
+  // Each file decodes into its own slot, so the result does not depend on
+  // which thread took which chunk.
+  const int64_t count = int64_t(files.size());
+  set.h = options.height;
+  set.w = options.width;
+  set.c = 3;
+  const int64_t bytes = set.image_bytes();
+  set.pixels.resize(size_t(count * bytes));
+  std::vector<std::string> errors(files.size());
+  kernels::parallel_for(count, 64, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i)
+      errors[size_t(i)] = decode_into(files[size_t(i)], options, set.pixels.data() + i * bytes);
+  });
+
+  // Keep the good images, in file order, sliding them over skipped slots.
+  for (int64_t i = 0; i < count; ++i) {
+    const std::string& error = errors[size_t(i)];
+    if (!error.empty()) {
+      CF_CHECK(options.bad_files == BadFilePolicy::skip_and_warn,
+               error << " (pass BadFilePolicy::skip_and_warn to skip such files)");
+      std::cerr << "warning: skipping " << error << "\n";
+      continue;
+    }
+    if (set.n != i)
+      std::memmove(set.pixels.data() + set.n * bytes, set.pixels.data() + i * bytes, size_t(bytes));
+    set.labels.push_back(file_labels[size_t(i)]);
+    ++set.n;
+  }
+  set.pixels.resize(size_t(set.n * bytes));
+  return set;
+}
+
+}  // namespace cf::data

@@ -1,0 +1,132 @@
+#include "data/image_io.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "autograd/error.h"
+
+// stb's implementations, compiled here once. STATIC gives them internal
+// linkage, so another part of the program that also embeds stb cannot clash.
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#define STB_IMAGE_WRITE_STATIC
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#if !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#endif
+#include "stb_image.h"
+#include "stb_image_write.h"
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+namespace cf::data {
+
+Image decode_image_memory(const uint8_t* data, size_t size, const std::string& name) {
+  CF_CHECK(size <= size_t(INT32_MAX), name << ": file too large to decode (" << size << " bytes)");
+  int w = 0, h = 0, channels_in_file = 0;
+  // Forcing 3 channels: every data set here is RGB, whatever the file holds.
+  stbi_uc* decoded = stbi_load_from_memory(data, int(size), &w, &h, &channels_in_file, 3);
+  CF_CHECK(decoded != nullptr,
+           name << ": cannot decode as an image (" << stbi_failure_reason() << ")");
+  Image image;
+  image.h = h;
+  image.w = w;
+  image.c = 3;
+  image.pixels.assign(decoded, decoded + size_t(h) * size_t(w) * 3);
+  stbi_image_free(decoded);
+  return image;
+}
+
+Image decode_image_file(const std::string& path) {
+  const std::vector<uint8_t> bytes = read_file_bytes(path);
+  return decode_image_memory(bytes.data(), bytes.size(), path);
+}
+
+namespace {
+
+void check_encodable(const char* what, int64_t h, int64_t w, int64_t c) {
+  CF_CHECK(h > 0 && w > 0 && h <= 65535 && w <= 65535 && (c == 1 || c == 3 || c == 4),
+           what << ": cannot encode an image of h=" << h << " w=" << w << " c=" << c
+                << " (need 1..65535 pixels a side and 1, 3 or 4 channels)");
+}
+
+void append_bytes(void* context, void* data, int size) {
+  auto* out = static_cast<std::vector<uint8_t>*>(context);
+  const auto* bytes = static_cast<const uint8_t*>(data);
+  out->insert(out->end(), bytes, bytes + size);
+}
+
+}  // namespace
+
+void write_png(const std::string& path, const uint8_t* hwc, int64_t h, int64_t w, int64_t c) {
+  check_encodable("write_png", h, w, c);
+  CF_CHECK(stbi_write_png(path.c_str(), int(w), int(h), int(c), hwc, int(w * c)) != 0,
+           path << ": cannot write PNG");
+}
+
+void write_jpeg(const std::string& path, const uint8_t* hwc, int64_t h, int64_t w, int64_t c,
+                int quality) {
+  check_encodable("write_jpeg", h, w, c);
+  CF_CHECK(stbi_write_jpg(path.c_str(), int(w), int(h), int(c), hwc, quality) != 0,
+           path << ": cannot write JPEG");
+}
+
+std::vector<uint8_t> encode_jpeg(const uint8_t* hwc, int64_t h, int64_t w, int64_t c,
+                                 int quality) {
+  check_encodable("encode_jpeg", h, w, c);
+  std::vector<uint8_t> out;
+  CF_CHECK(stbi_write_jpg_to_func(&append_bytes, &out, int(w), int(h), int(c), hwc, quality) != 0,
+           "encode_jpeg: stb_image_write failed");
+  return out;
+}
+
+Image resize_bilinear(const Image& image, int64_t h, int64_t w) {
+  CF_CHECK(h > 0 && w > 0 && image.h > 0 && image.w > 0,
+           "resize_bilinear: cannot resize " << image.h << "x" << image.w << " to " << h << "x" << w);
+  Image out;
+  out.h = h;
+  out.w = w;
+  out.c = image.c;
+  out.pixels.resize(size_t(h * w * image.c));
+  // Source coordinate and weight of the lower neighbour, per output row/column.
+  auto taps = [](int64_t n_out, int64_t n_in, std::vector<int64_t>& lo, std::vector<float>& frac) {
+    lo.resize(size_t(n_out));
+    frac.resize(size_t(n_out));
+    const double scale = double(n_in) / double(n_out);
+    for (int64_t i = 0; i < n_out; ++i) {
+      const double s = std::clamp((double(i) + 0.5) * scale - 0.5, 0.0, double(n_in - 1));
+      lo[size_t(i)] = std::min<int64_t>(int64_t(s), n_in - 1);
+      frac[size_t(i)] = float(s - double(lo[size_t(i)]));
+    }
+  };
+  std::vector<int64_t> y0, x0;
+  std::vector<float> fy, fx;
+  taps(h, image.h, y0, fy);
+  taps(w, image.w, x0, fx);
+  const int64_t c = image.c;
+  auto at = [&](int64_t y, int64_t x, int64_t k) {
+    return float(image.pixels[size_t((y * image.w + x) * c + k)]);
+  };
+  for (int64_t y = 0; y < h; ++y) {
+    const int64_t ya = y0[size_t(y)], yb = std::min(ya + 1, image.h - 1);
+    for (int64_t x = 0; x < w; ++x) {
+      const int64_t xa = x0[size_t(x)], xb = std::min(xa + 1, image.w - 1);
+      for (int64_t k = 0; k < c; ++k) {
+        const float top = at(ya, xa, k) + (at(ya, xb, k) - at(ya, xa, k)) * fx[size_t(x)];
+        const float bottom = at(yb, xa, k) + (at(yb, xb, k) - at(yb, xa, k)) * fx[size_t(x)];
+        const float v = top + (bottom - top) * fy[size_t(y)];
+        out.pixels[size_t((y * w + x) * c + k)] = uint8_t(std::lround(std::clamp(v, 0.0f, 255.0f)));
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace cf::data

@@ -1,0 +1,280 @@
+// The file readers: .npy, CIFAR-10/100 binary batches and image folders, on
+// small files the tests write, including every kind of bad input.
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "data/cifar.h"
+#include "data/image_folder.h"
+#include "data/image_io.h"
+#include "data/npy.h"
+#include "tests/helpers.h"
+#include "tests/test_data_util.h"
+
+using namespace cf;
+using namespace cf::data;
+using cf::test::error_of;
+using cf::test::TempDir;
+using Catch::Matchers::Contains;
+
+namespace {
+
+// One CIFAR record: label bytes, then R, G, B planes of 32x32 whose values
+// encode (plane, position, seed).
+std::vector<uint8_t> cifar_record(std::vector<uint8_t> labels, int seed) {
+  std::vector<uint8_t> rec = std::move(labels);
+  for (int k = 0; k < 3; ++k)
+    for (int p = 0; p < 1024; ++p) rec.push_back(uint8_t((k * 80 + p + seed * 13) % 256));
+  return rec;
+}
+
+void append(std::vector<uint8_t>& to, const std::vector<uint8_t>& bytes) {
+  to.insert(to.end(), bytes.begin(), bytes.end());
+}
+
+}  // namespace
+
+TEST_CASE("npy round trip for uint8 and float32", "[data][npy]") {
+  TempDir dir;
+  const std::vector<uint8_t> bytes = {0, 1, 2, 250, 251, 255};
+  write_npy(dir.file("u8.npy"), bytes.data(), {2, 3});
+  NpyArray a = read_npy(dir.file("u8.npy"));
+  CHECK(a.header.dtype == NpyDtype::uint8);
+  CHECK(a.header.shape == std::vector<int64_t>{2, 3});
+  CHECK(a.header.data_offset % 64 == 0);
+  CHECK(a.bytes == bytes);
+  CHECK(a.to_int64() == std::vector<int64_t>{0, 1, 2, 250, 251, 255});
+
+  const std::vector<float> floats = {1.5f, -2.0f, 3.25f, 1e-7f};
+  write_npy(dir.file("f4.npy"), floats.data(), {4});
+  NpyArray f = read_npy(dir.file("f4.npy"));
+  CHECK(f.header.dtype == NpyDtype::float32);
+  CHECK(f.header.shape == std::vector<int64_t>{4});
+  CHECK(f.to_float32() == floats);
+
+  // A 0-d array, and the header NumPy itself writes for shape (4,).
+  write_npy(dir.file("scalar.npy"), floats.data(), {});
+  CHECK(read_npy(dir.file("scalar.npy")).to_float32() == std::vector<float>{1.5f});
+  std::ifstream in(dir.file("f4.npy"), std::ios::binary);
+  std::string head(size_t(f.header.data_offset), '\0');
+  in.read(head.data(), f.header.data_offset);
+  CHECK_THAT(head, Contains("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }"));
+}
+
+TEST_CASE("npy reads version 2.0 headers", "[data][npy]") {
+  TempDir dir;
+  // Version 2.0: 4-byte header length; total prefix padded to 64.
+  std::string dict = "{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }";
+  dict += std::string(64 - (12 + dict.size() + 1) % 64, ' ') + "\n";
+  std::vector<uint8_t> file = {0x93, 'N', 'U', 'M', 'P', 'Y', 2, 0, uint8_t(dict.size()), 0, 0, 0};
+  file.insert(file.end(), dict.begin(), dict.end());
+  append(file, {7, 8, 9});
+  cf::test::write_bytes(dir.file("v2.npy"), file);
+  NpyArray a = read_npy(dir.file("v2.npy"));
+  CHECK(a.header.shape == std::vector<int64_t>{3});
+  CHECK(a.bytes == std::vector<uint8_t>{7, 8, 9});
+}
+
+TEST_CASE("npy errors name the file and what was expected", "[data][npy]") {
+  TempDir dir;
+  const std::vector<float> floats(6, 1.0f);
+  write_npy(dir.file("f.npy"), floats.data(), {2, 3});
+  const NpyHeader h = read_npy_header(dir.file("f.npy"));
+  std::string e = error_of([&] { require_npy(h, dir.file("f.npy"), NpyDtype::uint8, {-1, 3}); });
+  CHECK_THAT(e, Contains("f.npy") && Contains("expected a uint8 array of shape [any, 3]") &&
+                    Contains("found float32 [2, 3]"));
+  e = error_of([&] { require_npy(h, dir.file("f.npy"), NpyDtype::float32, {2, 4}); });
+  CHECK_THAT(e, Contains("[2, 4]") && Contains("found float32 [2, 3]"));
+  CHECK(error_of([&] { require_npy(h, dir.file("f.npy"), NpyDtype::float32, {-1, 3}); }).empty());
+
+  // Truncated data, an unsupported dtype, no magic at all.
+  std::vector<uint8_t> bytes = data::read_file_bytes(dir.file("f.npy"));
+  bytes.resize(bytes.size() - 5);
+  cf::test::write_bytes(dir.file("short.npy"), bytes);
+  CHECK_THAT(error_of([&] { read_npy(dir.file("short.npy")); }),
+             Contains("short.npy") && Contains("truncated"));
+  std::string text(bytes.begin(), bytes.end());
+  text.replace(text.find("<f4"), 3, ">f8");
+  cf::test::write_bytes(dir.file("f8.npy"), {text.begin(), text.end()});
+  CHECK_THAT(error_of([&] { read_npy(dir.file("f8.npy")); }),
+             Contains("f8.npy") && Contains("'>f8' is not supported"));
+  cf::test::write_bytes(dir.file("junk.npy"), {1, 2, 3});
+  CHECK_THAT(error_of([&] { read_npy(dir.file("junk.npy")); }),
+             Contains("junk.npy") && Contains("not a .npy file"));
+  CHECK_THAT(error_of([&] { read_npy(dir.file("missing.npy")); }),
+             Contains("missing.npy") && Contains("cannot open"));
+}
+
+TEST_CASE("CIFAR-10 batches: planes to HWC, labels, class names", "[data][cifar]") {
+  TempDir dir;
+  for (int b = 1; b <= 5; ++b) {
+    std::vector<uint8_t> file;
+    for (int r = 0; r < 2; ++r) append(file, cifar_record({uint8_t((b + r) % 10)}, b * 10 + r));
+    cf::test::write_bytes(dir.file("data_batch_" + std::to_string(b) + ".bin"), file);
+  }
+  cf::test::write_bytes(dir.file("test_batch.bin"), cifar_record({9}, 99));
+  ImageSet train = read_cifar10(dir.path().string(), Split::train);
+  CHECK(train.n == 10);
+  CHECK((train.h == 32 && train.w == 32 && train.c == 3));
+  CHECK(train.labels == std::vector<int64_t>{1, 2, 2, 3, 3, 4, 4, 5, 5, 6});
+  CHECK(train.classes.size() == 10);
+  CHECK(train.classes[0] == "airplane");  // built-in names without batches.meta.txt
+  // Image 3 is batch 2, record 1: seed 21. Pixel (y=1, x=2) channel G.
+  const int p = 1 * 32 + 2;
+  CHECK(train.image(3)[p * 3 + 1] == uint8_t((80 + p + 21 * 13) % 256));
+  CHECK(train.image(3)[p * 3 + 2] == uint8_t((160 + p + 21 * 13) % 256));
+  check_image_set(train, "train");
+
+  std::ofstream(dir.file("batches.meta.txt")) << "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n\n";
+  ImageSet test = read_cifar10(dir.path().string(), Split::test);
+  CHECK(test.n == 1);
+  CHECK(test.labels[0] == 9);
+  CHECK(test.classes[9] == "j");
+}
+
+TEST_CASE("CIFAR-100 batches: two label bytes, coarse or fine", "[data][cifar]") {
+  TempDir dir;
+  std::vector<uint8_t> file;
+  append(file, cifar_record({3, 77}, 1));
+  append(file, cifar_record({19, 99}, 2));
+  cf::test::write_bytes(dir.file("train.bin"), file);
+  ImageSet fine = read_cifar100(dir.path().string(), Split::train, Cifar100Labels::fine);
+  ImageSet coarse = read_cifar100(dir.path().string(), Split::train, Cifar100Labels::coarse);
+  CHECK(fine.labels == std::vector<int64_t>{77, 99});
+  CHECK(coarse.labels == std::vector<int64_t>{3, 19});
+  CHECK(fine.classes.size() == 100);
+  CHECK(coarse.classes.size() == 20);
+  CHECK(fine.pixels == coarse.pixels);
+  CHECK(fine.image(1)[0] == uint8_t(2 * 13));  // record 2, R plane, position 0
+
+  std::ofstream names(dir.file("coarse_label_names.txt"));
+  for (int k = 0; k < 20; ++k) names << "super" << k << "\n";
+  names.close();
+  CHECK(read_cifar100(dir.path().string(), Split::train, Cifar100Labels::coarse).classes[19] ==
+        "super19");
+}
+
+TEST_CASE("CIFAR bad input: partial records and labels out of range", "[data][cifar]") {
+  TempDir dir;
+  std::vector<uint8_t> file;
+  for (int r = 0; r < 3; ++r) append(file, cifar_record({uint8_t(r)}, r));
+  file.resize(file.size() - 100);  // truncated: record 2 is partial
+  cf::test::write_bytes(dir.file("test_batch.bin"), file);
+  std::string e = error_of([&] { read_cifar10(dir.path().string(), Split::test); });
+  CHECK_THAT(e, Contains("test_batch.bin") && Contains("not a whole number of 3073-byte records") &&
+                    Contains("partial record 2 starts at offset 6146"));
+
+  file.resize(3 * 3073 + 3073 + 1);  // oversized: one stray byte after 4 records
+  cf::test::write_bytes(dir.file("test_batch.bin"), file);
+  e = error_of([&] { read_cifar10(dir.path().string(), Split::test); });
+  CHECK_THAT(e, Contains("partial record 4 starts at offset 12292"));
+
+  file.clear();
+  append(file, cifar_record({1}, 0));
+  append(file, cifar_record({10}, 1));
+  cf::test::write_bytes(dir.file("test_batch.bin"), file);
+  e = error_of([&] { read_cifar10(dir.path().string(), Split::test); });
+  CHECK_THAT(e, Contains("test_batch.bin") && Contains("record 1 (offset 3073)") &&
+                    Contains("label 10") && Contains("0..9"));
+
+  // CIFAR-100 records are 3074 bytes; a fine label of 100 is out of range.
+  file.clear();
+  append(file, cifar_record({0, 100}, 0));
+  cf::test::write_bytes(dir.file("test.bin"), file);
+  e = error_of([&] { read_cifar100(dir.path().string(), Split::test); });
+  CHECK_THAT(e, Contains("test.bin") && Contains("record 0 (offset 1)") && Contains("0..99"));
+  cf::test::write_bytes(dir.file("test.bin"), std::vector<uint8_t>(3073, 0));
+  e = error_of([&] { read_cifar100(dir.path().string(), Split::test); });
+  CHECK_THAT(e, Contains("3074-byte records"));
+
+  CHECK_THAT(error_of([&] { read_cifar10(dir.path().string(), Split::train); }),
+             Contains("data_batch_1.bin") && Contains("cannot open"));
+}
+
+TEST_CASE("image folder reads PNG and JPEG, classes from sorted subfolders", "[data][folder]") {
+  TempDir dir;
+  const ImageSet src = cf::test::pattern_set(3, 32, 32, 3);
+  std::filesystem::create_directories(dir.path() / "dog");
+  std::filesystem::create_directories(dir.path() / "cat");
+  write_png(dir.file("dog/b.png"), src.image(0), 32, 32, 3);
+  write_png(dir.file("dog/a.png"), src.image(1), 32, 32, 3);
+  write_jpeg(dir.file("cat/x.jpg"), src.image(2), 32, 32, 3, 95);
+  std::ofstream(dir.file("cat/.DS_Store")) << "ignored";
+  std::ofstream(dir.file("README")) << "files at the root are not classes";
+
+  ImageSet set = read_image_folder(dir.path().string());
+  CHECK(set.classes == std::vector<std::string>{"cat", "dog"});
+  REQUIRE(set.n == 3);
+  CHECK(set.labels == std::vector<int64_t>{0, 1, 1});
+  // PNG is lossless, and files come in sorted order: a.png (image 1) first.
+  CHECK(std::vector<uint8_t>(set.image(1), set.image(1) + 3072) ==
+        std::vector<uint8_t>(src.image(1), src.image(1) + 3072));
+  CHECK(std::vector<uint8_t>(set.image(2), set.image(2) + 3072) ==
+        std::vector<uint8_t>(src.image(0), src.image(0) + 3072));
+  // JPEG is close.
+  double err = 0;
+  for (int i = 0; i < 3072; ++i) err += std::abs(int(set.image(0)[i]) - int(src.image(2)[i]));
+  CHECK(err / 3072 < 20);
+}
+
+TEST_CASE("image folder: other sizes are rejected or resized, grey becomes RGB", "[data][folder]") {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() / "only");
+  std::vector<uint8_t> grey(16 * 8, 0);
+  for (size_t i = 0; i < grey.size(); ++i) grey[i] = uint8_t(i * 2);
+  write_png(dir.file("only/big.png"), grey.data(), 16, 8, 1);
+  CHECK_THAT(error_of([&] { read_image_folder(dir.path().string()); }),
+             Contains("big.png") && Contains("16x8, expected 32x32") &&
+                 Contains("SizePolicy::resize"));
+  ImageFolderOptions options;
+  options.height = 8;
+  options.width = 4;
+  options.size_policy = SizePolicy::resize;
+  ImageSet set = read_image_folder(dir.path().string(), options);
+  REQUIRE(set.n == 1);
+  CHECK((set.h == 8 && set.w == 4 && set.c == 3));
+  // Halving each side samples between 2x2 neighbours: (y 0.5, x 0.5) -> mean
+  // of rows 0..1, columns 0..1 of the source = (0 + 2 + 16 + 18) / 4 = 9.
+  CHECK(int(set.pixels[0]) == 9);
+  CHECK(set.pixels[0] == set.pixels[1]);
+  CHECK(set.pixels[1] == set.pixels[2]);
+}
+
+TEST_CASE("image folder bad input: error naming the file, or skip with a warning", "[data][folder]") {
+  TempDir dir;
+  const ImageSet src = cf::test::pattern_set(2, 32, 32, 2);
+  std::filesystem::create_directories(dir.path() / "a");
+  write_png(dir.file("a/0.png"), src.image(0), 32, 32, 3);
+  std::ofstream(dir.file("a/1_notes.txt")) << "not an image";
+  cf::test::write_bytes(dir.file("a/2_cut.png"), {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0});
+  write_png(dir.file("a/3.png"), src.image(1), 32, 32, 3);
+
+  CHECK_THAT(error_of([&] { read_image_folder(dir.path().string()); }),
+             Contains("1_notes.txt") && Contains("cannot decode") &&
+                 Contains("BadFilePolicy::skip_and_warn"));
+
+  ImageFolderOptions options;
+  options.bad_files = BadFilePolicy::skip_and_warn;
+  std::ostringstream captured;
+  std::streambuf* old = std::cerr.rdbuf(captured.rdbuf());
+  ImageSet set;
+  const std::string e = error_of([&] { set = read_image_folder(dir.path().string(), options); });
+  std::cerr.rdbuf(old);
+  CHECK(e.empty());
+  CHECK(set.n == 2);
+  CHECK(std::vector<uint8_t>(set.image(1), set.image(1) + 3072) ==
+        std::vector<uint8_t>(src.image(1), src.image(1) + 3072));
+  CHECK_THAT(captured.str(), Contains("warning: skipping") && Contains("1_notes.txt") &&
+                                 Contains("2_cut.png"));
+}
+
+TEST_CASE("image folder with no classes, or no folder at all, is an error", "[data][folder]") {
+  TempDir dir;
+  std::ofstream(dir.file("loose.png")) << "x";
+  CHECK_THAT(error_of([&] { read_image_folder(dir.path().string()); }),
+             Contains(dir.path().string()) && Contains("no class subfolders"));
+  CHECK_THAT(error_of([&] { read_image_folder(dir.file("nowhere")); }),
+             Contains("nowhere") && Contains("not a folder"));
+}
