@@ -1,0 +1,110 @@
+#include "train/optim.h"
+
+#include <sstream>
+
+#include "autograd/error.h"
+#include "autograd/kernels/vecmath.h"
+
+namespace cf {
+
+bool decayed_by_default(const std::string& name, const Tensor& param) {
+  if (param.dim() <= 1) return false;
+  // Any component of the dotted name counts: "pos_embed.weight",
+  // "blocks.0.attn.attn_bias".
+  std::istringstream parts(name);
+  for (std::string part; std::getline(parts, part, '.');)
+    for (const char* exempt : {"pos_embed", "cls_token", "attn_bias", "head_bias"})
+      if (part == exempt) return false;
+  return true;
+}
+
+std::vector<ParamGroup> weight_decay_groups(const NamedTensors& named, float weight_decay,
+                                            bool decay_all) {
+  ParamGroup decay{{}, weight_decay, "decay"}, no_decay{{}, 0.0f, "no_decay"};
+  for (const auto& [name, t] : named)
+    (decay_all || decayed_by_default(name, t) ? decay : no_decay).params.push_back(t);
+  std::vector<ParamGroup> groups;
+  for (ParamGroup* g : {&decay, &no_decay})
+    if (!g->params.empty()) groups.push_back(*g);
+  return groups;
+}
+
+Optimizer::Optimizer(std::vector<ParamGroup> groups, float learning_rate)
+    : lr(learning_rate), groups_(std::move(groups)) {
+  CF_CHECK(lr >= 0.0f, "optimizer: learning rate " << lr << " must be >= 0");
+  for (const ParamGroup& g : groups_) {
+    CF_CHECK(g.weight_decay >= 0.0f, "optimizer: weight decay " << g.weight_decay << " of group \""
+                                                                << g.name << "\" must be >= 0");
+    for (const Tensor& p : g.params)
+      CF_CHECK(p.defined() && p.requires_grad(),
+               "optimizer: group \"" << g.name << "\" holds a tensor that does not require grad");
+  }
+}
+
+void Optimizer::zero_grad() {
+  for (ParamGroup& g : groups_)
+    for (Tensor& p : g.params) p.zero_grad();
+}
+
+SGD::SGD(std::vector<ParamGroup> groups, float learning_rate, float mom, bool nest)
+    : Optimizer(std::move(groups), learning_rate), momentum(mom), nesterov(nest) {
+  CF_CHECK(momentum >= 0.0f, "SGD: momentum " << momentum << " must be >= 0");
+  CF_CHECK(!nesterov || momentum > 0.0f, "SGD: nesterov needs a momentum > 0");
+  for (const ParamGroup& g : groups_) buffers_.emplace_back(g.params.size());
+}
+
+void SGD::step() {
+  for (size_t gi = 0; gi < groups_.size(); ++gi) {
+    const float wd = groups_[gi].weight_decay;
+    for (size_t pi = 0; pi < groups_[gi].params.size(); ++pi) {
+      Tensor& param = groups_[gi].params[pi];
+      const Tensor grad = param.grad();
+      if (!grad.defined()) continue;
+      float* p = param.data();
+      const float* g = grad.data();
+      const int64_t n = param.numel();
+      Tensor& buf = buffers_[gi][pi];
+      const bool first = !buf.defined();
+      if (momentum > 0.0f && first) buf = Tensor::zeros(param.shape());
+      float* b = momentum > 0.0f ? buf.data() : nullptr;
+      for (int64_t i = 0; i < n; ++i) {
+        float d = g[i] + wd * p[i];
+        if (b) {
+          b[i] = first ? d : momentum * b[i] + d;
+          d = nesterov ? d + momentum * b[i] : b[i];
+        }
+        p[i] -= lr * d;
+      }
+    }
+  }
+}
+
+AdamW::AdamW(std::vector<ParamGroup> groups, float learning_rate, float b1, float b2, float e)
+    : Optimizer(std::move(groups), learning_rate), beta1(b1), beta2(b2), eps(e) {
+  CF_CHECK(beta1 >= 0.0f && beta1 < 1.0f && beta2 >= 0.0f && beta2 < 1.0f,
+           "AdamW: betas (" << beta1 << ", " << beta2 << ") must be in [0, 1)");
+  CF_CHECK(eps > 0.0f, "AdamW: eps " << eps << " must be > 0");
+  for (const ParamGroup& g : groups_) state_.emplace_back(g.params.size());
+}
+
+void AdamW::step() {
+  for (size_t gi = 0; gi < groups_.size(); ++gi) {
+    for (size_t pi = 0; pi < groups_[gi].params.size(); ++pi) {
+      Tensor& param = groups_[gi].params[pi];
+      const Tensor grad = param.grad();
+      if (!grad.defined()) continue;
+      State& s = state_[gi][pi];
+      if (!s.m.defined()) {
+        s.m = Tensor::zeros(param.shape());
+        s.v = Tensor::zeros(param.shape());
+      }
+      ++s.steps;
+      // The vectorised kernel of autograd/kernels, bit-identical to its
+      // scalar twin on every CPU.
+      kernels::adamw_step(param.data(), grad.data(), s.m.data(), s.v.data(), param.numel(), lr,
+                          beta1, beta2, eps, groups_[gi].weight_decay, s.steps);
+    }
+  }
+}
+
+}  // namespace cf
