@@ -1,0 +1,278 @@
+#include "train/safetensors.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <tuple>
+
+#include "autograd/error.h"
+#include "nn/registry.h"
+#include "train/json.h"
+
+namespace cf {
+
+namespace {
+
+bool host_is_little_endian() {
+  const uint32_t one = 1;
+  unsigned char first;
+  std::memcpy(&first, &one, 1);
+  return first == 1;
+}
+
+// n 4-byte values between host order and little-endian bytes (the same
+// operation both ways: a byte reversal on big-endian hosts).
+void copy_little_endian(const void* src, void* dst, int64_t n) {
+  std::memcpy(dst, src, size_t(n) * 4);
+  if (host_is_little_endian()) return;
+  auto* b = static_cast<unsigned char*>(dst);
+  for (int64_t i = 0; i < n; ++i, b += 4) {
+    std::swap(b[0], b[3]);
+    std::swap(b[1], b[2]);
+  }
+}
+
+Json shape_array(const Shape& shape) {
+  std::vector<Json> dims;
+  for (int64_t d : shape) dims.push_back(Json::make_integer(d));
+  return Json::make_array(dims);
+}
+
+// Writes `bytes` to a temporary file next to `path`, then renames it into
+// place: a crash, a full disk or a missing folder leaves `path` as it was.
+void write_atomically(const std::string& path, const std::string& bytes) {
+  const std::string tmp = path + ".tmp";
+  std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+  CF_CHECK(out, "save_safetensors: cannot open " << tmp
+                                                 << " for writing (does the folder exist?); "
+                                                 << path << " is unchanged");
+  out.write(bytes.data(), std::streamsize(bytes.size()));
+  out.flush();
+  out.close();
+  if (out.fail()) {
+    std::remove(tmp.c_str());
+    throw Error("save_safetensors: writing " + std::to_string(bytes.size()) + " bytes to " + tmp +
+                " failed (disk full or file too large?); " + path + " is unchanged");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::remove(tmp.c_str());
+    throw Error("save_safetensors: cannot rename " + tmp + " to " + path + ": " + ec.message());
+  }
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  CF_CHECK(in, "load_safetensors: cannot open " << path);
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  CF_CHECK(!in.bad(), "load_safetensors: reading " << path << " failed");
+  return contents.str();
+}
+
+}  // namespace
+
+std::string serialize_safetensors(const NamedTensors& tensors, const Metadata& metadata) {
+  Json header;
+  if (!metadata.empty()) {
+    Json meta;
+    for (const auto& [k, v] : metadata) meta.object.emplace_back(k, Json::make_string(v));
+    header.object.emplace_back("__metadata__", meta);
+  }
+  std::set<std::string> seen;
+  int64_t offset = 0;
+  for (const auto& [name, t] : tensors) {
+    CF_CHECK(name != "__metadata__" && seen.insert(name).second,
+             "save_safetensors: tensor name \"" << name << "\" is reserved or repeated");
+    CF_CHECK(t.defined(), "save_safetensors: tensor \"" << name << "\" is undefined");
+    Json entry;
+    entry.object.emplace_back("dtype", Json::make_string("F32"));
+    entry.object.emplace_back("shape", shape_array(t.shape()));
+    entry.object.emplace_back("data_offsets", Json::make_array({Json::make_integer(offset),
+                                                                Json::make_integer(offset + 4 * t.numel())}));
+    header.object.emplace_back(name, entry);
+    offset += 4 * t.numel();
+  }
+  // Spaces pad the header so that the data starts 8-byte aligned, as the
+  // reference writer does.
+  std::string json = to_json(header);
+  json.append((8 - json.size() % 8) % 8, ' ');
+
+  std::string bytes(8 + json.size() + size_t(offset), '\0');
+  const uint64_t n = json.size();
+  for (int i = 0; i < 8; ++i) bytes[size_t(i)] = char((n >> (8 * i)) & 0xFF);
+  std::memcpy(&bytes[8], json.data(), json.size());
+  char* data = &bytes[8 + json.size()];
+  for (const auto& [name, t] : tensors) {
+    copy_little_endian(t.data(), data, t.numel());
+    data += 4 * t.numel();
+  }
+  return bytes;
+}
+
+Safetensors parse_safetensors(const std::string& bytes, const std::string& name) {
+  auto fail = [&](const std::string& message) { throw Error(name + ": " + message); };
+  const uint64_t size = bytes.size();
+  if (size < 8)
+    fail("truncated: " + std::to_string(size) + " bytes, fewer than the 8 of the header length");
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(bytes[size_t(i)]);
+  if (n > size - 8)
+    fail("header length " + std::to_string(n) + " (bytes 0-7) runs past the end of the file (" +
+         std::to_string(size) + " bytes)");
+
+  Json header;
+  try {
+    header = parse_json(bytes.substr(8, size_t(n)));
+  } catch (const JsonError& e) {
+    fail("malformed JSON header at byte " + std::to_string(8 + e.offset) + ": " + e.reason);
+  }
+  if (header.type != Json::Type::Object)
+    fail(std::string("the header is a JSON ") + header.type_name() + ", expected an object");
+
+  const uint64_t data_start = 8 + n, data_size = size - data_start;
+  Safetensors out;
+  std::vector<std::tuple<int64_t, int64_t, std::string>> spans;  // begin, end, tensor
+  for (const auto& [key, entry] : header.object) {
+    if (key == "__metadata__") {
+      if (entry.type != Json::Type::Object)
+        fail(std::string("__metadata__ is a JSON ") + entry.type_name() + ", expected an object");
+      for (const auto& [k, v] : entry.object) {
+        if (v.type != Json::Type::String)
+          fail("__metadata__ value of \"" + k + "\" is a JSON " + v.type_name() + ", expected a string");
+        out.metadata[k] = v.string;
+      }
+      continue;
+    }
+    const std::string where = "tensor \"" + key + "\"";
+    if (entry.type != Json::Type::Object) fail(where + ": entry is not a JSON object");
+    const Json* dtype = entry.find("dtype");
+    const Json* shape = entry.find("shape");
+    const Json* offsets = entry.find("data_offsets");
+    if (!dtype || !shape || !offsets) fail(where + ": entry needs dtype, shape and data_offsets");
+    if (dtype->type != Json::Type::String) fail(where + ": dtype is not a string");
+    if (dtype->string != "F32")
+      fail(where + ": dtype \"" + dtype->string + "\" is not supported (only F32)");
+
+    if (shape->type != Json::Type::Array) fail(where + ": shape is not an array");
+    Shape dims;
+    for (const Json& d : shape->array) {
+      if (d.type != Json::Type::Integer || d.integer < 0)
+        fail(where + ": shape has an entry that is not a non-negative integer");
+      dims.push_back(d.integer);
+    }
+    // Elements, counted so that no product overflows: a tensor larger than
+    // the data section is an error anyway.
+    uint64_t count = 1;
+    const uint64_t most = data_size / 4;
+    for (int64_t d : dims) {
+      if (d == 0) {
+        count = 0;
+        break;
+      }
+      count = count > most / uint64_t(d) ? most + 1 : count * uint64_t(d);
+    }
+    if (count > most)
+      fail(where + ": shape " + shape_str(dims) + " does not fit in the data section (" +
+           std::to_string(data_size) + " bytes)");
+
+    if (offsets->type != Json::Type::Array || offsets->array.size() != 2 ||
+        offsets->array[0].type != Json::Type::Integer || offsets->array[1].type != Json::Type::Integer)
+      fail(where + ": data_offsets is not an array of two integers");
+    const int64_t begin = offsets->array[0].integer, end = offsets->array[1].integer;
+    if (begin < 0 || end < begin || uint64_t(end) > data_size)
+      fail(where + ": data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
+           "] are out of range: the data section has " + std::to_string(data_size) +
+           " bytes (file bytes " + std::to_string(data_start) + " to " + std::to_string(size) + ")");
+    if (uint64_t(end - begin) != 4 * count)
+      fail(where + ": shape " + shape_str(dims) + " of F32 needs " + std::to_string(4 * count) +
+           " bytes but data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
+           "] hold " + std::to_string(end - begin));
+
+    Tensor t = Tensor::empty(dims);
+    copy_little_endian(bytes.data() + data_start + uint64_t(begin), t.data(), t.numel());
+    out.tensors.emplace_back(key, t);
+    spans.emplace_back(begin, end, key);
+  }
+
+  // The tensors must tile the data section exactly (no gaps, no overlaps).
+  std::sort(spans.begin(), spans.end());
+  int64_t expected = 0;
+  for (const auto& [begin, end, tensor] : spans) {
+    if (begin != expected)
+      fail("tensor \"" + tensor + "\" starts at data byte " + std::to_string(begin) +
+           " (file byte " + std::to_string(data_start + uint64_t(begin)) + ") but the previous data ends at " +
+           std::to_string(expected) + ": a gap or an overlap");
+    expected = end;
+  }
+  if (uint64_t(expected) != data_size)
+    fail(std::to_string(data_size - uint64_t(expected)) + " bytes after the last tensor (from file byte " +
+         std::to_string(data_start + uint64_t(expected)) + ") belong to no tensor");
+  return out;
+}
+
+void save_safetensors(const std::string& path, const NamedTensors& tensors, const Metadata& metadata) {
+  write_atomically(path, serialize_safetensors(tensors, metadata));
+}
+
+Safetensors load_safetensors(const std::string& path) {
+  return parse_safetensors(read_file(path), path);
+}
+
+void save_checkpoint(const std::string& path, const Model& model, int64_t step, const Metadata& extra) {
+  CF_CHECK(!model.name().empty(),
+           "save_checkpoint: the model has no registered name (build it with build_model)");
+  Metadata metadata = extra;
+  metadata["format"] = "pt";  // what safetensors.torch writes
+  metadata["model"] = model.name();
+  metadata["config"] = model.config().to_string();
+  metadata["step"] = std::to_string(step);
+  save_safetensors(path, model.state_dict(), metadata);
+}
+
+Checkpoint read_checkpoint(const std::string& path) {
+  Safetensors file = load_safetensors(path);
+  for (const char* key : {"model", "config", "step"})
+    CF_CHECK(file.metadata.count(key),
+             path << ": not a checkpoint of this library: the metadata has no \"" << key << "\"");
+  Checkpoint c;
+  c.model = file.metadata.at("model");
+  c.config = Config::parse(file.metadata.at("config"), path + " (metadata \"config\")");
+  const std::string& step = file.metadata.at("step");
+  char* end = nullptr;
+  c.step = std::strtoll(step.c_str(), &end, 10);
+  CF_CHECK(!step.empty() && *end == '\0',
+           path << ": metadata \"step\" is \"" << step << "\", not an integer");
+  c.tensors = std::move(file.tensors);
+  c.metadata = std::move(file.metadata);
+  return c;
+}
+
+namespace {
+void load_into(const std::string& path, Module& module, const NamedTensors& tensors) {
+  try {
+    module.load_state_dict(tensors);
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
+  }
+}
+}  // namespace
+
+void load_weights(const std::string& path, Module& module) {
+  load_into(path, module, load_safetensors(path).tensors);
+}
+
+std::unique_ptr<Model> load_model(const std::string& path) {
+  Checkpoint c = read_checkpoint(path);
+  std::unique_ptr<Model> model = build_model(c.model, c.config);
+  load_into(path, *model, c.tensors);
+  return model;
+}
+
+}  // namespace cf
