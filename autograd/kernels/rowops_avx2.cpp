@@ -21,30 +21,24 @@ float row_max(const float* x, int64_t cols) {
 }
 
 float row_sum(const float* x, int64_t cols) {
-  __m256 s = _mm256_setzero_ps();
-  for_blocks(cols, [&](int64_t i, int64_t k) { s = _mm256_add_ps(s, load(x + i, k)); });
-  return hsum(s);
+  return hsum(sum_blocks(cols, [&](int64_t i, int64_t k) { return load(x + i, k); }));
 }
 
 float row_dot(const float* a, const float* b, int64_t cols) {
-  __m256 s = _mm256_setzero_ps();
-  for_blocks(cols, [&](int64_t i, int64_t k) {
-    s = _mm256_fmadd_ps(load(a + i, k), load(b + i, k), s);
-  });
-  return hsum(s);
+  return hsum(sum_blocks(cols, [&](int64_t i, int64_t k) {
+    return _mm256_mul_ps(load(a + i, k), load(b + i, k));
+  }));
 }
 
 // sum(exp(x - m)), storing the exponentials in y when y is not null.
 float sum_exp(const float* x, float m, float* y, int64_t cols) {
   const __m256 vm = set1(m);
-  __m256 s = _mm256_setzero_ps();
-  for_blocks(cols, [&](int64_t i, int64_t k) {
+  return hsum(sum_blocks(cols, [&](int64_t i, int64_t k) {
     // Padding lanes are -inf: exp(-inf) = 0 adds nothing.
     const __m256 e = exp(_mm256_sub_ps(load(x + i, k, -INFINITY), vm));
     if (y) store(y + i, e, k);
-    s = _mm256_add_ps(s, e);
-  });
-  return hsum(s);
+    return e;
+  }));
 }
 
 }  // namespace
@@ -90,11 +84,10 @@ void layernorm_forward_avx2(const float* x, const float* w, const float* b, floa
   for (int64_t r = 0; r < rows; ++r, x += cols, y += cols) {
     const float m = row_sum(x, cols) / float(cols);
     const __m256 vm = set1(m);
-    __m256 var = _mm256_setzero_ps();
-    for_blocks(cols, [&](int64_t i, int64_t k) {
+    const __m256 var = sum_blocks(cols, [&](int64_t i, int64_t k) {
       // Padding lanes load as m, so they add (m - m)^2 = 0.
       const __m256 d = _mm256_sub_ps(load(x + i, k, m), vm);
-      var = _mm256_fmadd_ps(d, d, var);
+      return _mm256_mul_ps(d, d);
     });
     const float rs = 1.0f / std::sqrt(hsum(var) / float(cols) + eps);
     const __m256 vrs = set1(rs);
@@ -115,18 +108,16 @@ void layernorm_backward_avx2(const float* x, const float* w, const float* mean,
   for (int64_t r = 0; r < rows; ++r, x += cols, dy += cols, dx += cols) {
     const __m256 vm = set1(mean[r]), vrs = set1(rstd[r]);
     // Pass 1: the two row means of g = dy * w and g * xhat, and dw, db.
-    __m256 g_sum = _mm256_setzero_ps(), gx_sum = _mm256_setzero_ps();
-    for_blocks(cols, [&](int64_t i, int64_t k) {
+    const Pair sums = sum_blocks(cols, [&](int64_t i, int64_t k) {
       const __m256 d = load(dy + i, k);
       const __m256 xh = _mm256_mul_ps(_mm256_sub_ps(load(x + i, k), vm), vrs);
       const __m256 g = w ? _mm256_mul_ps(d, load(w + i, k)) : d;
-      g_sum = _mm256_add_ps(g_sum, g);
-      gx_sum = _mm256_fmadd_ps(g, xh, gx_sum);
       if (dw) store(dw + i, _mm256_fmadd_ps(d, xh, load(dw + i, k)), k);
       if (db) store(db + i, _mm256_add_ps(load(db + i, k), d), k);
+      return Pair{g, _mm256_mul_ps(g, xh)};
     });
-    const __m256 g_mean = set1(hsum(g_sum) / float(cols));
-    const __m256 gx_mean = set1(hsum(gx_sum) / float(cols));
+    const __m256 g_mean = set1(hsum(sums.a) / float(cols));
+    const __m256 gx_mean = set1(hsum(sums.b) / float(cols));
     // Pass 2: dx = rstd * (g - mean(g) - xhat * mean(g xhat)).
     for_blocks(cols, [&](int64_t i, int64_t k) {
       const __m256 d = load(dy + i, k);

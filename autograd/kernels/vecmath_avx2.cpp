@@ -1,6 +1,13 @@
 // AVX2 bodies of vecmath.h. sum, add_row, mul_row and AdamW do the same
 // float operations as their scalar twins in the same order (no FMA), so
 // they agree bit for bit; the transcendental ones use simd_avx2.h.
+//
+// That agreement needs the compiler not to fuse a multiply and an add into
+// an FMA on its own. The build asks for -ffp-contract=off, but GCC's default
+// for GNU C++ is "fast", so say it here too, where it matters.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("fp-contract=off")
+#endif
 #include "autograd/kernels/simd_avx2.h"
 #include "autograd/kernels/simd_kernels.h"
 
