@@ -4,6 +4,7 @@
 
 #include "autograd/error.h"
 #include "autograd/graph.h"
+#include "autograd/kernels/threads.h"
 #include "autograd/ops.h"
 #include "autograd/ops/broadcast.h"
 #include "autograd/ops/check.h"
@@ -44,7 +45,8 @@ Tensor sum_to(const Tensor& g, const Shape& shape) {
   Tensor out = Tensor::zeros(shape);
   const float* pg = g.data();
   float* po = out.data();
-  detail::for_each_broadcast(g.shape(), g.shape(), shape,
+  // Serial: several elements of g add into one element of out.
+  detail::for_each_broadcast(g.shape(), g.shape(), shape, 0, detail::broadcast_rows(g.shape()),
                              [&](int64_t i, int64_t, int64_t io) { po[io] += pg[i]; });
   return out;
 }
@@ -61,12 +63,17 @@ Tensor broadcast_map(const char* op, const Tensor& a, const Tensor& b, F f) {
   const float *pa = a.data(), *pb = b.data();
   float* po = out.data();
   if (a.shape() == b.shape()) {
-    for (int64_t i = 0, n = out.numel(); i < n; ++i) po[i] = f(pa[i], pb[i]);
+    kernels::parallel_for(out.numel(), 32768, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) po[i] = f(pa[i], pb[i]);
+    });
   } else {
-    detail::for_each_broadcast(shape, a.shape(), b.shape(),
-                               [&](int64_t i, int64_t ia, int64_t ib) {
-                                 po[i] = f(pa[ia], pb[ib]);
-                               });
+    kernels::parallel_for(detail::broadcast_rows(shape), detail::rows_per_chunk(shape),
+                          [&](int64_t begin, int64_t end) {
+                            detail::for_each_broadcast(shape, a.shape(), b.shape(), begin, end,
+                                                       [&](int64_t i, int64_t ia, int64_t ib) {
+                                                         po[i] = f(pa[ia], pb[ib]);
+                                                       });
+                          });
   }
   return out;
 }

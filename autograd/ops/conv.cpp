@@ -8,6 +8,7 @@
 #include "autograd/error.h"
 #include "autograd/graph.h"
 #include "autograd/kernels/gemm.h"
+#include "autograd/kernels/threads.h"
 #include "autograd/ops.h"
 #include "autograd/ops/check.h"
 
@@ -80,48 +81,69 @@ ConvGeometry check_conv(const Tensor& x, const Tensor& w, const Tensor& bias, in
 
 }  // namespace
 
+// Images per parallel chunk in the backward pass: each chunk sums its own
+// partial weight gradient, and the partials are added in chunk order, so dW
+// does not depend on the number of threads.
+constexpr int64_t kImagesPerChunk = 4;
+
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride,
               int64_t padding, int64_t groups) {
   const ConvGeometry g = check_conv(x, weight, bias, stride, padding, groups);
   Tensor y = Tensor::empty({g.B, g.O, g.Ho, g.Wo});
-  std::vector<float> col(size_t(g.patch() * g.pixels()));
-  for (int64_t b = 0; b < g.B; ++b)
-    for (int64_t grp = 0; grp < groups; ++grp) {
-      im2col(x.data() + (b * g.C + grp * g.Cg()) * g.H * g.W, col.data(), g);
-      float* out = y.data() + (b * g.O + grp * g.Og()) * g.pixels();
-      kernels::sgemm(false, false, g.Og(), g.pixels(), g.patch(), 1.0f,
-                     weight.data() + grp * g.Og() * g.patch(), g.patch(), col.data(),
-                     g.pixels(), 0.0f, out, g.pixels());
-      if (bias.defined())
-        for (int64_t o = 0; o < g.Og(); ++o)
-          for (int64_t p = 0; p < g.pixels(); ++p) out[o * g.pixels() + p] += bias.data()[grp * g.Og() + o];
-    }
+  // Images are independent: one chunk per image, each with its own col buffer.
+  kernels::parallel_for(g.B, 1, [&](int64_t b0, int64_t b1) {
+    std::vector<float> col(size_t(g.patch() * g.pixels()));
+    for (int64_t b = b0; b < b1; ++b)
+      for (int64_t grp = 0; grp < groups; ++grp) {
+        im2col(x.data() + (b * g.C + grp * g.Cg()) * g.H * g.W, col.data(), g);
+        float* out = y.data() + (b * g.O + grp * g.Og()) * g.pixels();
+        kernels::sgemm(false, false, g.Og(), g.pixels(), g.patch(), 1.0f,
+                       weight.data() + grp * g.Og() * g.patch(), g.patch(), col.data(),
+                       g.pixels(), 0.0f, out, g.pixels());
+        if (bias.defined())
+          for (int64_t o = 0; o < g.Og(); ++o)
+            for (int64_t p = 0; p < g.pixels(); ++p)
+              out[o * g.pixels() + p] += bias.data()[grp * g.Og() + o];
+      }
+  });
   return record("conv2d", y, {x, weight, bias}, [x, weight, bias, g](const Tensor& dy) {
     Tensor dx = x.requires_grad() ? Tensor::zeros(x.shape()) : Tensor();
     Tensor dw = weight.requires_grad() ? Tensor::zeros(weight.shape()) : Tensor();
     Tensor db = bias.requires_grad() ? Tensor::zeros(bias.shape()) : Tensor();
-    std::vector<float> col(size_t(g.patch() * g.pixels()));
-    for (int64_t b = 0; b < g.B; ++b)
-      for (int64_t grp = 0; grp < g.groups; ++grp) {
-        const float* dout = dy.data() + (b * g.O + grp * g.Og()) * g.pixels();
-        const int64_t img = (b * g.C + grp * g.Cg()) * g.H * g.W;
-        if (dw.defined()) {
-          im2col(x.data() + img, col.data(), g);
-          kernels::sgemm(false, true, g.Og(), g.patch(), g.pixels(), 1.0f, dout, g.pixels(),
-                         col.data(), g.pixels(), 1.0f, dw.data() + grp * g.Og() * g.patch(),
-                         g.patch());
-        }
-        if (dx.defined()) {
-          kernels::sgemm(true, false, g.patch(), g.pixels(), g.Og(), 1.0f,
-                         weight.data() + grp * g.Og() * g.patch(), g.patch(), dout,
-                         g.pixels(), 0.0f, col.data(), g.pixels());
-          col2im(col.data(), dx.data() + img, g);
-        }
-        if (db.defined())
-          for (int64_t o = 0; o < g.Og(); ++o)
-            for (int64_t p = 0; p < g.pixels(); ++p)
-              db.data()[grp * g.Og() + o] += dout[o * g.pixels() + p];
+    const int64_t chunks = (g.B + kImagesPerChunk - 1) / kImagesPerChunk;
+    std::vector<std::vector<float>> partial_dw(size_t(dw.defined() ? chunks : 0));
+    kernels::parallel_for(g.B, kImagesPerChunk, [&](int64_t b0, int64_t b1) {
+      std::vector<float> col(size_t(g.patch() * g.pixels()));
+      std::vector<float>* dw_chunk = nullptr;
+      if (dw.defined()) {
+        dw_chunk = &partial_dw[size_t(b0 / kImagesPerChunk)];
+        dw_chunk->assign(size_t(weight.numel()), 0.0f);
       }
+      for (int64_t b = b0; b < b1; ++b)
+        for (int64_t grp = 0; grp < g.groups; ++grp) {
+          const float* dout = dy.data() + (b * g.O + grp * g.Og()) * g.pixels();
+          const int64_t img = (b * g.C + grp * g.Cg()) * g.H * g.W;
+          if (dw_chunk) {  // dW_g += dy_g col^T
+            im2col(x.data() + img, col.data(), g);
+            kernels::sgemm(false, true, g.Og(), g.patch(), g.pixels(), 1.0f, dout, g.pixels(),
+                           col.data(), g.pixels(), 1.0f,
+                           dw_chunk->data() + grp * g.Og() * g.patch(), g.patch());
+          }
+          if (dx.defined()) {  // dcol = W_g^T dy_g, folded back by col2im
+            kernels::sgemm(true, false, g.patch(), g.pixels(), g.Og(), 1.0f,
+                           weight.data() + grp * g.Og() * g.patch(), g.patch(), dout,
+                           g.pixels(), 0.0f, col.data(), g.pixels());
+            col2im(col.data(), dx.data() + img, g);
+          }
+        }
+    });
+    for (const std::vector<float>& part : partial_dw)
+      for (size_t i = 0; i < part.size(); ++i) dw.data()[i] += part[i];
+    if (db.defined())  // db_o = sum over images and pixels of dy
+      for (int64_t b = 0; b < g.B; ++b)
+        for (int64_t o = 0; o < g.O; ++o)
+          for (int64_t p = 0; p < g.pixels(); ++p)
+            db.data()[o] += dy.data()[(b * g.O + o) * g.pixels() + p];
     return std::vector<Tensor>{dx, dw, db};
   });
 }

@@ -57,7 +57,7 @@ Tensor batched_matmul(const Tensor& a, const Tensor& b) {
   std::string what = "matmul of " + shape_str(sa) + " and " + shape_str(sb);
   Shape batch = broadcast_shapes(ba, bb, what.c_str());
   BatchOffsets off;
-  detail::for_each_broadcast(batch, ba, bb, [&](int64_t i, int64_t ia, int64_t ib) {
+  detail::for_each_broadcast(batch, ba, bb, 0, detail::broadcast_rows(batch), [&](int64_t i, int64_t ia, int64_t ib) {
     off.a.push_back(ia * M * K);
     off.b.push_back(ib * K * N);
     off.c.push_back(i * M * N);

@@ -4,6 +4,8 @@
 
 #include "autograd/graph.h"
 #include "autograd/kernels/rowops.h"
+#include "autograd/kernels/threads.h"
+#include "autograd/kernels/vecmath.h"
 #include "autograd/ops.h"
 #include "autograd/ops/check.h"
 
@@ -11,21 +13,45 @@ namespace cf {
 
 namespace {
 
-// y = f(x); backward: dx = df(x, y) * dy, with y the forward result.
+// Elements per parallel chunk: fixed, so results never depend on the
+// number of threads.
+constexpr int64_t kGrain = 32768;
+
+// dx = df(x, y) * dy, recorded as the backward of an elementwise op.
+template <class DF>
+Tensor record_map(const char* op, const Tensor& x, const Tensor& y, DF df) {
+  return record(op, y, {x}, [x, y = y.detach(), df](const Tensor& g) {
+    Tensor dx = Tensor::empty(x.shape());
+    const float *px = x.data(), *py = y.data(), *pg = g.data();
+    float* pd = dx.data();
+    kernels::parallel_for(x.numel(), kGrain, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) pd[i] = df(px[i], py[i]) * pg[i];
+    });
+    return std::vector<Tensor>{dx};
+  });
+}
+
+// y = f(x) elementwise; backward: dx = df(x, y) * dy, with y the forward result.
 template <class F, class DF>
 Tensor map(const char* op, const Tensor& x, F f, DF df) {
   detail::check_input(op, x);
   Tensor y = Tensor::empty(x.shape());
   const float* px = x.data();
   float* py = y.data();
-  for (int64_t i = 0, n = x.numel(); i < n; ++i) py[i] = f(px[i]);
-  return record(op, y, {x}, [x, y = y.detach(), df](const Tensor& g) {
-    Tensor dx = Tensor::empty(x.shape());
-    const float *px = x.data(), *py = y.data(), *pg = g.data();
-    float* pd = dx.data();
-    for (int64_t i = 0, n = x.numel(); i < n; ++i) pd[i] = df(px[i], py[i]) * pg[i];
-    return std::vector<Tensor>{dx};
+  kernels::parallel_for(x.numel(), kGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) py[i] = f(px[i]);
   });
+  return record_map(op, x, y, df);
+}
+
+// The same, with the forward computed by a vectorised kernel (vecmath.h).
+template <class DF>
+Tensor map_kernel(const char* op, const Tensor& x,
+                  void (*kernel)(const float*, float*, int64_t), DF df) {
+  detail::check_input(op, x);
+  Tensor y = Tensor::empty(x.shape());
+  kernel(x.data(), y.data(), x.numel());
+  return record_map(op, x, y, df);
 }
 
 }  // namespace
@@ -52,14 +78,12 @@ Tensor pow(const Tensor& x, float p) {
 
 // d(e^x) = e^x = y
 Tensor exp(const Tensor& x) {
-  return map("exp", x, [](float v) { return std::exp(v); },
-             [](float, float y) { return y; });
+  return map_kernel("exp", x, kernels::vec_exp, [](float, float y) { return y; });
 }
 
 // d(ln x) = 1 / x
 Tensor log(const Tensor& x) {
-  return map("log", x, [](float v) { return std::log(v); },
-             [](float v, float) { return 1.0f / v; });
+  return map_kernel("log", x, kernels::vec_log, [](float v, float) { return 1.0f / v; });
 }
 
 // d(sqrt x) = 1 / (2 sqrt x) = 1 / (2 y)
@@ -76,14 +100,13 @@ Tensor abs(const Tensor& x) {
 
 // d tanh = 1 - y^2
 Tensor tanh(const Tensor& x) {
-  return map("tanh", x, [](float v) { return std::tanh(v); },
-             [](float, float y) { return 1.0f - y * y; });
+  return map_kernel("tanh", x, kernels::vec_tanh, [](float, float y) { return 1.0f - y * y; });
 }
 
 // d sigmoid = y (1 - y)
 Tensor sigmoid(const Tensor& x) {
-  return map("sigmoid", x, [](float v) { return 1.0f / (1.0f + std::exp(-v)); },
-             [](float, float y) { return y * (1.0f - y); });
+  return map_kernel("sigmoid", x, kernels::vec_sigmoid,
+                    [](float, float y) { return y * (1.0f - y); });
 }
 
 // d relu = [x > 0]
