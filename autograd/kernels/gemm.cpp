@@ -37,8 +37,8 @@ using detail::kGemmNR;
 
 // Cache blocking. KC x NR floats of B (16 KiB at KC = 256) stay in L1 across
 // a whole A block; MC x KC floats of A (~170 KiB) stay in L2; the KC x NC
-// B panel (~4 MiB) in L3. The actual block sizes are balanced so that the
-// last block is not a sliver: e.g. M = 1024 is cut into 8 blocks of 128.
+// B panel (~4 MiB) in L3. These are upper bounds: the actual blocks are
+// balanced so that the last one is not a sliver.
 constexpr int64_t kMC = 168;
 constexpr int64_t kKC = 256;
 constexpr int64_t kNC = 4080;
@@ -156,9 +156,15 @@ void gemm_blocked(const Gemm& g, const GemmKernels& kern, bool parallel) {
   const int64_t a_si = g.trans_a ? 1 : g.lda, a_sk = g.trans_a ? g.lda : 1;
   const int64_t b_sj = g.trans_b ? g.ldb : 1, b_sk = g.trans_b ? 1 : g.ldb;
 
+  const int64_t threads = parallel ? num_threads() : 1;
   const int64_t nc_max = balanced_block(g.N, kNC, kGemmNR);
   const int64_t kc_max = balanced_block(g.K, kKC, 1);
-  const int64_t mc_max = balanced_block(g.M, kMC, kGemmMR);
+  // As many A blocks as MC needs, rounded up to a multiple of the thread
+  // count so the threads finish together (M = 1024 on 2 threads: 8 blocks
+  // of 132 rows, not 7 of 150). How the work is split never changes a
+  // result (see the top of this file), so it may depend on the threads.
+  const int64_t mc_max =
+      round_up(ceil_div(g.M, round_up(ceil_div(g.M, kMC), threads)), kGemmMR);
   const int64_t m_blocks = ceil_div(g.M, mc_max);
   float* packed_b = t_pack_b.get(size_t(kc_max * nc_max));
 
@@ -167,11 +173,8 @@ void gemm_blocked(const Gemm& g, const GemmKernels& kern, bool parallel) {
     const int64_t n_strips = ceil_div(nc, kGemmNR);
     // With few A blocks, also split the B strips into groups so that every
     // thread gets work; each task then packs its A block itself (cheap: the
-    // repacked block is small exactly when M is small). How the work is
-    // split never changes a result (see the top of this file), so the
-    // split may depend on the thread count.
-    const int64_t groups =
-        parallel ? std::min(n_strips, ceil_div(2 * int64_t(num_threads()), m_blocks)) : 1;
+    // repacked block is small exactly when M is small).
+    const int64_t groups = parallel ? std::min(n_strips, ceil_div(2 * threads, m_blocks)) : 1;
     const int64_t strips_per_group = ceil_div(n_strips, groups);
 
     for (int64_t pc = 0; pc < g.K; pc += kc_max) {
