@@ -1,0 +1,59 @@
+// Mixture-of-experts layers (ARCHITECTURES.md 3.2, mode "moe"): each column
+// n uses weights mixed from E experts, W_n = sum_e c[n, e] W_e, with
+// coefficients c shared by every moe layer of a block. With E = 1 a moe
+// layer is exactly the classic one (c = 1).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "nn/columnformer_layers.h"
+
+namespace cf {
+
+// c = Wc; if temp_scale: c[n] = min(exp(s[n]), 100) c[n] / ||c[n]||_2;
+// c = softmax over e of c                                              (C2)
+class MixtureCoefficients : public Module {
+ public:
+  MixtureCoefficients(int64_t tokens, int64_t experts, bool temp_scale = true);
+  Tensor forward() const;  // (N, E)
+
+  const int64_t tokens, experts;
+  Tensor weight;     // Wc (N, E), trunc_normal(E^-1/2)
+  Tensor log_scale;  // s (N), zeros; undefined without temp_scale
+};
+
+// sum_e c[n, e] experts[..., e]: c (N, E), experts (P..., E) -> (N, P...).
+// One GEMM (N, E) x (E, prod P), shared by MixtureLinear and MixtureLayerNorm.
+Tensor mix_experts(const Tensor& c, const Tensor& experts);
+
+// Per column W_n = sum_e c[n,e] weight[:,:,e], b_n = sum_e c[n,e] bias[:,e],
+// then (C1) through untied_linear. Params E (out in + out).
+class MixtureLinear : public TokenLayer {
+ public:
+  MixtureLinear(const MixtureCoefficients& coeffs, int64_t in, int64_t out, bool bias = true);
+  Tensor forward(const Tensor& x) override;
+
+  const MixtureCoefficients& coeffs;  // the block's, registered there
+  Tensor weight;  // (out, in, E), trunc_normal(0.02)
+  Tensor bias;    // (out, E), zeros; undefined without bias
+};
+
+// LayerNorm without affine, then * (c gamma^T)[n] + (c beta^T)[n]. Params 2 D E.
+class MixtureLayerNorm : public TokenLayer {
+ public:
+  MixtureLayerNorm(const MixtureCoefficients& coeffs, int64_t dim);
+  Tensor forward(const Tensor& x) override;
+
+  const MixtureCoefficients& coeffs;
+  Tensor weight, bias;  // gamma (D, E) ones, beta (D, E) zeros
+};
+
+// Total variation of the coefficients on the sheet                     (C10)
+//   lambda / E * (sum |c[1:] - c[:-1]| + sum |c[:, 1:] - c[:, :-1]|)
+// of every block's coefficients concatenated along the expert axis to
+// (N, E). The N columns are `sheets` square sheets of `width` x `width`
+// (N = sheets width^2) and differences are taken within each sheet: with
+// one sheet this is the spec's (sqrt N, sqrt N, E) reshape.
+Tensor tv_loss(const std::vector<Tensor>& coefficients, int64_t sheets, int64_t width, float lambda);
+
+}  // namespace cf
