@@ -45,7 +45,7 @@ constexpr int64_t kNC = 4080;
 
 // Below this many multiply-adds a product runs on the calling thread only:
 // waking the pool would cost more than it saves.
-constexpr int64_t kSerialMacs = int64_t(64) * 64 * 64;
+constexpr int64_t kSerialMacs = int64_t(128) * 128 * 64;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }

@@ -1,7 +1,12 @@
 // Row-wise and elementwise kernels behind the softmax, layer-norm and GELU ops.
 // Plain functions on pointers and sizes; each public function picks the fastest
-// path this CPU has, and its `_scalar` twin is the reference it is tested
-// against. Rows are contiguous, `cols` floats long.
+// path this CPU has (cpu.h) and splits whole rows over the thread pool
+// (threads.h: results do not depend on the thread count), and its `_scalar`
+// twin is the serial reference it is tested against. The AVX2 path differs
+// from the twins by rounding only (8-lane sums, the vector exp/erf of
+// vecmath.h's accuracy table); in GELU's negative tail it is the more
+// accurate one. Rows are contiguous, `cols` floats long. Negative sizes throw
+// std::invalid_argument, as does layer norm over empty rows.
 #pragma once
 #include <cstdint>
 
