@@ -6,6 +6,8 @@
 #include <sstream>
 
 #include "autograd/error.h"
+#include "nn/columnformer.h"
+#include "nn/cortical.h"
 #include "nn/vision_transformer.h"
 
 namespace cf {
@@ -15,7 +17,7 @@ namespace {
 // The built-in architectures, one line each (ARCHITECTURES.md 2.4, 2.5).
 std::deque<ModelInfo> builtin_models() {
   using VT = VisionTransformer;
-  return {
+  std::deque<ModelInfo> models = {
       {"vit_lite_cpu", "ViT-Lite, D 128, 6 blocks, 4 heads, mlp 2, patch 4 (2.4, CPU default)",
        VT::vit_config(128, 6, 4, 2.0), VT::create},
       {"vit_lite_7_4", "ViT-Lite-7/4, D 256, 7 blocks, 4 heads, mlp 2, patch 4 (2.4)",
@@ -25,6 +27,9 @@ std::deque<ModelInfo> builtin_models() {
       {"cct_7_3x1", "CCT-7/3x1, 1 conv 3x3, D 256, 7 blocks, 4 heads, mlp 2, SeqPool (2.5)",
        VT::cct_config(1, 3, 256, 7, 4, 2.0), VT::create},
   };
+  for (ModelInfo& m : columnformer_models()) models.push_back(std::move(m));  // 3.7
+  for (ModelInfo& m : cortical_models()) models.push_back(std::move(m));  // 7.8
+  return models;
 }
 
 std::mutex& registry_mutex() {
