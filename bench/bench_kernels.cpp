@@ -58,6 +58,40 @@ double measure_ghz() {
 #endif
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+// The FMA throughput the machine really delivers to `threads` threads at
+// once: 10 independent chains of 256-bit FMAs per thread (enough to cover
+// the 4-cycle latency on two pipes). On a machine whose two vCPUs are SMT
+// siblings the 2-thread figure is no higher than the 1-thread one, and no
+// GEMM can scale past it.
+__attribute__((target("avx2,fma"))) double fma_loop_seconds(int64_t iters, float seed) {
+  __m256 acc[10];
+  for (int i = 0; i < 10; ++i) acc[i] = _mm256_set1_ps(seed + float(i));
+  const __m256 b = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+  const auto t0 = Clock::now();
+  for (int64_t it = 0; it < iters; ++it) {
+    for (int i = 0; i < 10; ++i) acc[i] = _mm256_fmadd_ps(acc[i], b, c);
+    // Keep the chains in registers and the loop from being collapsed.
+    __asm__ volatile("" : "+x"(acc[0]), "+x"(acc[1]), "+x"(acc[2]), "+x"(acc[3]), "+x"(acc[4]),
+                     "+x"(acc[5]), "+x"(acc[6]), "+x"(acc[7]), "+x"(acc[8]), "+x"(acc[9]));
+  }
+  return seconds_since(t0);
+}
+
+double fma_gflops(int threads) {
+  const int64_t iters = 20000000;
+  std::vector<double> seconds(static_cast<size_t>(threads));
+  ck::set_num_threads(threads);
+  ck::parallel_for(threads, 1, [&](int64_t t, int64_t) {
+    seconds[static_cast<size_t>(t)] = fma_loop_seconds(iters, float(t));
+  });
+  double total = 0;
+  for (double s : seconds) total += iters * 10.0 * 16.0 / s * 1e-9;
+  return total;
+}
+#endif
+
 // Median seconds of one call of fn: `reps` samples, each timing enough calls
 // to last at least ~20 ms so the clock's resolution does not matter.
 double median_seconds(const std::function<void()>& fn, int reps = 5) {
@@ -229,6 +263,11 @@ int main(int argc, char** argv) {
   const double peak = 32.0 * ghz;  // 2 FMA pipes x 8 floats x 2 FLOP per cycle
   std::printf("SIMD path: %s   clock (measured): %.2f GHz   AVX2 FMA peak: %.1f GFLOP/s/core\n",
               ck::simd_path_name(ck::simd_path()), ghz, peak);
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (ck::cpu_features().avx2 && ck::cpu_features().fma && ck::cpu_features().os_ymm)
+    std::printf("FMA loop, all threads together: 1 thread %.1f GFLOP/s, 2 threads %.1f GFLOP/s\n",
+                fma_gflops(1), fma_gflops(2));
+#endif
   if (only.empty() || only == "gemm") bench_gemm(peak);
   if (only.empty() || only == "rowops") {
     bench_rowops(64);
