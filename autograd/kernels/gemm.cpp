@@ -24,10 +24,9 @@
 #include <stdexcept>
 #include <string>
 
-#include "autograd/kernels/cpu.h"
 #include "autograd/kernels/gemm.h"
 #include "autograd/kernels/gemm_microkernel.h"
-#include "autograd/kernels/threads.h"
+#include "autograd/kernels/simd_kernels.h"
 
 namespace cf::kernels {
 namespace {
@@ -214,8 +213,7 @@ void gemm_blocked(const Gemm& g, const GemmKernels& kern, bool parallel) {
 
 GemmKernels active_kernels() {
 #ifdef CF_HAVE_AVX2
-  if (simd_path() == SimdPath::Avx2)
-    return {detail::gemm_microkernel_avx2, detail::pack_strip_rows_avx2};
+  if (detail::avx2_active()) return {detail::gemm_microkernel_avx2, detail::pack_strip_rows_avx2};
 #endif
   return {detail::gemm_microkernel_scalar, nullptr};
 }
