@@ -84,15 +84,18 @@ std::vector<int64_t> Loader::batch_indices(int64_t b) const {
   return std::vector<int64_t>(order_.begin() + begin, order_.begin() + end);
 }
 
-void Loader::start_epoch(int64_t epoch) {
+void Loader::start_epoch(int64_t epoch, int64_t first_batch) {
   CF_CHECK(epoch >= 0, "Loader::start_epoch: epoch " << epoch << " must be >= 0");
+  CF_CHECK(first_batch >= 0 && first_batch <= batches_,
+           "Loader::start_epoch: first batch " << first_batch << " is not in [0, " << batches_
+                                               << "]");
   std::vector<int64_t> order = epoch_order(data_->n, options_.shuffle, options_.seed, epoch);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     ++generation_;
     epoch_ = epoch;
     order_ = std::move(order);
-    next_to_make_ = next_to_take_ = 0;
+    next_to_make_ = next_to_take_ = first_batch;
     ready_.reset();
     error_ = nullptr;
   }
@@ -104,7 +107,13 @@ bool Loader::next(Batch& batch) {
   CF_CHECK(epoch_ >= 0, "Loader::next: call start_epoch(epoch) first");
   if (next_to_take_ >= batches_) return false;
   if (!options_.prefetch) {
-    batch = make_batch(*data_, batch_indices(next_to_take_++), options_, epoch_);
+    try {
+      batch = make_batch(*data_, batch_indices(next_to_take_), options_, epoch_);
+    } catch (...) {
+      next_to_take_ = batches_;  // as with prefetching: an error ends the epoch
+      throw;
+    }
+    ++next_to_take_;
     return true;
   }
   changed_.wait(lock, [&] { return ready_.has_value() || error_ != nullptr; });

@@ -75,9 +75,10 @@ class Loader {
   int64_t batches_per_epoch() const;
   const ImageSet& data() const { return *data_; }
 
-  // Begins epoch `epoch` (any order: epochs can be repeated or skipped).
+  // Begins epoch `epoch` (any order: epochs can be repeated or skipped) at
+  // batch `first_batch` (a resumed run skips the batches it trained on).
   // With prefetching, the first batch starts in the background at once.
-  void start_epoch(int64_t epoch);
+  void start_epoch(int64_t epoch, int64_t first_batch = 0);
   // The next batch of the epoch; false when the epoch is over.
   bool next(Batch& batch);
 

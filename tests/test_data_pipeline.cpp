@@ -249,6 +249,20 @@ TEST_CASE("loader: prefetching gives the same batches bit for bit", "[data][load
     CHECK(batches == 4);
     CHECK(!without.next(b));
   }
+  // Resuming mid-epoch gives the rest of the same epoch.
+  for (Loader* l : {&with, &without}) {
+    l->start_epoch(3);
+    std::vector<Batch> full(4);
+    for (Batch& f : full) REQUIRE(l->next(f));
+    l->start_epoch(3, 2);
+    Batch rest;
+    REQUIRE(l->next(rest));
+    CHECK(same_batch(rest, full[2]));
+    REQUIRE(l->next(rest));
+    CHECK(same_batch(rest, full[3]));
+    CHECK(!l->next(rest));
+  }
+  CHECK_THAT(error_of([&] { with.start_epoch(0, 5); }), Contains("first batch 5"));
   // A different epoch or seed gives different batches.
   Batch e0, e1;
   with.start_epoch(0);
