@@ -5,6 +5,7 @@
 
 #include "autograd/error.h"
 #include "autograd/graph.h"
+#include "autograd/kernels/threads.h"
 
 namespace cf {
 
@@ -62,20 +63,31 @@ Tensor wiring_cost(const Tensor& attention, const Tensor& weights) {
   const int64_t rows = attention.numel() / attention.size(3);  // (b, h, query) triples
   const float* A = attention.data();
   const float* W = weights.data();
-  double total = 0;
-  for (int64_t m = 0; m < maps; ++m)
-    for (int64_t i = 0; i < NN; ++i) total += std::fabs(A[m * NN + i]) * W[i];
+  // One partial sum per (b, h) map, combined in map order: the same bits
+  // for any thread count (kernels/threads.h).
+  const double total = kernels::parallel_reduce(
+      maps, 1, 0.0,
+      [&](int64_t begin, int64_t end) {
+        double s = 0;
+        for (int64_t m = begin; m < end; ++m)
+          for (int64_t i = 0; i < NN; ++i) s += std::fabs(A[m * NN + i]) * W[i];
+        return s;
+      },
+      [](double a, double b) { return a + b; });
   Tensor cost = Tensor::scalar(float(total / double(rows)));                       // (C9)
   return record("wiring_cost", cost, {attention}, [attention, weights, NN, maps, rows](const Tensor& g) {
     Tensor dA = Tensor::empty(attention.shape());
     const float scale = g.item() / float(rows);
     const float* A = attention.data();
     const float* W = weights.data();
-    for (int64_t m = 0; m < maps; ++m)
-      for (int64_t i = 0; i < NN; ++i) {
-        const float a = A[m * NN + i];
-        dA.data()[m * NN + i] = a > 0 ? scale * W[i] : a < 0 ? -scale * W[i] : 0.0f;
-      }
+    float* dst = dA.data();
+    kernels::parallel_for(maps, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t m = begin; m < end; ++m)
+        for (int64_t i = 0; i < NN; ++i) {
+          const float a = A[m * NN + i];
+          dst[m * NN + i] = a > 0 ? scale * W[i] : a < 0 ? -scale * W[i] : 0.0f;
+        }
+    });
     return std::vector<Tensor>{dA};
   });
 }
