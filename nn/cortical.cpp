@@ -5,7 +5,6 @@
 #include <utility>
 
 #include "autograd/error.h"
-#include "autograd/ops.h"
 #include "nn/mlp.h"
 
 namespace cf {

@@ -14,7 +14,7 @@ namespace {
 // counts them.
 double memorise(Model& model, int max_steps, int& steps) {
   const int64_t B = 32, K = 10;
-  Tensor images = Tensor::randn({B, 3, 8, 8}, 21);
+  Tensor images = Tensor::randn({B, 3, 4, 4}, 21);
   std::vector<int64_t> labels;
   for (int64_t i = 0; i < B; ++i) labels.push_back((i * 7 + 3) % K);
   AdamW opt(weight_decay_groups(model.named_parameters(), 0.0f), 3e-3f);
@@ -40,11 +40,11 @@ double memorise(Model& model, int max_steps, int& steps) {
 
 TEST_CASE("Each cortical configuration overfits a fixed batch", "[cortical][overfit]") {
   for (const ModelInfo& info : cortical_models()) {
-    // 16 tokens of width 32 and 2 regions; T = R, or R + 1 where the paper
+    // 4 tokens of width 32 and 2 regions; T = R, or R + 1 where the paper
     // runs more steps than regions; the meso grid rescaled (D/m rows of m) so
     // that the paper's windows still fit.
     Config c = info.defaults;
-    c.set("image_size", 8).set("conv_layers", 1).set("dim", 32).set("regions", 2);
+    c.set("image_size", 4).set("conv_layers", 1).set("dim", 32).set("regions", 2);
     c.set("timesteps", info.defaults.get_int("timesteps") > info.defaults.get_int("regions") ? 3 : 2);
     if (info.defaults.get_int("meso_m") == 8) c.set("meso_m", 4);
     INFO(info.name);
