@@ -10,7 +10,8 @@ Block::Block(const BlockOptions& o)
       drop_path1(o.drop_path),
       norm2(o.attention.dim),
       mlp(o.attention.dim, o.mlp_hidden, o.act, o.dropout),
-      drop_path2(o.drop_path) {
+      drop_path2(o.drop_path),
+      skip_attn(o.skip_attn) {
   register_module("norm1", norm1);
   register_module("attn", attn);
   if (o.layer_scale > 0.0f) {
@@ -28,7 +29,8 @@ Block::Block(const BlockOptions& o)
 Tensor Block::forward(const Tensor& x) {
   Tensor branch = attn.forward(norm1.forward(x));
   if (ls1) branch = ls1->forward(branch);
-  Tensor h = add(x, drop_path1.forward(branch));  // (B1)
+  branch = drop_path1.forward(branch);
+  Tensor h = skip_attn ? add(x, branch) : branch;  // (B1)
   branch = mlp.forward(norm2.forward(h));
   if (ls2) branch = ls2->forward(branch);
   return add(h, drop_path2.forward(branch));      // (B2)

@@ -6,6 +6,8 @@
 //
 // LayerScale is off unless layer_scale > 0 (its init value); DropPath is the
 // identity unless drop_path > 0. Names follow timm (norm1, attn, ls1, ...).
+// skip_attn = false drops the skip of (B1), x = DropPath(LS1(MHSA(LN1(x)))):
+// with no_vp, the simplified block of He & Hofmann (section 8).
 #pragma once
 #include <memory>
 #include <string>
@@ -24,6 +26,7 @@ struct BlockOptions {
   float dropout = 0.0f;       // MLP output dropout
   float drop_path = 0.0f;     // stochastic depth probability
   float layer_scale = 0.0f;   // LayerScale init value; 0 turns it off
+  bool skip_attn = true;      // the skip connection of (B1)
 };
 
 class Block : public Module {
@@ -39,6 +42,7 @@ class Block : public Module {
   LayerNorm norm2;
   MLP mlp;
   DropPath drop_path2;
+  const bool skip_attn;
 };
 
 }  // namespace cf

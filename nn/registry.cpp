@@ -6,8 +6,11 @@
 #include <sstream>
 
 #include "autograd/error.h"
+#include "nn/aft.h"
 #include "nn/columnformer.h"
 #include "nn/cortical.h"
+#include "nn/mixer.h"
+#include "nn/universal.h"
 #include "nn/vision_transformer.h"
 
 namespace cf {
@@ -29,6 +32,9 @@ std::deque<ModelInfo> builtin_models() {
   };
   for (ModelInfo& m : columnformer_models()) models.push_back(std::move(m));  // 3.7
   for (ModelInfo& m : cortical_models()) models.push_back(std::move(m));  // 7.8
+  for (ModelInfo& m : mixer_models()) models.push_back(std::move(m));  // 4
+  for (ModelInfo& m : aft_models()) models.push_back(std::move(m));  // 5
+  for (ModelInfo& m : universal_models()) models.push_back(std::move(m));  // 6
   return models;
 }
 

@@ -1,5 +1,6 @@
 #include "nn/vision_transformer.h"
 
+#include <cmath>
 #include <sstream>
 
 #include "autograd/error.h"
@@ -26,6 +27,11 @@ Config VisionTransformer::defaults() {
       .define("attn_bias", false, "learned (N, N) attention bias")
       .define("head_bias", false, "learned (H, N, N) attention bias per head (needs attn_bias)")
       .define("no_vp", false, "no value and output projections (simplified block)")
+      .define("skip_attn", true, "skip connection around attention (false: simplified block, 8)")
+      .define("multi_query", false, "one key/value head shared by all query heads (8)")
+      .define("qk_norm", false, "L2-normalised q and k with a learned scale (8)")
+      .define("rel_pos_bias", false, "learned bias per head and relative 2-D offset (8)")
+      .define("linear_attn", false, "linear attention with the elu+1 feature map (8)")
       .define("act", "gelu", "MLP activation: gelu, relu or squared_relu")
       .define("pos", "learned", "position embedding: learned, sinusoidal or none")
       .define("pool", "mean", "pooling: mean, seq (SeqPool) or cls (class token)")
@@ -117,12 +123,20 @@ VisionTransformer::VisionTransformer(const Config& c)
   block.attention.attn_bias = c.get_bool("attn_bias");
   block.attention.head_bias = c.get_bool("head_bias");
   block.attention.no_vp = c.get_bool("no_vp");
+  block.attention.multi_query = c.get_bool("multi_query");
+  block.attention.qk_norm = c.get_bool("qk_norm");
+  block.attention.rel_pos_bias = c.get_bool("rel_pos_bias");
+  // Tokenizers give a square grid; a class token has no place on it, so
+  // offsets are then taken along the sequence.
+  block.attention.grid = pool == "cls" ? 0 : int64_t(std::lround(std::sqrt(double(tokens))));
+  block.attention.linear = c.get_bool("linear_attn");
   block.attention.attn_dropout = float(c.get_float("attn_dropout"));
   block.attention.proj_dropout = float(c.get_float("dropout"));
   block.mlp_hidden = mlp_hidden(dim, c.get_float("mlp_ratio"));
   block.act = c.get_string("act");
   block.dropout = float(c.get_float("dropout"));
   block.layer_scale = float(c.get_float("layer_scale"));
+  block.skip_attn = c.get_bool("skip_attn");
   const int64_t depth = c.get_int("depth");
   CF_CHECK(depth >= 1, "config: key \"depth\" has value \"" << depth << "\"; at least 1 block");
   for (int64_t i = 0; i < depth; ++i) {
