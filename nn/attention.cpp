@@ -106,8 +106,9 @@ Tensor Attention::forward(const Tensor& x) {
                                         << ", expected [B, N, " << options.dim << "]");
   const int64_t B = x.size(0), N = x.size(1), H = options.heads;
   CF_CHECK(!(options.attn_bias || options.rel_pos_bias) || N == options.tokens,
-           "Attention: input has " << N << " tokens but the attention biases were built for "
-                                   << options.tokens);
+           "Attention: input has " << N << " tokens but "
+                                   << (options.attn_bias ? "attn_bias" : "rel_pos_bias")
+                                   << " was built for " << options.tokens);
   // (B, N, heads w) -> (B, heads, N, w): heads become a batch axis of the matmuls.
   auto split_heads = [&](const Tensor& t, int64_t heads, int64_t w) {
     return permute(reshape(t, {B, N, heads, w}), {0, 2, 1, 3});

@@ -43,7 +43,7 @@ double memorise(const std::string& name, const Config& overrides, int max_steps)
 
 }  // namespace
 
-TEST_CASE("Each Mixer, AFT and Universal Transformer configuration overfits a fixed batch",
+TEST_CASE("Every Mixer and AFT and Universal Transformer configuration overfits a fixed batch",
           "[mixer][aft][universal][refinements][overfit]") {
   // 16 x 16 images in 4 x 4 patches: a 4 x 4 grid of 16 tokens.
   const std::string small = "image_size = 16\ndim = 32\n";
