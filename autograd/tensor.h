@@ -27,8 +27,8 @@ class Tensor {
  public:
   Tensor() = default;  // an undefined tensor; defined() is false
 
-  // Factories. Every one allocates fresh, zero-initialised-then-filled storage.
-  static Tensor empty(const Shape& shape);  // contents unspecified (zeros)
+  // Factories. Every one allocates fresh storage.
+  static Tensor empty(const Shape& shape);  // contents uninitialised: write before reading
   static Tensor zeros(const Shape& shape);
   static Tensor ones(const Shape& shape);
   static Tensor full(const Shape& shape, float value);

@@ -224,11 +224,25 @@ TEST_CASE("The JSON reader: escapes, nesting and errors with offsets", "[checkpo
   CHECK(to_json(Json::make_string("q\"\\\x01")) == "\"q\\\"\\\\\\u0001\"");
 
   auto msg = [](const std::string& text) { return error_of([&] { parse_json(text); }); };
-  CHECK(msg("{\"a\": 1.5}") == "at byte 7: only integers are read, not fractions or exponents");
-  CHECK(msg("{\"a\": true}") == "at byte 6: unexpected 't' (only objects, arrays, strings and integers are read)");
+  CHECK(msg("{\"a\": 1e}") == "at byte 6: malformed number");
+  CHECK(msg("{\"a\": tru}") == "at byte 6: unexpected 't'");
   CHECK(msg("{\"a\": 1} x") == "at byte 9: unexpected text after the JSON value");
   CHECK(msg("{\"a\": 1, \"a\": 2}") == "at byte 9: duplicate key \"a\"");
   CHECK(msg("\"abc") == "at byte 4: unterminated string");
   CHECK(msg("99999999999999999999") == "at byte 0: integer out of range");
   CHECK(msg(std::string(100, '[')) == "at byte 65: nesting deeper than 64 levels");
+}
+
+TEST_CASE("json reads numbers, booleans and null", "[checkpoint][json]") {
+  Json j = parse_json(R"({"a": 0.25, "b": -1e3, "c": true, "d": null, "e": 7})");
+  CHECK(j.find("a")->as_number() == 0.25);
+  CHECK(j.find("b")->type == Json::Type::Number);
+  CHECK(j.find("b")->as_number() == -1000.0);
+  CHECK(j.find("c")->boolean);
+  CHECK(j.find("d")->type == Json::Type::Null);
+  CHECK(j.find("e")->type == Json::Type::Integer);
+  CHECK(to_json(j) == R"({"a":0.25,"b":-1000,"c":true,"d":null,"e":7})");
+  CHECK(cf::test::error_of([] { parse_json("[1.5.2]"); }).find("at byte 4") != std::string::npos);
+  CHECK(cf::test::error_of([] { parse_json("\"x\"").as_number(); })
+            .find("expected a number, found string") != std::string::npos);
 }

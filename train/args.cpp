@@ -1,10 +1,10 @@
 #include "train/args.h"
 
-#include <algorithm>
 #include <cstdlib>
 #include <sstream>
 
 #include "autograd/error.h"
+#include "nn/config.h"
 
 namespace cf {
 
@@ -92,7 +92,7 @@ Args ArgParser::parse(const std::vector<std::string>& argv) const {
     if (!spec) {
       std::vector<std::string> names;
       for (const Spec& s : specs_) names.push_back(s.name);
-      const std::string near = closest(name, names);
+      const std::string near = closest_match(name, names);
       throw Error(command_ + ": unknown flag --" + name +
                   (near.empty() ? "" : " (did you mean --" + near + "?)") + "; see " +
                   command_ + " --help");
@@ -123,30 +123,6 @@ std::string ArgParser::usage() const {
   }
   os << "  --help                    this text\n";
   return os.str();
-}
-
-std::string closest(const std::string& word, const std::vector<std::string>& candidates) {
-  std::string best;
-  size_t best_distance = std::max<size_t>(2, word.size() / 3) + 1;
-  for (const std::string& c : candidates) {
-    // Levenshtein distance, one row at a time.
-    std::vector<size_t> row(c.size() + 1);
-    for (size_t j = 0; j <= c.size(); ++j) row[j] = j;
-    for (size_t i = 1; i <= word.size(); ++i) {
-      size_t diagonal = row[0];
-      row[0] = i;
-      for (size_t j = 1; j <= c.size(); ++j) {
-        const size_t up = row[j];
-        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (word[i - 1] != c[j - 1])});
-        diagonal = up;
-      }
-    }
-    if (row[c.size()] < best_distance) {
-      best_distance = row[c.size()];
-      best = c;
-    }
-  }
-  return best;
 }
 
 }  // namespace cf

@@ -52,7 +52,4 @@ class ArgParser {
   std::vector<Spec> specs_;
 };
 
-// The candidate closest to `word` by edit distance, or "" if none is close.
-std::string closest(const std::string& word, const std::vector<std::string>& candidates);
-
 }  // namespace cf

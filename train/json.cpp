@@ -1,6 +1,9 @@
 #include "train/json.h"
 
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 namespace cf {
 
@@ -31,12 +34,21 @@ const Json* Json::find(const std::string& key) const {
   return nullptr;
 }
 
+double Json::as_number() const {
+  if (type == Type::Integer) return double(integer);
+  CF_CHECK(type == Type::Number, "JSON: expected a number, found " << type_name());
+  return number;
+}
+
 const char* Json::type_name() const {
   switch (type) {
     case Type::Object: return "object";
     case Type::Array: return "array";
     case Type::String: return "string";
     case Type::Integer: return "integer";
+    case Type::Number: return "number";
+    case Type::Bool: return "boolean";
+    case Type::Null: return "null";
   }
   return "?";
 }
@@ -90,7 +102,15 @@ class Parser {
     if (c == '[') return array(depth);
     if (c == '"') return Json::make_string(string());
     if (c == '-' || (c >= '0' && c <= '9')) return integer();
-    fail(std::string("unexpected '") + c + "' (only objects, arrays, strings and integers are read)");
+    for (const char* word : {"true", "false", "null"})
+      if (s_.compare(pos_, std::strlen(word), word) == 0) {
+        pos_ += std::strlen(word);
+        Json j;
+        j.type = word[0] == 'n' ? Json::Type::Null : Json::Type::Bool;
+        j.boolean = word[0] == 't';
+        return j;
+      }
+    fail(std::string("unexpected '") + c + "'");
   }
 
   Json object(int depth) {
@@ -149,8 +169,19 @@ class Parser {
       value = value * 10 + digit;
       ++pos_;
     }
-    if (pos_ < s_.size() && (s_[pos_] == '.' || s_[pos_] == 'e' || s_[pos_] == 'E'))
-      fail("only integers are read, not fractions or exponents");
+    if (pos_ < s_.size() && (s_[pos_] == '.' || s_[pos_] == 'e' || s_[pos_] == 'E')) {
+      // A fraction or exponent: not exact, read as a double.
+      char* end = nullptr;
+      Json j;
+      j.type = Json::Type::Number;
+      j.number = std::strtod(s_.c_str() + start, &end);
+      if (end == s_.c_str() + pos_ || !std::isfinite(j.number)) {
+        pos_ = start;
+        fail("malformed number");
+      }
+      pos_ = size_t(end - s_.c_str());
+      return j;
+    }
     return Json::make_integer(negative ? int64_t(0 - value) : int64_t(value));
   }
 
@@ -266,6 +297,13 @@ std::string to_json(const Json& v) {
   switch (v.type) {
     case Json::Type::String: return json_quote(v.string);
     case Json::Type::Integer: return std::to_string(v.integer);
+    case Json::Type::Number: {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.17g", v.number);
+      return buf;
+    }
+    case Json::Type::Bool: return v.boolean ? "true" : "false";
+    case Json::Type::Null: return "null";
     case Json::Type::Array: {
       std::string out = "[";
       for (size_t i = 0; i < v.array.size(); ++i) out += (i ? "," : "") + to_json(v.array[i]);

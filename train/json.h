@@ -1,6 +1,6 @@
-// A tiny JSON reader and writer for what safetensors headers hold: objects,
-// arrays, strings and integers (no floats, booleans or null). Objects keep
-// their keys in file order. Parse errors give the byte offset in the text.
+// A tiny JSON reader and writer: objects, arrays, strings, integers (kept
+// exact, as safetensors offsets need), other numbers, booleans and null.
+// Objects keep their keys in file order. Parse errors give the byte offset.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -12,10 +12,12 @@
 namespace cf {
 
 struct Json {
-  enum class Type { Object, Array, String, Integer };
+  enum class Type { Object, Array, String, Integer, Number, Bool, Null };
   Type type = Type::Object;
   std::string string;
   int64_t integer = 0;
+  double number = 0;     // Type::Number
+  bool boolean = false;  // Type::Bool
   std::vector<Json> array;
   std::vector<std::pair<std::string, Json>> object;
 
@@ -24,7 +26,9 @@ struct Json {
   static Json make_array(std::vector<Json> items);
   // The member named `key` of an object, or nullptr.
   const Json* find(const std::string& key) const;
-  const char* type_name() const;  // "object", "array", "string", "integer"
+  const char* type_name() const;  // "object", "array", "string", "integer", ...
+  // An Integer's or a Number's value; cf::Error for any other type.
+  double as_number() const;
 };
 
 struct JsonError : Error {

@@ -99,12 +99,103 @@ void AdamW::step() {
         s.v = Tensor::zeros(param.shape());
       }
       ++s.steps;
+      float wd = groups_[gi].weight_decay;
+      Tensor g = grad;
+      if (!decoupled_ && wd != 0.0f) {  // Adam: the decay joins the gradient
+        g = Tensor::empty(param.shape());
+        for (int64_t i = 0; i < param.numel(); ++i) g.data()[i] = grad.data()[i] + wd * param.data()[i];
+        wd = 0.0f;
+      }
       // The vectorised kernel of autograd/kernels, bit-identical to its
       // scalar twin on every CPU.
-      kernels::adamw_step(param.data(), grad.data(), s.m.data(), s.v.data(), param.numel(), lr,
-                          beta1, beta2, eps, groups_[gi].weight_decay, s.steps);
+      kernels::adamw_step(param.data(), g.data(), s.m.data(), s.v.data(), param.numel(), lr,
+                          beta1, beta2, eps, wd, s.steps);
     }
   }
+}
+
+namespace {
+
+std::string slot_name(size_t group, size_t index, const char* what) {
+  return std::to_string(group) + "." + std::to_string(index) + "." + what;
+}
+
+// The tensor named `name` in `state`, checked against `shape`, or undefined.
+Tensor find_state(const NamedTensors& state, const std::string& name, const Shape& shape) {
+  for (const auto& [n, t] : state)
+    if (n == name) {
+      CF_CHECK(t.shape() == shape, "optimizer: state " << name << " has shape "
+                                                       << shape_str(t.shape()) << ", the parameter "
+                                                       << shape_str(shape));
+      return t.clone();
+    }
+  return Tensor();
+}
+
+// Every name in `state` must belong to a slot of `groups`.
+void check_known(const NamedTensors& state, const std::vector<ParamGroup>& groups,
+                 const std::vector<const char*>& whats) {
+  for (const auto& [name, t] : state) {
+    bool known = false;
+    for (size_t gi = 0; gi < groups.size() && !known; ++gi)
+      for (size_t pi = 0; pi < groups[gi].params.size() && !known; ++pi)
+        for (const char* what : whats) known = known || name == slot_name(gi, pi, what);
+    CF_CHECK(known, "optimizer: state " << name << " matches no parameter (a checkpoint of "
+                                              "another model or optimizer?)");
+  }
+}
+
+}  // namespace
+
+NamedTensors SGD::state_dict() const {
+  NamedTensors state;
+  for (size_t gi = 0; gi < buffers_.size(); ++gi)
+    for (size_t pi = 0; pi < buffers_[gi].size(); ++pi)
+      if (buffers_[gi][pi].defined())
+        state.emplace_back(slot_name(gi, pi, "momentum_buffer"), buffers_[gi][pi]);
+  return state;
+}
+
+void SGD::load_state_dict(const NamedTensors& state) {
+  check_known(state, groups_, {"momentum_buffer"});
+  for (size_t gi = 0; gi < groups_.size(); ++gi)
+    for (size_t pi = 0; pi < groups_[gi].params.size(); ++pi)
+      buffers_[gi][pi] = find_state(state, slot_name(gi, pi, "momentum_buffer"),
+                                    groups_[gi].params[pi].shape());
+}
+
+// The step count is stored as a float tensor: exact up to 2^24 steps.
+NamedTensors AdamW::state_dict() const {
+  NamedTensors state;
+  for (size_t gi = 0; gi < state_.size(); ++gi)
+    for (size_t pi = 0; pi < state_[gi].size(); ++pi) {
+      const State& s = state_[gi][pi];
+      if (!s.m.defined()) continue;
+      state.emplace_back(slot_name(gi, pi, "exp_avg"), s.m);
+      state.emplace_back(slot_name(gi, pi, "exp_avg_sq"), s.v);
+      state.emplace_back(slot_name(gi, pi, "step"), Tensor::scalar(float(s.steps)));
+    }
+  return state;
+}
+
+void AdamW::load_state_dict(const NamedTensors& state) {
+  check_known(state, groups_, {"exp_avg", "exp_avg_sq", "step"});
+  for (size_t gi = 0; gi < groups_.size(); ++gi)
+    for (size_t pi = 0; pi < groups_[gi].params.size(); ++pi) {
+      const Shape& shape = groups_[gi].params[pi].shape();
+      State& s = state_[gi][pi];
+      s.m = find_state(state, slot_name(gi, pi, "exp_avg"), shape);
+      s.v = find_state(state, slot_name(gi, pi, "exp_avg_sq"), shape);
+      Tensor steps = find_state(state, slot_name(gi, pi, "step"), {});
+      CF_CHECK(s.m.defined() == s.v.defined() && s.m.defined() == steps.defined(),
+               "optimizer: state of parameter " << gi << "." << pi << " is incomplete");
+      s.steps = steps.defined() ? int64_t(steps.item()) : 0;
+    }
+}
+
+Adam::Adam(std::vector<ParamGroup> groups, float lr, float beta1, float beta2, float eps)
+    : AdamW(std::move(groups), lr, beta1, beta2, eps) {
+  decoupled_ = false;
 }
 
 }  // namespace cf

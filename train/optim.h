@@ -41,6 +41,13 @@ class Optimizer {
   void zero_grad();  // drops every parameter's gradient
   const std::vector<ParamGroup>& param_groups() const { return groups_; }
 
+  // The optimiser's state (moments, momentum buffers, step counts) as named
+  // tensors "<group>.<index>.<what>", e.g. "0.3.exp_avg", for checkpoints;
+  // load_state_dict restores it exactly (a resumed run continues bit for
+  // bit). Parameters that have not been stepped yet have no entries.
+  virtual NamedTensors state_dict() const = 0;
+  virtual void load_state_dict(const NamedTensors& state) = 0;
+
   float lr;
 
  protected:
@@ -54,6 +61,8 @@ class SGD : public Optimizer {
   //   p -= lr (nesterov ? g + momentum buf : buf)    [momentum 0: p -= lr g]
   SGD(std::vector<ParamGroup> groups, float lr, float momentum = 0.0f, bool nesterov = false);
   void step() override;
+  NamedTensors state_dict() const override;
+  void load_state_dict(const NamedTensors& state) override;
 
   const float momentum;
   const bool nesterov;
@@ -71,8 +80,14 @@ class AdamW : public Optimizer {
   AdamW(std::vector<ParamGroup> groups, float lr = 1e-3f, float beta1 = 0.9f,
         float beta2 = 0.999f, float eps = 1e-8f);
   void step() override;
+  NamedTensors state_dict() const override;
+  void load_state_dict(const NamedTensors& state) override;
 
   const float beta1, beta2, eps;
+
+ protected:
+  // Adam's L2 form adds weight_decay * p to the gradient instead.
+  bool decoupled_ = true;
 
  private:
   struct State {
@@ -80,6 +95,14 @@ class AdamW : public Optimizer {
     int64_t steps = 0;
   };
   std::vector<std::vector<State>> state_;  // per group, per parameter
+};
+
+// Adam (Kingma & Ba) with L2 weight decay folded into the gradient, as
+// PyTorch's Adam: g = grad + weight_decay p, then the Adam update.
+class Adam : public AdamW {
+ public:
+  Adam(std::vector<ParamGroup> groups, float lr = 1e-3f, float beta1 = 0.9f,
+       float beta2 = 0.999f, float eps = 1e-8f);
 };
 
 }  // namespace cf

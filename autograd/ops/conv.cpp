@@ -24,33 +24,43 @@ struct ConvGeometry {
   int64_t pixels() const { return Ho * Wo; }        // columns of col
 };
 
-// Calls f(col_index, image_index) for every entry of the unrolled patch
-// matrix col[(c, i, j), (y, x)] = x[c, y*stride - pad + i, x*stride - pad + j]
-// that falls inside the image (entries in the padding are zeros).
+// Walks the unrolled patch matrix col[(c, i, j), (y, x)] =
+// x[c, y*stride - pad + i, x*stride - pad + j] row by row, and for each run of
+// a row that falls inside the image calls run(col, img, count): `count`
+// entries from col onwards match the pixels img, img + stride, ... Entries in
+// the padding are not visited (they are zeros).
 template <class F>
-void for_each_patch_entry(const ConvGeometry& g, F f) {
+void for_each_patch_run(const ConvGeometry& g, F run) {
   int64_t row = 0;
   for (int64_t c = 0; c < g.Cg(); ++c)
     for (int64_t i = 0; i < g.kh; ++i)
-      for (int64_t j = 0; j < g.kw; ++j, row += g.pixels())
+      for (int64_t j = 0; j < g.kw; ++j, row += g.pixels()) {
+        // Output columns x whose input column x*stride - pad + j is inside [0, W).
+        const int64_t x0 = std::max<int64_t>(0, (g.pad - j + g.stride - 1) / g.stride);
+        const int64_t x1 = std::min<int64_t>(g.Wo, (g.W + g.pad - j + g.stride - 1) / g.stride);
+        if (x0 >= x1) continue;
         for (int64_t y = 0; y < g.Ho; ++y) {
           const int64_t iy = y * g.stride - g.pad + i;
           if (iy < 0 || iy >= g.H) continue;
-          for (int64_t x = 0; x < g.Wo; ++x) {
-            const int64_t ix = x * g.stride - g.pad + j;
-            if (ix >= 0 && ix < g.W) f(row + y * g.Wo + x, (c * g.H + iy) * g.W + ix);
-          }
+          run(row + y * g.Wo + x0, (c * g.H + iy) * g.W + x0 * g.stride - g.pad + j, x1 - x0);
         }
+      }
 }
 
 void im2col(const float* img, float* col, const ConvGeometry& g) {
   std::fill(col, col + g.patch() * g.pixels(), 0.0f);
-  for_each_patch_entry(g, [&](int64_t k, int64_t p) { col[k] = img[p]; });
+  const int64_t s = g.stride;
+  for_each_patch_run(g, [&](int64_t k, int64_t p, int64_t count) {
+    for (int64_t t = 0; t < count; ++t) col[k + t] = img[p + t * s];
+  });
 }
 
 // The adjoint of im2col: every col entry is added back to the pixel it came from.
 void col2im(const float* col, float* img, const ConvGeometry& g) {
-  for_each_patch_entry(g, [&](int64_t k, int64_t p) { img[p] += col[k]; });
+  const int64_t s = g.stride;
+  for_each_patch_run(g, [&](int64_t k, int64_t p, int64_t count) {
+    for (int64_t t = 0; t < count; ++t) img[p + t * s] += col[k + t];
+  });
 }
 
 ConvGeometry check_conv(const Tensor& x, const Tensor& w, const Tensor& bias, int64_t stride,

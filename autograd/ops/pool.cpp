@@ -1,8 +1,10 @@
 // max_pool2d and avg_pool2d on [B, C, H, W]: one window loop serves both.
+#include <algorithm>
 #include <limits>
 
 #include "autograd/error.h"
 #include "autograd/graph.h"
+#include "autograd/kernels/threads.h"
 #include "autograd/ops.h"
 #include "autograd/ops/check.h"
 
@@ -29,24 +31,26 @@ PoolGeometry check_pool(const char* op, const Tensor& x, int64_t k, int64_t stri
   return g;
 }
 
-// Calls f(out_index, in_index) for every (output pixel, input pixel inside its
-// window) pair, window by window.
+// Calls f(out_index, in_index) for every (output pixel, input pixel inside
+// its window) pair of the planes [p0, p1), window by window.
 template <class F>
-void for_each_window(const PoolGeometry& g, F f) {
-  for (int64_t p = 0; p < g.planes; ++p)
-    for (int64_t y = 0; y < g.Ho; ++y)
+void for_each_window(const PoolGeometry& g, int64_t p0, int64_t p1, F f) {
+  for (int64_t p = p0; p < p1; ++p)
+    for (int64_t y = 0; y < g.Ho; ++y) {
+      const int64_t y0 = std::max<int64_t>(0, y * g.stride - g.pad);
+      const int64_t y1 = std::min<int64_t>(g.H, y * g.stride - g.pad + g.k);
       for (int64_t x = 0; x < g.Wo; ++x) {
+        const int64_t x0 = std::max<int64_t>(0, x * g.stride - g.pad);
+        const int64_t x1 = std::min<int64_t>(g.W, x * g.stride - g.pad + g.k);
         const int64_t out = (p * g.Ho + y) * g.Wo + x;
-        for (int64_t i = 0; i < g.k; ++i) {
-          const int64_t iy = y * g.stride - g.pad + i;
-          if (iy < 0 || iy >= g.H) continue;
-          for (int64_t j = 0; j < g.k; ++j) {
-            const int64_t ix = x * g.stride - g.pad + j;
-            if (ix >= 0 && ix < g.W) f(out, (p * g.H + iy) * g.W + ix);
-          }
-        }
+        for (int64_t iy = y0; iy < y1; ++iy)
+          for (int64_t ix = x0; ix < x1; ++ix) f(out, (p * g.H + iy) * g.W + ix);
       }
+    }
 }
+
+// Planes (image, channel pairs) per parallel chunk: planes are independent.
+constexpr int64_t kPlanesPerChunk = 8;
 
 Shape pooled_shape(const Tensor& x, const PoolGeometry& g) {
   return {x.size(0), x.size(1), g.Ho, g.Wo};
@@ -61,16 +65,22 @@ Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t paddi
   std::vector<int64_t> argmax(size_t(y.numel()), -1);
   const float* px = x.data();
   float* py = y.data();
-  for_each_window(g, [&](int64_t out, int64_t in) {
-    if (px[in] > py[out]) {
-      py[out] = px[in];
-      argmax[size_t(out)] = in;
-    }
+  kernels::parallel_for(g.planes, kPlanesPerChunk, [&](int64_t p0, int64_t p1) {
+    for_each_window(g, p0, p1, [&](int64_t out, int64_t in) {
+      if (px[in] > py[out]) {
+        py[out] = px[in];
+        argmax[size_t(out)] = in;
+      }
+    });
   });
   return record("max_pool2d", y, {x}, [x, argmax = std::move(argmax)](const Tensor& dy) {
+    // Each output's arg max lies in its own plane: planes run in parallel.
     Tensor dx = Tensor::zeros(x.shape());
-    for (size_t out = 0; out < argmax.size(); ++out)
-      if (argmax[out] >= 0) dx.data()[argmax[out]] += dy.data()[out];
+    const int64_t per_plane = int64_t(argmax.size()) / x.size(0) / x.size(1);
+    kernels::parallel_for(x.size(0) * x.size(1), kPlanesPerChunk, [&](int64_t p0, int64_t p1) {
+      for (int64_t out = p0 * per_plane; out < p1 * per_plane; ++out)
+        if (argmax[size_t(out)] >= 0) dx.data()[argmax[size_t(out)]] += dy.data()[out];
+    });
     return std::vector<Tensor>{dx};
   });
 }
@@ -82,10 +92,14 @@ Tensor avg_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t paddi
   const float scale = 1.0f / float(kernel * kernel);
   const float* px = x.data();
   float* py = y.data();
-  for_each_window(g, [&](int64_t out, int64_t in) { py[out] += px[in] * scale; });
+  kernels::parallel_for(g.planes, kPlanesPerChunk, [&](int64_t p0, int64_t p1) {
+    for_each_window(g, p0, p1, [&](int64_t out, int64_t in) { py[out] += px[in] * scale; });
+  });
   return record("avg_pool2d", y, {x}, [x, g, scale](const Tensor& dy) {
     Tensor dx = Tensor::zeros(x.shape());
-    for_each_window(g, [&](int64_t out, int64_t in) { dx.data()[in] += dy.data()[out] * scale; });
+    kernels::parallel_for(g.planes, kPlanesPerChunk, [&](int64_t p0, int64_t p1) {
+      for_each_window(g, p0, p1, [&](int64_t out, int64_t in) { dx.data()[in] += dy.data()[out] * scale; });
+    });
     return std::vector<Tensor>{dx};
   });
 }

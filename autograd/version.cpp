@@ -1,0 +1,5 @@
+#include "autograd/version.h"
+
+namespace cf {
+const char* version() { return CF_VERSION; }
+}  // namespace cf

@@ -1,0 +1,167 @@
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "tests/helpers.h"
+#include "train/cli.h"
+#include "train/json.h"
+#include "train/safetensors.h"
+#include "train/trainer.h"
+
+using namespace cf;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A fresh folder under the system's temp directory, removed at the end.
+struct TempDir {
+  fs::path path;
+  explicit TempDir(const std::string& name)
+      : path(fs::temp_directory_path() /
+             ("cf_test_" + name + "_" +
+              std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()))) {
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+struct Run {
+  int code;
+  std::string out, err;
+};
+
+Run cli(const std::vector<std::string>& args) {
+  std::ostringstream out, err;
+  int code = run_cli(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+// A tiny CCT on a small synthetic set: a few seconds per run in Release.
+std::vector<std::string> tiny_run(const std::string& out_dir, int epochs, int images,
+                                  bool augment = false) {
+  return {"train", "--model", "cct_2_3x2", "--dataset", "synthetic", "--epochs",
+          std::to_string(epochs), "--batch-size", "32", "--lr", "0.003", "--out", out_dir,
+          "--set", "dim=32", "--set", "heads=2", "--set", "depth=1", "--set", "conv_channels=16",
+          "--set", "synthetic_train=" + std::to_string(images), "--set", "synthetic_test=256",
+          "--set", "warmup_epochs=0", "--set", augment ? "augment=true" : "augment=false",
+          "--set", augment ? "dropout=0.1" : "dropout=0"};
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream f(p);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+TEST_CASE("cf lists models and describes one", "[train][cli]") {
+  Run r = cli({"models"});
+  CHECK(r.code == 0);
+  CHECK(r.out.find("vit_lite_cpu") != std::string::npos);
+  Run one = cli({"models", "cct_2_3x2"});
+  CHECK(one.code == 0);
+  CHECK(one.out.find("dim") != std::string::npos);
+  Run info = cli({"info", "--model", "cct_2_3x2", "--set", "dim=32", "--set", "heads=2"});
+  CHECK(info.code == 0);
+  CHECK(info.out.find("attention parameters:") != std::string::npos);
+  CHECK(cli({"train", "--help"}).out.find("--batch-size N") != std::string::npos);
+}
+
+TEST_CASE("cf reports bad commands, flags and keys", "[train][cli][errors]") {
+  Run r = cli({"trian"});
+  CHECK(r.code == 2);
+  CHECK(r.err.find("unknown command 'trian' (did you mean train?)") != std::string::npos);
+  r = cli({"train", "--model", "cct_2_3x2", "--epoch", "3"});
+  CHECK(r.code == 1);
+  CHECK(r.err.find("unknown flag --epoch (did you mean --epochs?)") != std::string::npos);
+  r = cli({"train", "--model", "cct_2_3x2", "--set", "dimm=3", "--dataset", "synthetic",
+           "--set", "synthetic_train=8", "--set", "synthetic_test=8", "--out",
+           (fs::temp_directory_path() / "cf_test_badkey").string()});
+  CHECK(r.code == 1);
+  CHECK(r.err.find("dimm") != std::string::npos);
+  r = cli({"train", "--model", "cct_2_3x2", "--data", "/nonexistent/cifar"});
+  CHECK(r.code == 1);
+  CHECK(r.err.find("folder '/nonexistent/cifar' does not exist") != std::string::npos);
+  r = cli({"train", "--model", "nosuchmodel", "--dataset", "synthetic"});
+  CHECK(r.code == 1);
+  CHECK(r.err.find("nosuchmodel") != std::string::npos);
+  r = cli({"eval", "--checkpoint", "/nonexistent.safetensors"});
+  CHECK(r.code == 1);
+  CHECK(r.err.find("does not exist") != std::string::npos);
+  TempDir wrong("wrongdata");
+  r = cli({"train", "--model", "cct_2_3x2", "--data", wrong.path.string()});
+  CHECK(r.code == 1);
+  CHECK(r.err.find("holds neither CIFAR-10") != std::string::npos);
+}
+
+TEST_CASE("a short training run reaches 18% on the synthetic set and logs it", "[train][cli][slow]") {
+  TempDir dir("short");
+  Run r = cli(tiny_run(dir.path.string(), 4, 1024));
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  for (const char* f : {"config.txt", "log.jsonl", "log.csv", "curves.svg", "last.safetensors", "best.safetensors"})
+    CHECK(fs::exists(dir.path / f));
+  // Logs parse: every JSON line, and the CSV's rows have the header's width.
+  std::ifstream jsonl(dir.path / "log.jsonl");
+  int epochs = 0;
+  double accuracy = 0;
+  for (std::string line; std::getline(jsonl, line);) {
+    Json j = parse_json(line);
+    if (j.find("event")->string == "epoch") {
+      ++epochs;
+      accuracy = j.find("test_accuracy")->as_number();
+    }
+  }
+  CHECK(epochs == 4);
+  // Ten classes: chance is 10%. Four epochs of a tiny CCT (128 steps) reach
+  // about 25% (seed 0).
+  CHECK(accuracy > 0.18);
+  std::string csv = read_text(dir.path / "log.csv");
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == 5);
+
+  // The checkpoint evaluates to the logged accuracy.
+  Run e = cli({"eval", "--checkpoint", (dir.path / "best.safetensors").string()});
+  INFO(e.err);
+  CHECK(e.code == 0);
+  CHECK(e.out.find("accuracy") != std::string::npos);
+  CHECK(e.out.find("class") != std::string::npos);
+}
+
+TEST_CASE("a resumed run ends with the same weights, bit for bit", "[train][resume][slow]") {
+  TempDir straight("straight"), resumed("resumed");
+  // With augmentation and dropout: every random choice must be replayed.
+  REQUIRE(cli(tiny_run(straight.path.string(), 2, 256, true)).code == 0);
+
+  // Stop part-way through the first epoch, then resume to the end.
+  TrainOptions options;
+  {
+    Config combined;
+    combined.set("model", "cct_2_3x2").set("dataset", "synthetic").set("epochs", 2)
+        .set("batch_size", 32).set("lr", 0.003).set("dim", 32).set("heads", 2).set("depth", 1)
+        .set("conv_channels", 16).set("synthetic_train", 256).set("synthetic_test", 256)
+        .set("warmup_epochs", 0).set("augment", true).set("dropout", 0.1);
+    options.run = split_run_config(combined, "test");
+  }
+  options.out_dir = resumed.path.string();
+  options.stop_after_steps = 3;
+  std::ostringstream log;
+  TrainResult first = train(options, log);
+  CHECK(first.interrupted);
+  CHECK(first.steps == 3);
+  Run rest = cli({"train", "--resume", resumed.path.string()});
+  INFO(rest.out << rest.err);
+  REQUIRE(rest.code == 0);
+
+  Safetensors a = load_safetensors((straight.path / "last.safetensors").string());
+  Safetensors b = load_safetensors((resumed.path / "last.safetensors").string());
+  REQUIRE(a.tensors.size() == b.tensors.size());
+  for (size_t i = 0; i < a.tensors.size(); ++i) {
+    INFO(a.tensors[i].first);
+    CHECK(a.tensors[i].first == b.tensors[i].first);
+    CHECK(a.tensors[i].second.to_vector() == b.tensors[i].second.to_vector());
+  }
+}

@@ -1,0 +1,191 @@
+#include "train/cli.h"
+
+#include <filesystem>
+#include <fstream>
+#include <ostream>
+#include <sstream>
+
+#include "autograd/error.h"
+#include "nn/registry.h"
+#include "train/args.h"
+#include "train/data_source.h"
+#include "train/evaluate.h"
+#include "train/run_config.h"
+#include "train/safetensors.h"
+#include "train/trainer.h"
+
+namespace cf {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kOverview =
+    "usage: cf <command> [flags]\n\n"
+    "Trains and compares brain-inspired and attention-alternative transformers on CIFAR.\n\n"
+    "commands:\n"
+    "  models [NAME]   list the registered models, or the keys of one\n"
+    "  info            a model's module table and parameter counts\n"
+    "  train           train a model; evaluates every epoch, keeps last and best checkpoints\n"
+    "  eval            evaluate a checkpoint on a test set\n\n"
+    "cf <command> --help describes each command's flags.\n";
+
+// Reads a config file's text; errors name the file.
+Config read_config_file(const std::string& path) {
+  std::ifstream f(path);
+  CF_CHECK(f, "cannot read config file " << path);
+  return Config::parse(f, path);
+}
+
+int models_command(const std::vector<std::string>& args, std::ostream& out) {
+  if (args.size() == 1 && args[0] != "--help") {
+    out << model_help(args[0]);
+    return 0;
+  }
+  CF_CHECK(args.empty() || args[0] == "--help", "models: takes at most one model name");
+  out << "models (cf models NAME lists a model's keys):\n";
+  for (const std::string& name : model_names())
+    out << "  " << name << std::string(name.size() < 22 ? 22 - name.size() : 1, ' ')
+        << model_info(name).description << '\n';
+  return 0;
+}
+
+ArgParser info_parser() {
+  return ArgParser("cf info", "Prints a model's modules, parameter shapes and counts.")
+      .option("model", "NAME", "registered model (cf models lists them)")
+      .repeated("set", "KEY=VALUE", "a model key");
+}
+
+int info_command(const std::vector<std::string>& argv, std::ostream& out) {
+  const ArgParser parser = info_parser();
+  const Args args = parser.parse(argv);
+  if (args.help) return out << parser.usage(), 0;
+  CF_CHECK(args.has("model"), "info: --model NAME is required (cf models lists them)");
+  Config overrides;
+  for (const std::string& kv : args.all("set")) overrides.set_assignment(kv);
+  std::unique_ptr<Model> model = build_model(args.str("model"), overrides);
+  out << model->summary();
+  int64_t attention = 0;
+  for (const auto& [name, p] : model->named_parameters())
+    if (name.find("attn.") != std::string::npos) attention += p.numel();
+  out << "attention parameters: " << attention << " of " << model->num_parameters() << '\n';
+  return 0;
+}
+
+ArgParser train_parser() {
+  return ArgParser("cf train",
+                   "Trains a model and evaluates it on the test set every epoch. Settings come\n"
+                   "from defaults, then --config, then --set, then the named flags; `cf train\n"
+                   "--help` lists the flags, and every training key can also be given as\n"
+                   "--set key=value (see docs/TRAINING.md).")
+      .option("model", "NAME", "registered model (cf models lists them)")
+      .option("config", "FILE", "key = value lines: training keys, model, model keys")
+      .repeated("set", "KEY=VALUE", "a training or model key")
+      .option("data", "DIR", "CIFAR-10/100 binary folder or image folder with train/ and test/")
+      .option("dataset", "KIND", "auto | cifar10 | cifar100 | folder | synthetic")
+      .option("epochs", "N", "passes over the training set")
+      .option("batch-size", "N", "images per step")
+      .option("lr", "RATE", "peak learning rate")
+      .option("weight-decay", "W", "weight decay")
+      .option("seed", "N", "seed of everything random")
+      .option("threads", "N", "worker threads")
+      .option("out", "DIR", "output folder", "runs/<model>")
+      .option("resume", "DIR", "continue the run in DIR from its last checkpoint");
+}
+
+int train_command(const std::vector<std::string>& argv, std::ostream& out, bool terminal) {
+  const ArgParser parser = train_parser();
+  const Args args = parser.parse(argv);
+  if (args.help) return out << parser.usage(), 0;
+
+  TrainOptions options;
+  options.terminal = terminal;
+  if (args.has("resume")) {
+    for (const char* flag : {"model", "config", "set", "data", "dataset", "epochs", "batch-size",
+                             "lr", "weight-decay", "seed", "threads"})
+      CF_CHECK(!args.on(flag), "train: --resume continues a run with its own settings; drop --" << flag);
+    options.out_dir = args.str("resume");
+    options.run = read_run_config(options.out_dir);
+    options.resume = true;
+  } else {
+    Config combined;
+    if (args.has("config")) combined = read_config_file(args.str("config"));
+    for (const std::string& kv : args.all("set")) combined.set_assignment(kv);
+    const std::pair<const char*, const char*> flags[] = {
+        {"model", "model"}, {"data", "data"},   {"dataset", "dataset"}, {"epochs", "epochs"},
+        {"batch-size", "batch_size"}, {"lr", "lr"}, {"weight-decay", "weight_decay"},
+        {"seed", "seed"}, {"threads", "threads"}};
+    for (const auto& [flag, key] : flags)
+      if (args.on(flag)) combined.set(key, args.str(flag));
+    options.run = split_run_config(combined, "cf train");
+    options.out_dir = args.on("out") ? args.str("out") : "runs/" + options.run.model;
+  }
+  const TrainResult r = train(options, out);
+  if (r.interrupted) return 130;
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "Done: %lld steps, final test accuracy %.2f%%, best %.2f%%. Results in %s\n",
+                (long long)r.steps, 100 * r.final_accuracy, 100 * r.best_accuracy,
+                options.out_dir.c_str());
+  out << line;
+  return 0;
+}
+
+ArgParser eval_parser() {
+  return ArgParser("cf eval", "Evaluates a checkpoint: test loss, accuracy and accuracy per class.")
+      .option("checkpoint", "FILE", "a .safetensors checkpoint written by cf train")
+      .option("data", "DIR", "test data (default: the data set the run was trained on)")
+      .option("dataset", "KIND", "auto | cifar10 | cifar100 | folder | synthetic")
+      .option("batch-size", "N", "images per forward pass", "256");
+}
+
+int eval_command(const std::vector<std::string>& argv, std::ostream& out) {
+  const ArgParser parser = eval_parser();
+  const Args args = parser.parse(argv);
+  if (args.help) return out << parser.usage(), 0;
+  CF_CHECK(args.has("checkpoint"), "eval: --checkpoint FILE is required");
+  const std::string file = args.str("checkpoint");
+  CF_CHECK(fs::exists(file), "eval: checkpoint " << file << " does not exist");
+  const Safetensors st = load_safetensors(file);
+  auto config = st.metadata.find("run_config");
+  CF_CHECK(config != st.metadata.end(),
+           "eval: " << file << " has no run config in its metadata (not written by cf train?)");
+  RunConfig run = split_run_config(Config::parse(config->second, file), file);
+  if (args.on("data")) run.train.set("data", args.str("data"));
+  if (args.on("dataset")) run.train.set("dataset", args.str("dataset"));
+  std::unique_ptr<Model> model = load_run_model(st, run, file);
+  auto test = load_test_data(run.train, out);
+  const EvalResult r = evaluate(*model, *test, args.integer("batch-size"));
+  char line[160];
+  std::snprintf(line, sizeof line, "%s on %lld test images: loss %.4f, accuracy %.2f%%\n",
+                run.model.c_str(), (long long)r.images, r.loss, 100 * r.accuracy);
+  out << line << class_accuracy_table(r, test->classes);
+  return 0;
+}
+
+}  // namespace
+
+int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+            bool terminal) {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    out << kOverview;
+    return args.empty() ? 2 : 0;
+  }
+  const std::string command = args[0];
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  try {
+    if (command == "models") return models_command(rest, out);
+    if (command == "info") return info_command(rest, out);
+    if (command == "train") return train_command(rest, out, terminal);
+    if (command == "eval") return eval_command(rest, out);
+    const std::string near = closest_match(command, {"models", "info", "train", "eval"});
+    err << "cf: unknown command '" << command << "'"
+        << (near.empty() ? "" : " (did you mean " + near + "?)") << "\n\n" << kOverview;
+    return 2;
+  } catch (const std::exception& e) {
+    err << "cf " << command << ": " << e.what() << '\n';
+    return 1;
+  }
+}
+
+}  // namespace cf

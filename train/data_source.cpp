@@ -1,0 +1,131 @@
+#include "train/data_source.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <numeric>
+#include <ostream>
+
+#include "autograd/error.h"
+#include "data/cifar.h"
+#include "data/image_folder.h"
+#include "data/synthetic.h"
+
+namespace cf {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+enum class Kind { cifar10, cifar100, folder, synthetic };
+
+struct Source {
+  Kind kind;
+  std::string dir;
+};
+
+// What the folder holds, from the files the formats always have.
+Kind detect(const std::string& dir) {
+  CF_CHECK(fs::is_directory(dir), "data: folder '" << dir << "' does not exist");
+  if (fs::exists(fs::path(dir) / "data_batch_1.bin")) return Kind::cifar10;
+  if (fs::exists(fs::path(dir) / "train.bin")) return Kind::cifar100;
+  if (fs::is_directory(fs::path(dir) / "train")) return Kind::folder;
+  throw Error("data: '" + dir +
+              "' holds neither CIFAR-10 (data_batch_1.bin), CIFAR-100 (train.bin) nor an "
+              "image folder (train/<class>/...); set dataset = synthetic to train without data");
+}
+
+Source resolve(const Config& train, std::ostream& note) {
+  const std::string dataset = train.get_string("dataset"), dir = train.get_string("data");
+  if (dataset == "synthetic") return {Kind::synthetic, ""};
+  if (dataset != "auto") {
+    CF_CHECK(dataset == "cifar10" || dataset == "cifar100" || dataset == "folder",
+             "dataset: unknown value '" << dataset
+                                        << "' (use auto, cifar10, cifar100, folder or synthetic)");
+    CF_CHECK(!dir.empty() || dataset == "cifar10",
+             "dataset " << dataset << " needs a folder: --data DIR");
+  }
+  if (!dir.empty()) {
+    const Kind found = detect(dir);
+    const Kind wanted = dataset == "cifar10"    ? Kind::cifar10
+                        : dataset == "cifar100" ? Kind::cifar100
+                        : dataset == "folder"   ? Kind::folder
+                                                : found;
+    CF_CHECK(found == wanted, "data: '" << dir << "' does not hold the " << dataset << " layout");
+    return {found, dir};
+  }
+  std::vector<std::string> places = {"data/cifar-10-batches-bin"};
+  if (const char* env = std::getenv("CIFAR10_DIR")) places.push_back(env);
+  for (const std::string& place : places)
+    if (fs::exists(fs::path(place) / "data_batch_1.bin")) return {Kind::cifar10, place};
+  CF_CHECK(dataset == "auto", "dataset cifar10: not found in data/cifar-10-batches-bin or "
+                              "$CIFAR10_DIR; give --data DIR (scripts/get_cifar.sh downloads it)");
+  note << "No data set given and none in data/cifar-10-batches-bin or $CIFAR10_DIR: "
+          "training on the built-in synthetic set (10 procedurally drawn classes).\n";
+  return {Kind::synthetic, ""};
+}
+
+std::shared_ptr<const data::ImageSet> limited(data::ImageSet set, int64_t limit) {
+  if (limit > 0 && limit < set.n) {
+    std::vector<int64_t> first(static_cast<size_t>(limit));
+    std::iota(first.begin(), first.end(), 0);
+    set = data::subset(set, first);
+  }
+  return std::make_shared<const data::ImageSet>(std::move(set));
+}
+
+std::shared_ptr<const data::ImageSet> read_split(const Source& s, const Config& train,
+                                                 data::Split split) {
+  const bool is_train = split == data::Split::train;
+  const int64_t limit = train.get_int(is_train ? "train_limit" : "test_limit");
+  switch (s.kind) {
+    case Kind::synthetic: {
+      // Disjoint seeds: test images are never training images.
+      const uint64_t seed = uint64_t(train.get_int("seed")) * 2 + (is_train ? 0 : 1);
+      return limited(data::synthetic_dataset(
+                         train.get_int(is_train ? "synthetic_train" : "synthetic_test"), seed),
+                     limit);
+    }
+    case Kind::cifar10:
+      return limited(data::read_cifar10(s.dir, split), limit);
+    case Kind::cifar100: {
+      const std::string which = train.get_string("cifar100_labels");
+      CF_CHECK(which == "fine" || which == "coarse",
+               "cifar100_labels: '" << which << "' is not fine or coarse");
+      return limited(data::read_cifar100(s.dir, split,
+                                         which == "fine" ? data::Cifar100Labels::fine
+                                                         : data::Cifar100Labels::coarse),
+                     limit);
+    }
+    case Kind::folder:
+      return limited(data::read_image_folder((fs::path(s.dir) / (is_train ? "train" : "test")).string()),
+                     limit);
+  }
+  return nullptr;
+}
+
+std::string describe(const Source& s) {
+  switch (s.kind) {
+    case Kind::synthetic: return "the built-in synthetic set";
+    case Kind::cifar10: return "CIFAR-10 from " + s.dir;
+    case Kind::cifar100: return "CIFAR-100 from " + s.dir;
+    case Kind::folder: return "image folders in " + s.dir;
+  }
+  return "";
+}
+
+}  // namespace
+
+DataSplits load_data(const Config& train, std::ostream& note) {
+  const Source s = resolve(train, note);
+  DataSplits splits{read_split(s, train, data::Split::train), read_split(s, train, data::Split::test),
+                    describe(s)};
+  CF_CHECK(splits.train->classes == splits.test->classes,
+           "data: the training and test sets of " << splits.description << " have different classes");
+  return splits;
+}
+
+std::shared_ptr<const data::ImageSet> load_test_data(const Config& train, std::ostream& note) {
+  return read_split(resolve(train, note), train, data::Split::test);
+}
+
+}  // namespace cf

@@ -1,0 +1,438 @@
+#include "train/trainer.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <ostream>
+#include <sstream>
+
+#include "autograd/error.h"
+#include "autograd/kernels/cpu.h"
+#include "autograd/kernels/threads.h"
+#include "autograd/ops.h"
+#include "autograd/version.h"
+#include "data/loader.h"
+#include "data/mixing.h"
+#include "nn/registry.h"
+#include "train/data_source.h"
+#include "train/evaluate.h"
+#include "train/grad_clip.h"
+#include "train/json.h"
+#include "train/optim.h"
+#include "train/plot.h"
+#include "train/progress.h"
+#include "train/safetensors.h"
+#include "train/schedule.h"
+
+namespace cf {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+// What the run has done so far: saved in last.safetensors's metadata.
+struct Position {
+  int64_t step = 0;        // optimiser steps taken
+  int64_t epoch = 0;       // the epoch in progress
+  int64_t batch = 0;       // batches of that epoch already trained on
+  double best_accuracy = -1;
+};
+
+// One epoch's figures, one row of the logs.
+struct EpochLog {
+  int64_t epoch = 0, step = 0;
+  double lr = 0, train_loss = 0, train_accuracy = 0, test_loss = NAN, test_accuracy = NAN;
+  std::map<std::string, double> aux;  // mean of each auxiliary loss
+  double images_per_second = 0, seconds = 0;
+};
+
+std::string number(double v) {
+  if (!std::isfinite(v)) return "null";
+  std::ostringstream os;
+  os.precision(8);
+  os << v;
+  return os.str();
+}
+
+std::string epoch_json(const EpochLog& e) {
+  std::ostringstream os;
+  os << "{\"event\":\"epoch\",\"epoch\":" << e.epoch << ",\"step\":" << e.step
+     << ",\"lr\":" << number(e.lr) << ",\"train_loss\":" << number(e.train_loss)
+     << ",\"train_accuracy\":" << number(e.train_accuracy) << ",\"test_loss\":" << number(e.test_loss)
+     << ",\"test_accuracy\":" << number(e.test_accuracy);
+  for (const auto& [name, v] : e.aux) os << ',' << json_quote("aux_" + name) << ':' << number(v);
+  os << ",\"images_per_second\":" << number(e.images_per_second)
+     << ",\"seconds\":" << number(e.seconds) << '}';
+  return os.str();
+}
+
+std::string csv_header(const EpochLog& e) {
+  std::string h = "epoch,step,lr,train_loss,train_accuracy,test_loss,test_accuracy";
+  for (const auto& kv : e.aux) h += ",aux_" + kv.first;
+  return h + ",images_per_second,seconds";
+}
+
+std::string csv_row(const EpochLog& e) {
+  std::string r = std::to_string(e.epoch) + ',' + std::to_string(e.step) + ',' + number(e.lr) +
+                  ',' + number(e.train_loss) + ',' + number(e.train_accuracy) + ',' +
+                  number(e.test_loss) + ',' + number(e.test_accuracy);
+  for (const auto& kv : e.aux) r += ',' + number(kv.second);
+  return r + ',' + number(e.images_per_second) + ',' + number(e.seconds);
+}
+
+void append_line(const fs::path& path, const std::string& line) {
+  std::ofstream f(path, std::ios::app);
+  f << line << '\n';
+  CF_CHECK(f.good(), "train: cannot write " << path.string());
+}
+
+// Reads the per-epoch history back from log.csv (for the curves after a
+// resume): the columns the plot needs, found by their header names.
+std::vector<EpochLog> read_history(const fs::path& path) {
+  std::vector<EpochLog> history;
+  std::ifstream f(path);
+  std::string line;
+  auto split = [](const std::string& text) {
+    std::vector<std::string> cells;
+    std::stringstream ss(text);
+    for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
+    return cells;
+  };
+  if (!std::getline(f, line)) return history;
+  const std::vector<std::string> header = split(line);
+  while (std::getline(f, line)) {
+    const std::vector<std::string> cells = split(line);
+    auto column = [&](const char* name) {
+      for (size_t i = 0; i < header.size() && i < cells.size(); ++i)
+        if (header[i] == name) return cells[i] == "null" ? NAN : std::strtod(cells[i].c_str(), nullptr);
+      return double(NAN);
+    };
+    EpochLog e;
+    e.epoch = int64_t(column("epoch"));
+    e.train_loss = column("train_loss");
+    e.train_accuracy = column("train_accuracy");
+    e.test_loss = column("test_loss");
+    e.test_accuracy = column("test_accuracy");
+    history.push_back(e);
+  }
+  return history;
+}
+
+void write_curves(const fs::path& path, const std::vector<EpochLog>& history) {
+  Panel loss{"loss", {{"train", {}}, {"test", {}}}}, acc{"accuracy", {{"train", {}}, {"test", {}}}};
+  for (const EpochLog& e : history) {
+    loss.series[0].y.push_back(e.train_loss);
+    loss.series[1].y.push_back(e.test_loss);
+    acc.series[0].y.push_back(e.train_accuracy);
+    acc.series[1].y.push_back(e.test_accuracy);
+  }
+  const std::string tmp = path.string() + ".tmp";
+  {
+    std::ofstream f(tmp);
+    f << curves_svg({loss, acc});
+    CF_CHECK(f.good(), "train: cannot write " << tmp);
+  }
+  fs::rename(tmp, path);
+}
+
+std::unique_ptr<Optimizer> make_optimizer(const Config& t, const Model& model) {
+  const std::string kind = t.get_string("optimizer");
+  auto groups = weight_decay_groups(model.named_parameters(), float(t.get_float("weight_decay")),
+                                    t.get_bool("decay_all"));
+  const float lr = float(t.get_float("lr"));
+  if (kind == "adamw")
+    return std::make_unique<AdamW>(std::move(groups), lr, float(t.get_float("beta1")),
+                                   float(t.get_float("beta2")));
+  if (kind == "adam")
+    return std::make_unique<Adam>(std::move(groups), lr, float(t.get_float("beta1")),
+                                  float(t.get_float("beta2")));
+  if (kind == "sgd")
+    return std::make_unique<SGD>(std::move(groups), lr, float(t.get_float("momentum")),
+                                 t.get_bool("nesterov"));
+  throw Error("optimizer: unknown value '" + kind + "' (use adamw, adam or sgd)");
+}
+
+// The model's keys that follow from the data (classes, image size, channels)
+// and from the run (seed), unless the user set them; a contradiction is an error.
+Config fit_model_to_data(const RunConfig& run, const data::ImageSet& set) {
+  const Config& defaults = model_info(run.model).defaults;
+  Config c = run.model_config;
+  auto fit = [&](const char* key, int64_t value, const char* what) {
+    if (!defaults.has(key)) return;
+    if (!c.has(key)) {
+      c.set(key, value);
+      return;
+    }
+    CF_CHECK(c.get_int(key) == value, "model " << run.model << ": " << key << " = "
+                                                << c.get_string(key) << " but the data has "
+                                                << value << ' ' << what);
+  };
+  fit("num_classes", set.num_classes(), "classes");
+  fit("image_size", set.h, "pixels per side");
+  fit("in_channels", set.c, "channels");
+  CF_CHECK(set.h == set.w, "train: images are " << set.h << "x" << set.w << "; models take square images");
+  if (defaults.has("seed") && !c.has("seed")) c.set("seed", run.train.get_int("seed"));
+  return c;
+}
+
+Metadata position_metadata(const RunConfig& run, const Position& p) {
+  return {{"run_config", join_run_config(run).to_string()},
+          {"step", std::to_string(p.step)},
+          {"epoch", std::to_string(p.epoch)},
+          {"batch", std::to_string(p.batch)},
+          {"best_accuracy", number(p.best_accuracy)},
+          {"version", version()},
+          {"kernel_path", kernels::simd_path_name(kernels::simd_path())}};
+}
+
+// last.safetensors: the model's tensors under their own names (so any
+// safetensors reader sees the weights) and the optimiser's under "optimizer.".
+void save_last(const fs::path& path, const RunConfig& run, const Model& model,
+               const Optimizer& optimizer, const Position& p) {
+  NamedTensors tensors = model.state_dict();
+  for (auto& [name, t] : optimizer.state_dict()) tensors.emplace_back("optimizer." + name, t);
+  Metadata meta = position_metadata(run, p);
+  meta["model"] = run.model;
+  meta["config"] = model.config().to_string();
+  meta["format"] = "pt";
+  save_safetensors(path.string(), tensors, meta);
+}
+
+// A checkpoint's tensors split into the model's and the optimiser's.
+std::pair<NamedTensors, NamedTensors> split_state(const NamedTensors& tensors) {
+  const std::string prefix = "optimizer.";
+  NamedTensors weights, state;
+  for (const auto& [name, tensor] : tensors)
+    if (name.rfind(prefix, 0) == 0)
+      state.emplace_back(name.substr(prefix.size()), tensor);
+    else
+      weights.emplace_back(name, tensor);
+  return {weights, state};
+}
+
+int64_t meta_int(const Metadata& m, const char* key, const std::string& file) {
+  auto it = m.find(key);
+  CF_CHECK(it != m.end(), "resume: " << file << " has no '" << key << "' in its metadata");
+  return std::stoll(it->second);
+}
+
+}  // namespace
+
+void request_stop() { g_stop = true; }
+
+std::unique_ptr<Model> load_run_model(const Safetensors& checkpoint, const RunConfig& run,
+                                      const std::string& file) {
+  std::unique_ptr<Model> model = build_model(run.model, run.model_config);
+  try {
+    model->load_state_dict(split_state(checkpoint.tensors).first);
+  } catch (const Error& e) {
+    throw Error(file + ": " + e.what());
+  }
+  return model;
+}
+
+RunConfig read_run_config(const std::string& out_dir) {
+  const std::string file = (fs::path(out_dir) / "last.safetensors").string();
+  CF_CHECK(fs::exists(file), "resume: no checkpoint " << file);
+  const Safetensors st = load_safetensors(file);
+  auto it = st.metadata.find("run_config");
+  CF_CHECK(it != st.metadata.end(), "resume: " << file << " has no run_config in its metadata");
+  return split_run_config(Config::parse(it->second, file), file);
+}
+
+TrainResult train(const TrainOptions& options, std::ostream& out) {
+  g_stop = false;
+  RunConfig run = options.run;
+  const Config& t = run.train;
+  const fs::path dir = options.out_dir;
+  fs::create_directories(dir);
+  CF_CHECK(fs::is_directory(dir), "train: cannot create the output folder " << dir.string());
+  if (t.get_int("threads") > 0) kernels::set_num_threads(int(t.get_int("threads")));
+
+  DataSplits data = load_data(t, out);
+  run.model_config = fit_model_to_data(run, *data.train);
+  std::unique_ptr<Model> model = build_model(run.model, run.model_config);
+  std::unique_ptr<Optimizer> optimizer = make_optimizer(t, *model);
+
+  const int64_t epochs = t.get_int("epochs"), batch_size = t.get_int("batch_size");
+  CF_CHECK(epochs >= 1 && batch_size >= 1, "train: epochs " << epochs << " and batch_size "
+                                                            << batch_size << " must be at least 1");
+  data::LoaderOptions lo;
+  lo.batch_size = batch_size;
+  lo.drop_last = data.train->n >= batch_size;
+  lo.seed = uint64_t(t.get_int("seed"));
+  if (t.get_bool("augment")) {
+    lo.augment.crop_padding = 4;
+    lo.augment.horizontal_flip = true;
+  }
+  lo.augment.cutout_size = t.get_int("cutout");
+  data::Loader loader(data.train, lo);
+  const int64_t steps_per_epoch = loader.batches_per_epoch();
+
+  Schedule schedule;
+  schedule.kind = Schedule::parse_kind(t.get_string("schedule"));
+  schedule.lr = float(t.get_float("lr"));
+  schedule.min_lr = float(t.get_float("min_lr"));
+  schedule.total = epochs * steps_per_epoch;
+  schedule.warmup = int64_t(std::llround(t.get_float("warmup_epochs") * double(steps_per_epoch)));
+  schedule.step_size = std::max<int64_t>(1, int64_t(std::llround(t.get_float("step_epochs") * double(steps_per_epoch))));
+  schedule.gamma = float(t.get_float("gamma"));
+
+  const fs::path last = dir / "last.safetensors", best = dir / "best.safetensors";
+  Position pos;
+  if (options.resume) {
+    const Safetensors st = load_safetensors(last.string());
+    const auto [weights, state] = split_state(st.tensors);
+    model->load_state_dict(weights);
+    optimizer->load_state_dict(state);
+    pos.step = meta_int(st.metadata, "step", last.string());
+    pos.epoch = meta_int(st.metadata, "epoch", last.string());
+    pos.batch = meta_int(st.metadata, "batch", last.string());
+    pos.best_accuracy = std::stod(st.metadata.at("best_accuracy") == "null" ? "-1" : st.metadata.at("best_accuracy"));
+    out << "Resuming " << run.model << " from " << last.string() << " at epoch " << pos.epoch + 1
+        << ", step " << pos.step << ".\n";
+  } else {
+    std::ofstream(dir / "config.txt") << join_run_config(run).to_string();
+    std::ofstream(dir / "log.jsonl", std::ios::trunc)
+        << "{\"event\":\"start\",\"version\":" << json_quote(version())
+        << ",\"kernel_path\":" << json_quote(kernels::simd_path_name(kernels::simd_path()))
+        << ",\"threads\":" << kernels::num_threads() << ",\"data\":" << json_quote(data.description)
+        << ",\"config\":" << json_quote(join_run_config(run).to_string()) << "}\n";
+    fs::remove(dir / "log.csv");
+  }
+  out << "Training " << run.model << " (" << model->num_parameters() << " parameters) on "
+      << data.description << ": " << data.train->n << " training and " << data.test->n
+      << " test images, " << epochs << " epochs of " << steps_per_epoch << " steps, "
+      << kernels::num_threads() << " threads, " << kernels::simd_path_name(kernels::simd_path())
+      << " kernels.\n";
+
+  std::vector<EpochLog> history = read_history(dir / "log.csv");
+  Progress progress(out, options.terminal);
+  const float smoothing = float(t.get_float("label_smoothing"));
+  const double clip = t.get_float("clip_grad_norm"), mixup_alpha = t.get_float("mixup"),
+               cutmix_alpha = t.get_float("cutmix");
+  const int64_t eval_every = std::max<int64_t>(1, t.get_int("eval_every"));
+  const auto run_start = std::chrono::steady_clock::now();
+  const int64_t first_step = pos.step;
+  TrainResult result;
+  model->train();
+
+  for (; pos.epoch < epochs; ++pos.epoch, pos.batch = 0) {
+    const auto epoch_start = std::chrono::steady_clock::now();
+    loader.start_epoch(pos.epoch, pos.batch);
+    double loss_sum = 0, correct = 0, seen = 0;
+    std::map<std::string, double> aux_sum;
+    data::Batch batch;
+    while (loader.next(batch)) {
+      model->set_step(uint64_t(pos.step));
+      // Mixup and cutmix alternate by step when both are on.
+      const bool use_cutmix = cutmix_alpha > 0 && (mixup_alpha <= 0 || pos.step % 2 == 1);
+      const bool mixing = use_cutmix || mixup_alpha > 0;
+      data::MixedBatch mixed;
+      if (mixing)
+        mixed = use_cutmix ? data::cutmix(batch.images, batch.labels, float(cutmix_alpha), lo.seed, pos.step)
+                           : data::mixup(batch.images, batch.labels, float(mixup_alpha), lo.seed, pos.step);
+      Tensor logits = model->forward(mixing ? mixed.images : batch.images);
+      Tensor loss = mixing ? cross_entropy(logits, mixed.labels_a, smoothing) * mixed.lambda +
+                                 cross_entropy(logits, mixed.labels_b, smoothing) * (1.0f - mixed.lambda)
+                           : cross_entropy(logits, batch.labels, smoothing);
+      const double task_loss = loss.item();
+      Tensor total = loss;
+      for (const auto& [name, aux] : model->aux_losses()) {
+        total = total + aux;
+        aux_sum[name] += double(aux.item());
+      }
+      if (!std::isfinite(total.item()))
+        throw Error("train: the loss became " + std::string(std::isnan(total.item()) ? "NaN" : "infinite") +
+                    " at step " + std::to_string(pos.step) + " (epoch " + std::to_string(pos.epoch + 1) +
+                    ", batch " + std::to_string(pos.batch + 1) + "); the last good checkpoint is " +
+                    (fs::exists(last) ? last.string() : std::string("not written yet")) +
+                    ". Try a lower --lr or clip_grad_norm.");
+      optimizer->zero_grad();
+      total.backward();
+      if (clip > 0) clip_grad_norm(model->parameters(), clip);
+      optimizer->lr = schedule.at(pos.step);
+      optimizer->step();
+
+      const int64_t B = logits.size(0), K = logits.size(1);
+      for (int64_t b = 0; b < B; ++b) {
+        const float* row = logits.data() + b * K;
+        int64_t arg = 0;
+        for (int64_t k = 1; k < K; ++k)
+          if (row[k] > row[arg]) arg = k;
+        correct += arg == batch.labels[size_t(b)];
+      }
+      loss_sum += task_loss * double(B);
+      seen += double(B);
+      ++pos.step;
+      ++pos.batch;
+
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+      const double rate = double(pos.step - first_step) / std::max(elapsed, 1e-9);
+      progress.update({pos.epoch + 1, epochs, pos.batch, steps_per_epoch, loss_sum / seen,
+                       correct / seen, rate * double(batch_size),
+                       double(epochs * steps_per_epoch - pos.step) / std::max(rate, 1e-9)});
+      if (g_stop || pos.step == options.stop_after_steps) {
+        save_last(last, run, *model, *optimizer, pos);
+        progress.end_epoch("Interrupted at step " + std::to_string(pos.step) + "; saved " +
+                           last.string() + ". Continue with: cf train --resume " + dir.string());
+        result.interrupted = true;
+        result.steps = pos.step;
+        return result;
+      }
+    }
+
+    EpochLog e;
+    e.epoch = pos.epoch + 1;
+    e.step = pos.step;
+    e.lr = optimizer->lr;
+    e.train_loss = loss_sum / std::max(seen, 1.0);
+    e.train_accuracy = correct / std::max(seen, 1.0);
+    for (const auto& [name, s] : aux_sum) e.aux[name] = s / double(std::max<int64_t>(1, pos.batch));
+    e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
+    e.images_per_second = seen / std::max(e.seconds, 1e-9);
+    const bool evaluate_now = (pos.epoch + 1) % eval_every == 0 || pos.epoch + 1 == epochs;
+    if (evaluate_now) {
+      const EvalResult r = evaluate(*model, *data.test, batch_size);
+      e.test_loss = r.loss;
+      e.test_accuracy = r.accuracy;
+      result.final_accuracy = r.accuracy;
+      result.final_loss = r.loss;
+      if (r.accuracy > pos.best_accuracy) {
+        pos.best_accuracy = r.accuracy;
+        save_checkpoint(best.string(), *model, pos.step, position_metadata(run, pos));
+      }
+    }
+    Position next = pos;
+    next.epoch += 1;
+    next.batch = 0;
+    save_last(last, run, *model, *optimizer, next);
+
+    append_line(dir / "log.jsonl", epoch_json(e));
+    if (!fs::exists(dir / "log.csv")) append_line(dir / "log.csv", csv_header(e));
+    append_line(dir / "log.csv", csv_row(e));
+    history.push_back(e);
+    write_curves(dir / "curves.svg", history);
+
+    char summary[256];
+    std::snprintf(summary, sizeof summary,
+                  "epoch %lld/%lld  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  %.0f img/s  %s",
+                  (long long)e.epoch, (long long)epochs, e.train_loss, 100 * e.train_accuracy,
+                  e.test_loss, 100 * e.test_accuracy, e.images_per_second,
+                  evaluate_now ? "" : "(not evaluated)");
+    progress.end_epoch(summary);
+    result.epochs = e.epoch;
+  }
+  result.steps = pos.step;
+  result.best_accuracy = pos.best_accuracy;
+  return result;
+}
+
+}  // namespace cf

@@ -1,0 +1,66 @@
+// The training loop behind `cf train`: builds the model and the data, then
+// for every step draws a batch, computes the task loss plus the model's
+// auxiliary losses, backpropagates, clips, sets the learning rate from the
+// schedule and steps the optimiser; every epoch (or `eval_every`) it
+// evaluates on the test set, logs, plots and checkpoints.
+//
+// Output folder:
+//   config.txt         the run's full config (model, training and model keys)
+//   log.jsonl          one JSON object per line: the start (version, kernel
+//                      path, threads, config), then one per epoch
+//   log.csv            the per-epoch figures as a table
+//   curves.svg         loss and accuracy curves
+//   last.safetensors   model, optimiser state and position: what --resume reads
+//   best.safetensors   the model with the best test accuracy so far
+//
+// Reproducibility: initialisation, data order, augmentation, mixing and
+// dropout are pure functions of (seed, step, epoch, index), and the
+// optimiser state is saved exactly, so a run resumed from last.safetensors
+// ends with the same weights, bit for bit, as one never interrupted.
+#pragma once
+#include <iosfwd>
+#include <string>
+
+#include "nn/model.h"
+#include "train/run_config.h"
+#include "train/safetensors.h"
+
+namespace cf {
+
+struct TrainOptions {
+  RunConfig run;
+  std::string out_dir;
+  bool terminal = false;  // redraw a progress bar instead of printing lines
+  bool resume = false;    // continue from out_dir/last.safetensors
+  // Stop, as an interruption would, once this many steps are done in total
+  // (0: never). For time budgets and for testing resumption.
+  int64_t stop_after_steps = 0;
+};
+
+struct TrainResult {
+  int64_t steps = 0;         // optimiser steps taken in total
+  int64_t epochs = 0;        // epochs completed
+  double best_accuracy = 0;  // best test accuracy seen
+  double final_accuracy = 0; // test accuracy after the last epoch
+  double final_loss = 0;
+  bool interrupted = false;  // stopped by request_stop() (Ctrl-C)
+};
+
+// Runs (or resumes) a training run. Errors (bad config, data, a loss that is
+// no longer finite, a checkpoint that cannot be written) are cf::Errors; the
+// last checkpoint on disk is always complete.
+TrainResult train(const TrainOptions& options, std::ostream& out);
+
+// The RunConfig stored in out_dir/last.safetensors (for --resume).
+RunConfig read_run_config(const std::string& out_dir);
+
+// The model of a run's checkpoint (last or best): rebuilt from the run's
+// config, with the file's model tensors loaded (optimiser state ignored).
+std::unique_ptr<Model> load_run_model(const Safetensors& checkpoint, const RunConfig& run,
+                                      const std::string& file);
+
+// Asks a running train() to save last.safetensors and return after the
+// current step (safe to call from a signal handler).
+void request_stop();
+
+}  // namespace cf
