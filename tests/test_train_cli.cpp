@@ -165,3 +165,65 @@ TEST_CASE("a resumed run ends with the same weights, bit for bit", "[train][resu
     CHECK(a.tensors[i].second.to_vector() == b.tensors[i].second.to_vector());
   }
 }
+
+TEST_CASE("corrupt, eval on CIFAR-10-C and inspect work on a trained run", "[train][cli][slow]") {
+  TempDir run("robust"), corrupted("robust_c"), pictures("robust_png");
+  REQUIRE(cli(tiny_run(run.path.string(), 1, 128)).code == 0);
+  Run c = cli({"corrupt", "--dataset", "synthetic", "--out", corrupted.path.string(), "--limit", "32",
+               "--corruptions", "gaussian_noise,fog"});
+  INFO(c.out << c.err);
+  REQUIRE(c.code == 0);
+  CHECK(fs::exists(corrupted.path / "fog.npy"));
+  CHECK(fs::exists(corrupted.path / "labels.npy"));
+  const std::string checkpoint = (run.path / "best.safetensors").string();
+  Run e = cli({"eval", "--checkpoint", checkpoint, "--corruptions", corrupted.path.string()});
+  INFO(e.out << e.err);
+  REQUIRE(e.code == 0);
+  CHECK(e.out.find("mean corruption accuracy") != std::string::npos);
+  std::string csv = read_text(run.path / "robustness.csv");
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == 11);  // header + 2 corruptions x 5 severities
+  Run b = cli({"eval", "--checkpoint", checkpoint, "--corruptions", corrupted.path.string(),
+               "--report", (run.path / "again.csv").string(), "--baseline", (run.path / "robustness.csv").string()});
+  CHECK(b.code == 0);
+  CHECK(b.out.find("Accuracy by difficulty") != std::string::npos);
+  Run i = cli({"inspect", "--checkpoint", checkpoint, "--out", pictures.path.string(), "--image", "3"});
+  INFO(i.err);
+  REQUIRE(i.code == 0);
+  CHECK(fs::exists(pictures.path / "block0_head1.png"));
+
+  CHECK(cli({"corrupt", "--dataset", "synthetic", "--out", corrupted.path.string(), "--corruptions", "fgo"})
+            .err.find("unknown corruption 'fgo' (did you mean fog?)") != std::string::npos);
+  CHECK(cli({"eval", "--checkpoint", checkpoint, "--corruptions", "/nonexistent"})
+            .err.find("folder '/nonexistent' does not exist") != std::string::npos);
+  CHECK(cli({"inspect", "--checkpoint", checkpoint, "--out", pictures.path.string(), "--image", "999"})
+            .err.find("--image 999 is not in [0, 256)") != std::string::npos);
+}
+
+TEST_CASE("training stops on a loss that is no longer finite", "[train][cli][errors]") {
+  TempDir dir("nan");
+  std::vector<std::string> args = tiny_run(dir.path.string(), 1, 64);
+  args[std::find(args.begin(), args.end(), "--lr") - args.begin() + 1] = "1e30";
+  Run r = cli(args);
+  CHECK(r.code == 1);
+  CHECK(r.err.find("the loss became") != std::string::npos);
+  CHECK(r.err.find("at step") != std::string::npos);
+}
+
+TEST_CASE("checkpoints of another model and unwritable folders are reported", "[train][cli][errors]") {
+  TempDir dir("other");
+  REQUIRE(cli(tiny_run(dir.path.string(), 1, 64)).code == 0);
+  const std::string file = (dir.path / "last.safetensors").string();
+  RunConfig other = read_run_config(dir.path.string());
+  other.model_config.set("dim", 16);
+  std::string msg = test::error_of([&] { load_run_model(load_safetensors(file), other, file); });
+  CHECK(msg.find(file) != std::string::npos);
+  CHECK(msg.find("shape") != std::string::npos);
+  // A plain safetensors file without a run's metadata.
+  const std::string plain = (dir.path / "plain.safetensors").string();
+  save_safetensors(plain, {{"w", Tensor::ones({2})}});
+  CHECK(cli({"eval", "--checkpoint", plain}).err.find("has no run config") != std::string::npos);
+  // An output folder inside a regular file cannot be created.
+  Run r = cli(tiny_run((dir.path / "last.safetensors" / "sub").string(), 1, 64));
+  CHECK(r.code == 1);
+  CHECK(r.err.find("last.safetensors/sub") != std::string::npos);
+}

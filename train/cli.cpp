@@ -1,15 +1,22 @@
 #include "train/cli.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <ostream>
 #include <sstream>
 
 #include "autograd/error.h"
+#include "autograd/graph.h"
+#include "data/loader.h"
+#include "data/cifar10c.h"
+#include "data/corruptions.h"
 #include "nn/registry.h"
 #include "train/args.h"
 #include "train/data_source.h"
 #include "train/evaluate.h"
+#include "train/inspect.h"
+#include "train/robustness.h"
 #include "train/run_config.h"
 #include "train/safetensors.h"
 #include "train/trainer.h"
@@ -27,7 +34,9 @@ const char* kOverview =
     "  models [NAME]   list the registered models, or the keys of one\n"
     "  info            a model's module table and parameter counts\n"
     "  train           train a model; evaluates every epoch, keeps last and best checkpoints\n"
-    "  eval            evaluate a checkpoint on a test set\n\n"
+    "  eval            evaluate a checkpoint on a test set (and on CIFAR-10-C)\n"
+    "  corrupt         write CIFAR-10-C for a test set\n"
+    "  inspect         attention maps of a checkpoint as PNG images\n\n"
     "cf <command> --help describes each command's flags.\n";
 
 // Reads a config file's text; errors name the file.
@@ -136,7 +145,10 @@ ArgParser eval_parser() {
       .option("checkpoint", "FILE", "a .safetensors checkpoint written by cf train")
       .option("data", "DIR", "test data (default: the data set the run was trained on)")
       .option("dataset", "KIND", "auto | cifar10 | cifar100 | folder | synthetic")
-      .option("batch-size", "N", "images per forward pass", "256");
+      .option("batch-size", "N", "images per forward pass", "256")
+      .option("corruptions", "DIR", "also evaluate on CIFAR-10-C in DIR (official layout)")
+      .option("report", "FILE", "write the CIFAR-10-C results as CSV (default: robustness.csv beside the checkpoint)")
+      .option("baseline", "FILE", "a baseline's robustness CSV: adds accuracy by difficulty decile");
 }
 
 int eval_command(const std::vector<std::string>& argv, std::ostream& out) {
@@ -160,6 +172,100 @@ int eval_command(const std::vector<std::string>& argv, std::ostream& out) {
   std::snprintf(line, sizeof line, "%s on %lld test images: loss %.4f, accuracy %.2f%%\n",
                 run.model.c_str(), (long long)r.images, r.loss, 100 * r.accuracy);
   out << line << class_accuracy_table(r, test->classes);
+  if (!args.has("corruptions")) {
+    CF_CHECK(!args.has("baseline"), "eval: --baseline needs --corruptions DIR");
+    return 0;
+  }
+  out << "CIFAR-10-C in " << args.str("corruptions") << " (accuracy at severities 1..5):\n";
+  const std::vector<CorruptionResult> c =
+      evaluate_corruptions(*model, args.str("corruptions"), args.integer("batch-size"), out);
+  out << robustness_table(c);
+  const std::string report = args.has("report")
+                                 ? args.str("report")
+                                 : (fs::path(file).parent_path() / "robustness.csv").string();
+  write_robustness_csv(report, c);
+  out << "Wrote " << report << '\n';
+  if (args.has("baseline"))
+    out << "Accuracy by difficulty (pairs binned by the baseline's accuracy, hardest first):\n"
+        << difficulty_table(c, read_robustness_csv(args.str("baseline")));
+  return 0;
+}
+
+ArgParser corrupt_parser() {
+  return ArgParser("cf corrupt",
+                   "Writes CIFAR-10-C for a test set: every corruption at severities 1..5, as\n"
+                   "<corruption>.npy and labels.npy in the official layout.")
+      .option("data", "DIR", "the clean data (CIFAR-10 binary folder or image folders); its test split is used")
+      .option("dataset", "KIND", "auto | cifar10 | cifar100 | folder | synthetic", "auto")
+      .option("out", "DIR", "output folder")
+      .option("corruptions", "LIST", "comma-separated names (default: the 15 benchmark and 4 extra)")
+      .option("limit", "N", "only the first N test images (0: all)", "0")
+      .option("seed", "N", "seed of the random corruptions", "0");
+}
+
+int corrupt_command(const std::vector<std::string>& argv, std::ostream& out) {
+  const ArgParser parser = corrupt_parser();
+  const Args args = parser.parse(argv);
+  if (args.help) return out << parser.usage(), 0;
+  CF_CHECK(args.has("out"), "corrupt: --out DIR is required");
+  Config t = train_defaults();
+  t.set("dataset", args.str("dataset")).set("data", args.str("data")).set("test_limit", args.integer("limit"));
+  auto test = load_test_data(t, out);
+  std::vector<std::string> names = data::all_corruptions();
+  if (args.has("corruptions")) {
+    names.clear();
+    std::stringstream list(args.str("corruptions"));
+    for (std::string name; std::getline(list, name, ',');) {
+      const std::vector<std::string> known = data::all_corruptions();
+      CF_CHECK(std::find(known.begin(), known.end(), name) != known.end(),
+               "corrupt: unknown corruption '" << name << "'"
+                   << (closest_match(name, known).empty() ? "" : " (did you mean " + closest_match(name, known) + "?)"));
+      names.push_back(name);
+    }
+  }
+  out << "Corrupting " << test->n << " test images into " << args.str("out") << ":\n";
+  data::write_cifar10c(*test, args.str("out"), uint64_t(args.integer("seed")), names,
+                       [&](const std::string& name) { out << "  " << name << '\n' << std::flush; });
+  return 0;
+}
+
+ArgParser inspect_parser() {
+  return ArgParser("cf inspect",
+                   "Runs one test image through a checkpoint and writes each block's attention\n"
+                   "maps as PNG files (row: query token, column: key token; brighter: more).")
+      .option("checkpoint", "FILE", "a .safetensors checkpoint written by cf train")
+      .option("out", "DIR", "output folder")
+      .option("image", "N", "which test image", "0")
+      .option("data", "DIR", "test data (default: the run's)");
+}
+
+int inspect_command(const std::vector<std::string>& argv, std::ostream& out) {
+  const ArgParser parser = inspect_parser();
+  const Args args = parser.parse(argv);
+  if (args.help) return out << parser.usage(), 0;
+  CF_CHECK(args.has("checkpoint") && args.has("out"), "inspect: --checkpoint FILE and --out DIR are required");
+  const std::string file = args.str("checkpoint");
+  CF_CHECK(fs::exists(file), "inspect: checkpoint " << file << " does not exist");
+  const Safetensors st = load_safetensors(file);
+  auto config = st.metadata.find("run_config");
+  CF_CHECK(config != st.metadata.end(), "inspect: " << file << " has no run config in its metadata");
+  RunConfig run = split_run_config(Config::parse(config->second, file), file);
+  if (args.on("data")) run.train.set("data", args.str("data"));
+  std::unique_ptr<Model> model = load_run_model(st, run, file);
+  auto test = load_test_data(run.train, out);
+  const int64_t index = args.integer("image");
+  CF_CHECK(index >= 0 && index < test->n, "inspect: --image " << index << " is not in [0, " << test->n << ")");
+  data::LoaderOptions options;
+  options.batch_size = 1;
+  options.shuffle = false;
+  options.prefetch = false;
+  const data::Batch batch = data::make_batch(*test, {index}, options, 0);
+  NoGradGuard no_grad;
+  model->eval();
+  const Tensor logits = model->forward(batch.images);
+  const std::vector<std::string> written = write_attention_pngs(model->attention_maps(), 0, args.str("out"));
+  out << "Image " << index << " (" << test->classes[size_t(batch.labels[0])] << "): wrote "
+      << written.size() << " attention maps to " << args.str("out") << '\n';
   return 0;
 }
 
@@ -178,7 +284,10 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     if (command == "info") return info_command(rest, out);
     if (command == "train") return train_command(rest, out, terminal);
     if (command == "eval") return eval_command(rest, out);
-    const std::string near = closest_match(command, {"models", "info", "train", "eval"});
+    if (command == "corrupt") return corrupt_command(rest, out);
+    if (command == "inspect") return inspect_command(rest, out);
+    const std::string near =
+        closest_match(command, {"models", "info", "train", "eval", "corrupt", "inspect"});
     err << "cf: unknown command '" << command << "'"
         << (near.empty() ? "" : " (did you mean " + near + "?)") << "\n\n" << kOverview;
     return 2;

@@ -1,0 +1,44 @@
+// Robustness on CIFAR-10-C: accuracy per corruption and severity, the mean
+// corruption accuracy, and accuracy grouped by difficulty as the Cortical
+// Transformer paper reports it: the (corruption, severity) pairs are sorted
+// by a baseline model's accuracy on them and cut into equal-sized bins
+// (deciles), hardest first, and each bin's mean accuracy is compared with
+// the baseline's.
+#pragma once
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "nn/model.h"
+
+namespace cf {
+
+struct CorruptionResult {
+  std::string corruption;
+  int severity = 0;
+  double accuracy = 0;
+  int64_t images = 0;
+};
+
+// Every <corruption>.npy in `dir` (official layout, data/cifar10c.h), at
+// severities 1..5. `progress` gets a line per corruption.
+std::vector<CorruptionResult> evaluate_corruptions(Model& model, const std::string& dir,
+                                                   int64_t batch_size, std::ostream& progress);
+
+double mean_accuracy(const std::vector<CorruptionResult>& results);
+
+// Corruptions as rows, severities as columns, plus the mean.
+std::string robustness_table(const std::vector<CorruptionResult>& results);
+
+// corruption,severity,accuracy,images: written by `cf eval`, read back as a
+// baseline. Errors name the file and line.
+void write_robustness_csv(const std::string& path, const std::vector<CorruptionResult>& results);
+std::vector<CorruptionResult> read_robustness_csv(const std::string& path);
+
+// The difficulty bins: bin, baseline accuracy, this model's, and their ratio.
+// Pairs missing from either side are an error naming them.
+std::string difficulty_table(const std::vector<CorruptionResult>& results,
+                             const std::vector<CorruptionResult>& baseline, int bins = 10);
+
+}  // namespace cf
