@@ -20,9 +20,10 @@ int main(int argc, char** argv) {
   const std::string root = argc > 1 ? argv[1] : "../shared/datasets/cifar10-jpg";
   if (!std::filesystem::is_directory(root + "/train") ||
       !std::filesystem::is_directory(root + "/test")) {
-    std::printf("bench_data: SKIPPED: %s/train and %s/test not found (pass the cifar10-jpg "
-                "folder as the first argument)\n",
-                root.c_str(), root.c_str());
+    std::printf(
+        "bench_data: SKIPPED: %s/train and %s/test not found (pass the cifar10-jpg "
+        "folder as the first argument)\n",
+        root.c_str(), root.c_str());
     return 0;
   }
   std::printf("bench_data: loading %s/{train,test} with %d threads\n", root.c_str(),

@@ -10,9 +10,6 @@ namespace {
 
 constexpr int64_t kSide = 32, kPlane = kSide * kSide, kImageBytes = 3 * kPlane;
 
-const char* const kCifar10Names[] = {"airplane", "automobile", "bird",  "cat",  "deer",
-                                     "dog",      "frog",       "horse", "ship", "truck"};
-
 // Official names if the file lists the right number of them, else fallback.
 std::vector<std::string> class_names(const std::string& path, int64_t count,
                                      std::vector<std::string> fallback) {
@@ -33,6 +30,12 @@ std::string join(const std::string& dir, const std::string& file) {
 }
 
 }  // namespace
+
+const std::vector<std::string>& cifar10_class_names() {
+  static const std::vector<std::string> names = {
+      "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
+  return names;
+}
 
 std::vector<std::string> read_class_names(const std::string& path) {
   std::vector<std::string> names;
@@ -56,11 +59,11 @@ void append_cifar_batch(const std::string& path, int label_bytes, int label_inde
   const std::vector<uint8_t> bytes = read_file_bytes(path);
   const int64_t record = label_bytes + kImageBytes;
   const int64_t size = int64_t(bytes.size()), records = size / record;
-  CF_CHECK(size % record == 0,
-           path << ": " << size << " bytes is not a whole number of " << record
-                << "-byte records; the partial record " << records << " starts at offset "
-                << records * record << " (file truncated or not a CIFAR"
-                << (label_bytes == 1 ? "-10" : "-100") << " batch)");
+  CF_CHECK(size % record == 0, path << ": " << size << " bytes is not a whole number of " << record
+                                    << "-byte records; the partial record " << records
+                                    << " starts at offset " << records * record
+                                    << " (file truncated or not a CIFAR"
+                                    << (label_bytes == 1 ? "-10" : "-100") << " batch)");
   set.h = set.w = kSide;
   set.c = 3;
   const int64_t first = set.n;
@@ -70,9 +73,9 @@ void append_cifar_batch(const std::string& path, int label_bytes, int label_inde
   for (int64_t r = 0; r < records; ++r) {
     const uint8_t* rec = bytes.data() + r * record;
     const int64_t label = rec[label_index];
-    CF_CHECK(label < num_classes, path << ": record " << r << " (offset " << r * record + label_index
-                                       << ") has label " << label << ", but labels must be 0.."
-                                       << num_classes - 1);
+    CF_CHECK(label < num_classes, path << ": record " << r << " (offset "
+                                       << r * record + label_index << ") has label " << label
+                                       << ", but labels must be 0.." << num_classes - 1);
     set.labels[size_t(first + r)] = label;
     // Planes R, G, B -> interleaved RGB.
     const uint8_t* planes = rec + label_bytes;
@@ -90,8 +93,7 @@ ImageSet read_cifar10(const std::string& dir, Split split) {
                                      "data_batch_4.bin", "data_batch_5.bin"}
           : std::vector<std::string>{"test_batch.bin"};
   for (const std::string& f : files) append_cifar_batch(join(dir, f), 1, 0, 10, set);
-  set.classes = class_names(join(dir, "batches.meta.txt"), 10,
-                            {std::begin(kCifar10Names), std::end(kCifar10Names)});
+  set.classes = class_names(join(dir, "batches.meta.txt"), 10, cifar10_class_names());
   return set;
 }
 
@@ -99,8 +101,8 @@ ImageSet read_cifar100(const std::string& dir, Split split, Cifar100Labels label
   ImageSet set;
   const bool coarse = labels == Cifar100Labels::coarse;
   const int64_t count = coarse ? 20 : 100;
-  append_cifar_batch(join(dir, split == Split::train ? "train.bin" : "test.bin"), 2,
-                     coarse ? 0 : 1, count, set);
+  append_cifar_batch(join(dir, split == Split::train ? "train.bin" : "test.bin"), 2, coarse ? 0 : 1,
+                     count, set);
   set.classes = class_names(join(dir, coarse ? "coarse_label_names.txt" : "fine_label_names.txt"),
                             count, numbered_names(count));
   return set;

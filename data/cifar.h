@@ -33,6 +33,9 @@ ImageSet read_cifar100(const std::string& dir, Split split,
 void append_cifar_batch(const std::string& path, int label_bytes, int label_index,
                         int64_t num_classes, ImageSet& set);
 
+// The official CIFAR-10 class names, in label order (airplane .. truck).
+const std::vector<std::string>& cifar10_class_names();
+
 // Non-empty lines of a text file, trimmed; an empty list if it is absent.
 std::vector<std::string> read_class_names(const std::string& path);
 

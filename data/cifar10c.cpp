@@ -19,8 +19,9 @@ ImageSet read_cifar10c(const std::string& dir, const std::string& corruption, in
   const std::string labels_path = (fs::path(dir) / "labels.npy").string();
   const NpyHeader header = read_npy_header(path);
   require_npy(header, path, NpyDtype::uint8, {-1, -1, -1, 3});
-  CF_CHECK(header.shape[0] % 5 == 0, path << ": " << header.shape[0]
-                                          << " images is not 5 blocks (severities 1..5) of equal size");
+  CF_CHECK(
+      header.shape[0] % 5 == 0,
+      path << ": " << header.shape[0] << " images is not 5 blocks (severities 1..5) of equal size");
   ImageSet set;
   set.n = header.shape[0] / 5;
   set.h = header.shape[1];
@@ -46,8 +47,7 @@ ImageSet read_cifar10c(const std::string& dir, const std::string& corruption, in
     max_label = std::max(max_label, label);
   }
   if (max_label < 10) {
-    set.classes = {"airplane", "automobile", "bird", "cat", "deer",
-                   "dog",      "frog",       "horse", "ship", "truck"};
+    set.classes = cifar10_class_names();
   } else {
     for (int64_t k = 0; k <= max_label; ++k) set.classes.push_back(std::to_string(k));
   }
@@ -61,12 +61,14 @@ void write_cifar10c(const ImageSet& clean, const std::string& dir, uint64_t seed
   CF_CHECK(clean.c == 3, "write_cifar10c: images have " << clean.c << " channels, need 3");
   std::error_code ec;
   fs::create_directories(dir, ec);
-  CF_CHECK(fs::is_directory(dir), dir << ": cannot create the output folder (" << ec.message() << ")");
+  CF_CHECK(fs::is_directory(dir),
+           dir << ": cannot create the output folder (" << ec.message() << ")");
 
   std::vector<uint8_t> labels;
   for (int severity = 1; severity <= 5; ++severity)
     for (int64_t label : clean.labels) {
-      CF_CHECK(label < 256, "write_cifar10c: label " << label << " does not fit labels.npy's uint8");
+      CF_CHECK(label < 256,
+               "write_cifar10c: label " << label << " does not fit labels.npy's uint8");
       labels.push_back(uint8_t(label));
     }
   write_npy((fs::path(dir) / "labels.npy").string(), labels.data(), {5 * clean.n});

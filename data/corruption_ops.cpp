@@ -32,17 +32,21 @@ int64_t border_index(int64_t i, int64_t n, Border border) {
   if (n == 1) return 0;
   while (i < 0 || i >= n) {
     switch (border) {
-      case Border::reflect101: i = i < 0 ? -i : 2 * n - 2 - i; break;
-      case Border::reflect: i = i < 0 ? -i - 1 : 2 * n - 1 - i; break;
-      case Border::nearest: i = std::clamp<int64_t>(i, 0, n - 1); break;
+      case Border::reflect101:
+        i = i < 0 ? -i : 2 * n - 2 - i;
+        break;
+      case Border::reflect:
+        i = i < 0 ? -i - 1 : 2 * n - 1 - i;
+        break;
+      case Border::nearest:
+        i = std::clamp<int64_t>(i, 0, n - 1);
+        break;
     }
   }
   return i;
 }
 
-int64_t scipy_radius(float sigma, float truncate) {
-  return int64_t(truncate * sigma + 0.5f);
-}
+int64_t scipy_radius(float sigma, float truncate) { return int64_t(truncate * sigma + 0.5f); }
 
 void gaussian_filter(FloatImage& image, float sigma, int64_t radius, Border border) {
   if (sigma <= 0.0f || radius <= 0) return;
@@ -156,17 +160,17 @@ std::vector<float> plasma_fractal(int64_t mapsize, float wibbledecay, Draws& dra
     // Squares: each centre gets the mean of its 4 corners plus noise.
     for (int64_t y = 0; y < n; y += step)
       for (int64_t x = 0; x < n; x += step)
-        at(y + half, x + half) = wibbled_mean(at(y, x) + at(y + step, x) + at(y, x + step) +
-                                              at(y + step, x + step));
+        at(y + half, x + half) =
+            wibbled_mean(at(y, x) + at(y + step, x) + at(y, x + step) + at(y + step, x + step));
     // Diamonds: each edge midpoint gets the mean of its 4 neighbours.
     for (int64_t y = 0; y < n; y += step)
       for (int64_t x = 0; x < n; x += step)
-        at(y, x + half) = wibbled_mean(at(y + half, x + half) + at(y - half, x + half) +
-                                       at(y, x) + at(y, x + step));
+        at(y, x + half) = wibbled_mean(at(y + half, x + half) + at(y - half, x + half) + at(y, x) +
+                                       at(y, x + step));
     for (int64_t y = 0; y < n; y += step)
       for (int64_t x = 0; x < n; x += step)
-        at(y + half, x) = wibbled_mean(at(y + half, x + half) + at(y + half, x - half) +
-                                       at(y, x) + at(y + step, x));
+        at(y + half, x) = wibbled_mean(at(y + half, x + half) + at(y + half, x - half) + at(y, x) +
+                                       at(y + step, x));
     wibble /= double(wibbledecay);
   }
   const auto [lo, hi] = std::minmax_element(map.begin(), map.end());
@@ -182,9 +186,12 @@ void rgb_to_hsv(FloatImage& image) {
     const float v = std::max({r, g, b}), delta = v - std::min({r, g, b});
     float h = 0.0f;
     if (delta > 0.0f) {
-      if (r == v) h = (g - b) / delta;
-      else if (g == v) h = 2.0f + (b - r) / delta;
-      else h = 4.0f + (r - g) / delta;
+      if (r == v)
+        h = (g - b) / delta;
+      else if (g == v)
+        h = 2.0f + (b - r) / delta;
+      else
+        h = 4.0f + (r - g) / delta;
       h = h / 6.0f - std::floor(h / 6.0f);  // (h / 6) mod 1
     }
     image.v[p] = h;
@@ -198,7 +205,8 @@ void hsv_to_rgb(FloatImage& image) {
     const float h = image.v[p], s = image.v[p + 1], v = image.v[p + 2];
     const float sector = std::floor(h * 6.0f), f = h * 6.0f - sector;
     const float pp = v * (1 - s), q = v * (1 - f * s), t = v * (1 - (1 - f) * s);
-    const float rgb[6][3] = {{v, t, pp}, {q, v, pp}, {pp, v, t}, {pp, q, v}, {t, pp, v}, {v, pp, q}};
+    const float rgb[6][3] = {{v, t, pp}, {q, v, pp}, {pp, v, t},
+                             {pp, q, v}, {t, pp, v}, {v, pp, q}};
     const int i = ((int(sector) % 6) + 6) % 6;
     for (int k = 0; k < 3; ++k) image.v[p + size_t(k)] = rgb[i][k];
   }

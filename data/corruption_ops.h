@@ -28,15 +28,15 @@ struct FloatImage {
   float at(int64_t y, int64_t x, int64_t k) const { return v[size_t((y * w + x) * c + k)]; }
 };
 
-FloatImage to_float(const Image& image);                 // bytes / 255
-Image to_bytes(const FloatImage& image);                 // clip to [0, 1], * 255, truncate
+FloatImage to_float(const Image& image);  // bytes / 255
+Image to_bytes(const FloatImage& image);  // clip to [0, 1], * 255, truncate
 void clip01(FloatImage& image);
 
 // A stream of random numbers for one image: draw after draw of one Rng.
 class Draws {
  public:
   explicit Draws(const Rng& rng) : rng_(rng) {}
-  float uniform() { return rng_.uniform(next_++); }                 // [0, 1)
+  float uniform() { return rng_.uniform(next_++); }  // [0, 1)
   float uniform(float lo, float hi) { return lo + (hi - lo) * uniform(); }
   float normal() { return rng_.normal(next_++); }
   int64_t below(int64_t n) { return int64_t(rng_.bits(next_++) % uint64_t(n)); }  // [0, n)

@@ -1,6 +1,7 @@
 #include "data/corruptions.h"
 
 #include <algorithm>
+#include <iterator>
 #include <sstream>
 
 #include "autograd/error.h"

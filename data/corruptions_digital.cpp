@@ -58,7 +58,9 @@ FloatImage box_resize(const FloatImage& x, int64_t h, int64_t w) {
 void affine_from_points(const float from[3][2], const float to[3][2], double m[6]) {
   // Solve [x y 1] (a b c)^T = target by Cramer's rule, once per output axis.
   auto det3 = [](double a, double b, double c, double d, double e, double f, double g, double h,
-                 double i) { return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g); };
+                 double i) {
+    return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g);
+  };
   const double x0 = from[0][0], y0 = from[0][1], x1 = from[1][0], y1 = from[1][1];
   const double x2 = from[2][0], y2 = from[2][1];
   const double d = det3(x0, y0, 1, x1, y1, 1, x2, y2, 1);

@@ -97,7 +97,8 @@ void snow(FloatImage& x, int severity, Draws& draws) {
   flakes = motion_filter(flakes, c.blur_radius, c.blur_sigma, draws.uniform(-135.0f, -45.0f));
   for (int64_t y = 0; y < x.h; ++y)
     for (int64_t px = 0; px < x.w; ++px) {
-      const float grey = 0.299f * x.at(y, px, 0) + 0.587f * x.at(y, px, 1) + 0.114f * x.at(y, px, 2);
+      const float grey =
+          0.299f * x.at(y, px, 0) + 0.587f * x.at(y, px, 1) + 0.114f * x.at(y, px, 2);
       const float s = flakes.at(y, px, 0) + flakes.at(x.h - 1 - y, x.w - 1 - px, 0);
       for (int64_t k = 0; k < x.c; ++k) {
         float& v = x.at(y, px, k);

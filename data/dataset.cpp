@@ -9,18 +9,18 @@
 namespace cf::data {
 
 void check_image_set(const ImageSet& set, const std::string& what) {
-  CF_CHECK(set.n >= 0 && set.h >= 0 && set.w >= 0 && set.c >= 0,
-           what << ": negative size n=" << set.n << " h=" << set.h << " w=" << set.w
-                << " c=" << set.c);
+  CF_CHECK(
+      set.n >= 0 && set.h >= 0 && set.w >= 0 && set.c >= 0,
+      what << ": negative size n=" << set.n << " h=" << set.h << " w=" << set.w << " c=" << set.c);
   CF_CHECK(int64_t(set.pixels.size()) == set.n * set.image_bytes(),
-           what << ": " << set.pixels.size() << " pixel bytes, expected n*h*w*c = "
-                << set.n * set.image_bytes());
+           what << ": " << set.pixels.size()
+                << " pixel bytes, expected n*h*w*c = " << set.n * set.image_bytes());
   CF_CHECK(int64_t(set.labels.size()) == set.n,
            what << ": " << set.labels.size() << " labels for " << set.n << " images");
   for (int64_t i = 0; i < set.n; ++i)
     CF_CHECK(set.labels[size_t(i)] >= 0 && set.labels[size_t(i)] < set.num_classes(),
-             what << ": image " << i << " has label " << set.labels[size_t(i)]
-                  << ", outside [0, " << set.num_classes() << ")");
+             what << ": image " << i << " has label " << set.labels[size_t(i)] << ", outside [0, "
+                  << set.num_classes() << ")");
 }
 
 ImageSet subset(const ImageSet& set, const std::vector<int64_t>& indices) {
@@ -44,8 +44,7 @@ ImageSet subset(const ImageSet& set, const std::vector<int64_t>& indices) {
 std::vector<uint8_t> read_file_bytes(const std::string& path) {
   // C stdio: the image-folder reader opens tens of thousands of tiny files,
   // and fopen/fread is the cheapest way to do that portably.
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"),
-                                                    &std::fclose);
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
   CF_CHECK(f != nullptr, path << ": cannot open for reading");
   std::vector<uint8_t> bytes;
   uint8_t buffer[1 << 16];

@@ -32,15 +32,13 @@ std::vector<fs::path> sorted_entries(const fs::path& dir, Keep keep) {
 
 // Decodes `path` into `out` (height x width x 3 bytes), resizing if asked.
 // Returns why it failed, or "" on success.
-std::string decode_into(const std::string& path, const ImageFolderOptions& options,
-                        uint8_t* out) {
+std::string decode_into(const std::string& path, const ImageFolderOptions& options, uint8_t* out) {
   try {
     Image image = decode_image_file(path);
     if (image.h != options.height || image.w != options.width) {
       CF_CHECK(options.size_policy == SizePolicy::resize,
-               path << ": image is " << image.h << "x" << image.w << ", expected "
-                    << options.height << "x" << options.width
-                    << " (ask for SizePolicy::resize to resample it)");
+               path << ": image is " << image.h << "x" << image.w << ", expected " << options.height
+                    << "x" << options.width << " (ask for SizePolicy::resize to resample it)");
       image = resize_bilinear(image, options.height, options.width);
     }
     std::memcpy(out, image.pixels.data(), image.pixels.size());
@@ -53,9 +51,9 @@ std::string decode_into(const std::string& path, const ImageFolderOptions& optio
 }  // namespace
 
 ImageSet read_image_folder(const std::string& root, const ImageFolderOptions& options) {
-  CF_CHECK(options.height > 0 && options.width > 0,
-           "read_image_folder: image size " << options.height << "x" << options.width
-                                            << " must be positive");
+  CF_CHECK(options.height > 0 && options.width > 0, "read_image_folder: image size "
+                                                        << options.height << "x" << options.width
+                                                        << " must be positive");
   std::error_code ec;
   CF_CHECK(fs::is_directory(root, ec), root << ": not a folder (expected root/<class>/<images>)");
   const std::vector<fs::path> class_dirs =

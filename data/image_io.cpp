@@ -78,8 +78,7 @@ void write_jpeg(const std::string& path, const uint8_t* hwc, int64_t h, int64_t 
            path << ": cannot write JPEG");
 }
 
-std::vector<uint8_t> encode_jpeg(const uint8_t* hwc, int64_t h, int64_t w, int64_t c,
-                                 int quality) {
+std::vector<uint8_t> encode_jpeg(const uint8_t* hwc, int64_t h, int64_t w, int64_t c, int quality) {
   check_encodable("encode_jpeg", h, w, c);
   std::vector<uint8_t> out;
   CF_CHECK(stbi_write_jpg_to_func(&append_bytes, &out, int(w), int(h), int(c), hwc, quality) != 0,
@@ -88,8 +87,9 @@ std::vector<uint8_t> encode_jpeg(const uint8_t* hwc, int64_t h, int64_t w, int64
 }
 
 Image resize_bilinear(const Image& image, int64_t h, int64_t w) {
-  CF_CHECK(h > 0 && w > 0 && image.h > 0 && image.w > 0,
-           "resize_bilinear: cannot resize " << image.h << "x" << image.w << " to " << h << "x" << w);
+  CF_CHECK(h > 0 && w > 0 && image.h > 0 && image.w > 0, "resize_bilinear: cannot resize "
+                                                             << image.h << "x" << image.w << " to "
+                                                             << h << "x" << w);
   Image out;
   out.h = h;
   out.w = w;

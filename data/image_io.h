@@ -21,8 +21,7 @@ Image decode_image_memory(const uint8_t* data, size_t size, const std::string& n
 void write_png(const std::string& path, const uint8_t* hwc, int64_t h, int64_t w, int64_t c);
 void write_jpeg(const std::string& path, const uint8_t* hwc, int64_t h, int64_t w, int64_t c,
                 int quality);
-std::vector<uint8_t> encode_jpeg(const uint8_t* hwc, int64_t h, int64_t w, int64_t c,
-                                 int quality);
+std::vector<uint8_t> encode_jpeg(const uint8_t* hwc, int64_t h, int64_t w, int64_t c, int quality);
 
 // Bilinear resampling with pixel centres aligned (OpenCV's INTER_LINEAR and
 // PyTorch's align_corners=False): output pixel (y, x) samples the input at

@@ -59,7 +59,8 @@ Batch make_batch(const ImageSet& set, const std::vector<int64_t>& indices,
 Loader::Loader(std::shared_ptr<const ImageSet> data, LoaderOptions options)
     : data_(std::move(data)), options_(std::move(options)) {
   CF_CHECK(data_ != nullptr, "Loader: no data set");
-  CF_CHECK(options_.batch_size >= 1, "Loader: batch_size " << options_.batch_size << " must be >= 1");
+  CF_CHECK(options_.batch_size >= 1,
+           "Loader: batch_size " << options_.batch_size << " must be >= 1");
   check_image_set(*data_, "Loader");
   CF_CHECK(data_->c == 3, "Loader: images have " << data_->c << " channels, the loader needs 3");
   batches_ = options_.drop_last ? data_->n / options_.batch_size
@@ -86,9 +87,9 @@ std::vector<int64_t> Loader::batch_indices(int64_t b) const {
 
 void Loader::start_epoch(int64_t epoch, int64_t first_batch) {
   CF_CHECK(epoch >= 0, "Loader::start_epoch: epoch " << epoch << " must be >= 0");
-  CF_CHECK(first_batch >= 0 && first_batch <= batches_,
-           "Loader::start_epoch: first batch " << first_batch << " is not in [0, " << batches_
-                                               << "]");
+  CF_CHECK(first_batch >= 0 && first_batch <= batches_, "Loader::start_epoch: first batch "
+                                                            << first_batch << " is not in [0, "
+                                                            << batches_ << "]");
   std::vector<int64_t> order = epoch_order(data_->n, options_.shuffle, options_.seed, epoch);
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -93,15 +93,15 @@ class Loader {
   // State shared with the worker, guarded by mutex_.
   std::mutex mutex_;
   std::condition_variable changed_;
-  int64_t epoch_ = -1;           // -1: start_epoch not called yet
-  uint64_t generation_ = 0;      // bumped by start_epoch: stale work is dropped
-  std::vector<int64_t> order_;   // this epoch's order
-  int64_t next_to_make_ = 0;     // the worker's next batch number
-  int64_t next_to_take_ = 0;     // the caller's next batch number
-  std::optional<Batch> ready_;   // the prepared batch next_to_take_
-  std::exception_ptr error_;     // what preparing it threw
+  int64_t epoch_ = -1;          // -1: start_epoch not called yet
+  uint64_t generation_ = 0;     // bumped by start_epoch: stale work is dropped
+  std::vector<int64_t> order_;  // this epoch's order
+  int64_t next_to_make_ = 0;    // the worker's next batch number
+  int64_t next_to_take_ = 0;    // the caller's next batch number
+  std::optional<Batch> ready_;  // the prepared batch next_to_take_
+  std::exception_ptr error_;    // what preparing it threw
   bool stop_ = false;
-  std::thread worker_;           // last: started after everything above
+  std::thread worker_;  // last: started after everything above
 };
 
 }  // namespace cf::data

@@ -14,9 +14,12 @@ const char kMagic[] = "\x93NUMPY";  // 6 bytes, then the version
 
 std::string descr_of(NpyDtype dtype) {
   switch (dtype) {
-    case NpyDtype::uint8: return "|u1";
-    case NpyDtype::float32: return "<f4";
-    case NpyDtype::int64: return "<i8";
+    case NpyDtype::uint8:
+      return "|u1";
+    case NpyDtype::float32:
+      return "<f4";
+    case NpyDtype::int64:
+      return "<i8";
   }
   return "";
 }
@@ -42,8 +45,9 @@ NpyDtype parse_descr(const std::string& value, const std::string& path) {
   if (d == "|u1" || d == "<u1" || d == "u1") return NpyDtype::uint8;
   if (d == "<f4") return NpyDtype::float32;
   if (d == "<i8") return NpyDtype::int64;
-  CF_CHECK(false, path << ": .npy dtype '" << d
-                       << "' is not supported (expected uint8 '|u1', float32 '<f4' or int64 '<i8')");
+  CF_CHECK(false,
+           path << ": .npy dtype '" << d
+                << "' is not supported (expected uint8 '|u1', float32 '<f4' or int64 '<i8')");
   return NpyDtype::uint8;
 }
 
@@ -63,8 +67,8 @@ std::vector<int64_t> parse_shape(const std::string& value, const std::string& pa
     } catch (const std::exception&) {
       used = 0;
     }
-    CF_CHECK(used > 0 && v >= 0, path << ": .npy shape '" << value << "' has a bad entry '"
-                                      << item << "'");
+    CF_CHECK(used > 0 && v >= 0,
+             path << ": .npy shape '" << value << "' has a bad entry '" << item << "'");
     shape.push_back(v);
   }
   return shape;
@@ -97,18 +101,24 @@ void write_npy_bytes(const std::string& path, NpyDtype dtype, const void* data,
 
 const char* npy_dtype_name(NpyDtype dtype) {
   switch (dtype) {
-    case NpyDtype::uint8: return "uint8";
-    case NpyDtype::float32: return "float32";
-    case NpyDtype::int64: return "int64";
+    case NpyDtype::uint8:
+      return "uint8";
+    case NpyDtype::float32:
+      return "float32";
+    case NpyDtype::int64:
+      return "int64";
   }
   return "?";
 }
 
 int64_t npy_dtype_size(NpyDtype dtype) {
   switch (dtype) {
-    case NpyDtype::uint8: return 1;
-    case NpyDtype::float32: return 4;
-    case NpyDtype::int64: return 8;
+    case NpyDtype::uint8:
+      return 1;
+    case NpyDtype::float32:
+      return 4;
+    case NpyDtype::int64:
+      return 8;
   }
   return 0;
 }
@@ -125,9 +135,9 @@ NpyHeader read_npy_header(const std::string& path) {
   CF_CHECK(in && std::memcmp(pre, kMagic, 6) == 0,
            path << ": not a .npy file (no \\x93NUMPY magic at offset 0)");
   const int major = uint8_t(pre[6]);
-  CF_CHECK(major >= 1 && major <= 3,
-           path << ": .npy version " << major << "." << int(uint8_t(pre[7]))
-                << " is not supported (1.0, 2.0, 3.0)");
+  CF_CHECK(major >= 1 && major <= 3, path << ": .npy version " << major << "."
+                                          << int(uint8_t(pre[7]))
+                                          << " is not supported (1.0, 2.0, 3.0)");
   int64_t header_len = 0, prefix = 0;
   if (major == 1) {
     in.read(pre + 8, 2);
@@ -193,15 +203,14 @@ std::vector<int64_t> NpyArray::to_int64() const {
 void require_npy(const NpyHeader& header, const std::string& path, NpyDtype dtype,
                  const std::vector<int64_t>& shape) {
   bool ok = header.dtype == dtype && header.shape.size() == shape.size();
-  for (size_t i = 0; ok && i < shape.size(); ++i)
-    ok = shape[i] < 0 || shape[i] == header.shape[i];
+  for (size_t i = 0; ok && i < shape.size(); ++i) ok = shape[i] < 0 || shape[i] == header.shape[i];
   std::ostringstream want;
   want << "[";
   for (size_t i = 0; i < shape.size(); ++i)
     want << (i ? ", " : "") << (shape[i] < 0 ? std::string("any") : std::to_string(shape[i]));
   want << "]";
-  CF_CHECK(ok, path << ": expected a " << npy_dtype_name(dtype) << " array of shape "
-                    << want.str() << ", found " << npy_dtype_name(header.dtype) << " "
+  CF_CHECK(ok, path << ": expected a " << npy_dtype_name(dtype) << " array of shape " << want.str()
+                    << ", found " << npy_dtype_name(header.dtype) << " "
                     << shape_str(header.shape));
 }
 

@@ -18,7 +18,7 @@ namespace cf::data {
 enum class NpyDtype { uint8, float32, int64 };
 
 const char* npy_dtype_name(NpyDtype dtype);  // "uint8", "float32", "int64"
-int64_t npy_dtype_size(NpyDtype dtype);     // bytes per element
+int64_t npy_dtype_size(NpyDtype dtype);      // bytes per element
 
 struct NpyHeader {
   NpyDtype dtype = NpyDtype::uint8;
@@ -29,9 +29,9 @@ struct NpyHeader {
 
 struct NpyArray {
   NpyHeader header;
-  std::vector<uint8_t> bytes;  // numel * dtype size bytes, little-endian
-  std::vector<float> to_float32() const;    // requires dtype float32
-  std::vector<int64_t> to_int64() const;    // any integer dtype, widened
+  std::vector<uint8_t> bytes;             // numel * dtype size bytes, little-endian
+  std::vector<float> to_float32() const;  // requires dtype float32
+  std::vector<int64_t> to_int64() const;  // any integer dtype, widened
 };
 
 // Parses the header and checks that the file holds exactly the data it

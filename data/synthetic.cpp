@@ -14,25 +14,33 @@ constexpr float kPi = 3.14159265358979f;
 
 enum Kind { disc, square, triangle, ring, cross, h_stripes, v_stripes, d_stripes, checker, dots };
 
-// Foreground coverage (0 or 1) at shape coordinates (u, v), where the shape
-// spans roughly [-1, 1] in both. `freq` is the texture's stripe count.
-float coverage(int kind, float u, float v, float freq) {
+// Whether shape coordinates (u, v) are foreground; the shape spans roughly
+// [-1, 1] in both. `freq` is the texture's stripe count.
+bool inside(int kind, float u, float v, float freq) {
   const float au = std::fabs(u), av = std::fabs(v);
   const bool in_patch = au <= 1.0f && av <= 1.0f;
   auto wave = [&](float t) { return std::sin(t * kPi * freq) > 0.0f; };
   switch (kind) {
-    case disc: return u * u + v * v <= 1.0f;
-    case square: return std::max(au, av) <= 0.8f;
-    case triangle: return v <= 0.8f && v >= -0.9f && au <= 0.5f * (v + 0.9f);
+    case disc:
+      return u * u + v * v <= 1.0f;
+    case square:
+      return std::max(au, av) <= 0.8f;
+    case triangle:
+      return v <= 0.8f && v >= -0.9f && au <= 0.5f * (v + 0.9f);
     case ring: {
       const float r2 = u * u + v * v;
       return r2 <= 1.0f && r2 >= 0.36f;
     }
-    case cross: return (au <= 0.3f && av <= 1.0f) || (av <= 0.3f && au <= 1.0f);
-    case h_stripes: return in_patch && wave(v);
-    case v_stripes: return in_patch && wave(u);
-    case d_stripes: return in_patch && wave((u + v) * 0.7071f);
-    case checker: return in_patch && (wave(u) == wave(v));
+    case cross:
+      return (au <= 0.3f && av <= 1.0f) || (av <= 0.3f && au <= 1.0f);
+    case h_stripes:
+      return in_patch && wave(v);
+    case v_stripes:
+      return in_patch && wave(u);
+    case d_stripes:
+      return in_patch && wave((u + v) * 0.7071f);
+    case checker:
+      return in_patch && (wave(u) == wave(v));
     case dots: {
       // A grid of small discs, one per cell of side 2 / freq.
       const float cu = u * freq * 0.5f - std::floor(u * freq * 0.5f) - 0.5f;
@@ -40,7 +48,7 @@ float coverage(int kind, float u, float v, float freq) {
       return in_patch && cu * cu + cv * cv <= 0.09f;
     }
   }
-  return 0.0f;
+  return false;
 }
 
 void draw_image(uint8_t* out, int64_t size, int kind, const Rng& rng) {
@@ -70,9 +78,10 @@ void draw_image(uint8_t* out, int64_t size, int kind, const Rng& rng) {
   for (int64_t y = 0; y < size; ++y)
     for (int64_t x = 0; x < size; ++x) {
       const float px = (float(x) + 0.5f - cx) / scale, py = (float(y) + 0.5f - cy) / scale;
-      const float m = coverage(kind, ca * px + sa * py, -sa * px + ca * py, freq);
+      const float m = inside(kind, ca * px + sa * py, -sa * px + ca * py, freq);
       // Background position along the gradient direction, 0..1.
-      const float t = std::clamp(0.5f + ((float(x) / s - 0.5f) * gx + (float(y) / s - 0.5f) * gy), 0.0f, 1.0f);
+      const float t =
+          std::clamp(0.5f + ((float(x) / s - 0.5f) * gx + (float(y) / s - 0.5f) * gy), 0.0f, 1.0f);
       for (int k = 0; k < 3; ++k) {
         const uint64_t draw = 16 + uint64_t((y * size + x) * 3 + k);
         const float bg = bg0[k] + (bg1[k] - bg0[k]) * t;
@@ -85,15 +94,22 @@ void draw_image(uint8_t* out, int64_t size, int kind, const Rng& rng) {
 }  // namespace
 
 const std::vector<std::string>& synthetic_class_names() {
-  static const std::vector<std::string> names = {
-      "disc",         "square",           "triangle",         "ring",         "cross",
-      "horizontal_stripes", "vertical_stripes", "diagonal_stripes", "checkerboard", "dots"};
+  static const std::vector<std::string> names = {"disc",
+                                                 "square",
+                                                 "triangle",
+                                                 "ring",
+                                                 "cross",
+                                                 "horizontal_stripes",
+                                                 "vertical_stripes",
+                                                 "diagonal_stripes",
+                                                 "checkerboard",
+                                                 "dots"};
   return names;
 }
 
 ImageSet synthetic_dataset(int64_t n, uint64_t seed, int64_t size) {
-  CF_CHECK(n >= 0 && size >= 8, "synthetic_dataset: n = " << n << ", size = " << size
-                                                           << "; need n >= 0 and size >= 8");
+  CF_CHECK(n >= 0 && size >= 8,
+           "synthetic_dataset: n = " << n << ", size = " << size << "; need n >= 0 and size >= 8");
   ImageSet set;
   set.n = n;
   set.h = set.w = size;

@@ -59,8 +59,10 @@ void cutout(Image& image, int64_t size, const uint8_t fill[3], const AugmentKey&
   if (size == 0) return;
   const int64_t cy = draw_below("cutout", key, 0, image.h);
   const int64_t cx = draw_below("cutout", key, 1, image.w);
-  const int64_t y0 = std::max<int64_t>(0, cy - size / 2), y1 = std::min(image.h, cy - size / 2 + size);
-  const int64_t x0 = std::max<int64_t>(0, cx - size / 2), x1 = std::min(image.w, cx - size / 2 + size);
+  const int64_t y0 = std::max<int64_t>(0, cy - size / 2),
+                y1 = std::min(image.h, cy - size / 2 + size);
+  const int64_t x0 = std::max<int64_t>(0, cx - size / 2),
+                x1 = std::min(image.w, cx - size / 2 + size);
   for (int64_t y = y0; y < y1; ++y)
     for (int64_t x = x0; x < x1; ++x)
       std::copy_n(fill, 3, image.pixels.begin() + (y * image.w + x) * 3);
@@ -75,8 +77,8 @@ void normalize_to_chw(const Image& image, const Normalization& norm, float* chw)
   CF_CHECK(image.c == 3, "normalize_to_chw: needs 3 channels, the image has " << image.c);
   const int64_t plane = image.h * image.w;
   for (int64_t k = 0; k < 3; ++k) {
-    CF_CHECK(norm.std[k] > 0.0f, "normalize_to_chw: std[" << k << "] = " << norm.std[k]
-                                                          << " must be positive");
+    CF_CHECK(norm.std[k] > 0.0f,
+             "normalize_to_chw: std[" << k << "] = " << norm.std[k] << " must be positive");
     // (v / 255 - mean) / std as one multiply-add per pixel.
     const float scale = 1.0f / (255.0f * norm.std[k]), shift = -norm.mean[k] / norm.std[k];
     for (int64_t p = 0; p < plane; ++p)

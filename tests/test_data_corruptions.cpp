@@ -15,8 +15,8 @@
 
 using namespace cf;
 using namespace cf::data;
-using cf::test::error_of;
 using Catch::Matchers::Contains;
+using cf::test::error_of;
 
 namespace {
 
@@ -87,7 +87,8 @@ TEST_CASE("corruptions clip instead of wrapping around", "[data][corruptions]") 
   }
 }
 
-TEST_CASE("corruptions are deterministic and independent of the thread count", "[data][corruptions]") {
+TEST_CASE("corruptions are deterministic and independent of the thread count",
+          "[data][corruptions]") {
   const ImageSet clean = synthetic_dataset(6, 5);
   const int saved = kernels::num_threads();
   for (const std::string& name : {std::string("shot_noise"), std::string("glass_blur"),
@@ -115,9 +116,9 @@ TEST_CASE("corruption errors name the problem", "[data][corruptions]") {
   image.h = image.w = 8;
   image.c = 3;
   image.pixels.assign(8 * 8 * 3, 100);
-  CHECK_THAT(error_of([&] { corrupt(image, "rain", 1, 0, 0); }),
-             Contains("unknown corruption 'rain'") && Contains("gaussian_noise") &&
-                 Contains("saturate"));
+  CHECK_THAT(
+      error_of([&] { corrupt(image, "rain", 1, 0, 0); }),
+      Contains("unknown corruption 'rain'") && Contains("gaussian_noise") && Contains("saturate"));
   CHECK_THAT(error_of([&] { corrupt(image, "fog", 6, 0, 0); }),
              Contains("severity 6") && Contains("1..5"));
   image.c = 1;
@@ -157,7 +158,8 @@ TEST_CASE("CIFAR-10-C bad files: dtype, shape, labels, missing", "[data][cifar10
   const std::vector<float> floats(10 * 4 * 4 * 3, 0.5f);
   write_npy(dir.file("snow.npy"), floats.data(), {10, 4, 4, 3});
   CHECK_THAT(error_of([&] { read_cifar10c(dir.path().string(), "snow", 1); }),
-             Contains("snow.npy") && Contains("expected a uint8 array of shape [any, any, any, 3]") &&
+             Contains("snow.npy") &&
+                 Contains("expected a uint8 array of shape [any, any, any, 3]") &&
                  Contains("found float32 [10, 4, 4, 3]"));
   write_npy(dir.file("frost.npy"), images.data(), {10, 16, 3});
   CHECK_THAT(error_of([&] { read_cifar10c(dir.path().string(), "frost", 1); }),

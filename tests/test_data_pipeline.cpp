@@ -15,8 +15,8 @@
 
 using namespace cf;
 using namespace cf::data;
-using cf::test::error_of;
 using Catch::Matchers::Contains;
+using cf::test::error_of;
 
 namespace {
 
@@ -30,13 +30,14 @@ Image image_of(const ImageSet& set, int64_t i) {
 }
 
 bool same_batch(const Batch& a, const Batch& b) {
-  return a.indices == b.indices && a.labels == b.labels &&
-         a.images.shape() == b.images.shape() && a.images.to_vector() == b.images.to_vector();
+  return a.indices == b.indices && a.labels == b.labels && a.images.shape() == b.images.shape() &&
+         a.images.to_vector() == b.images.to_vector();
 }
 
 }  // namespace
 
-TEST_CASE("synthetic data set is deterministic, balanced and index-addressable", "[data][synthetic]") {
+TEST_CASE("synthetic data set is deterministic, balanced and index-addressable",
+          "[data][synthetic]") {
   const ImageSet a = synthetic_dataset(40, 7), b = synthetic_dataset(40, 7);
   CHECK(a.pixels == b.pixels);
   CHECK(synthetic_dataset(40, 8).pixels != a.pixels);
@@ -166,8 +167,7 @@ TEST_CASE("mixup and cutmix: lambda, partner labels, pixels, determinism", "[dat
   const MixedBatch c = cutmix(images, labels, 1.0f, 5, 0);
   int64_t pasted = 0;
   for (int64_t y = 0; y < 8; ++y)
-    for (int64_t x = 0; x < 8; ++x)
-      pasted += c.images.at({0, 0, y, x}) != images.at({0, 0, y, x});
+    for (int64_t x = 0; x < 8; ++x) pasted += c.images.at({0, 0, y, x}) != images.at({0, 0, y, x});
   if (c.labels_b[0] != 0) CHECK(c.lambda == Approx(1.0 - double(pasted) / 64.0));
   CHECK(cutmix(images, labels, 1.0f, 5, 0).images.to_vector() == c.images.to_vector());
 
@@ -175,7 +175,9 @@ TEST_CASE("mixup and cutmix: lambda, partner labels, pixels, determinism", "[dat
   double mean = 0;
   for (uint64_t s = 0; s < 400; ++s) mean += sample_beta(0.3f, 9, s) / 400.0;
   CHECK(mean == Approx(0.5).margin(0.06));
-  CHECK_THAT(error_of([&] { mixup(images, {1, 2}, 0.4f, 1, 0); }),
+  CHECK_THAT(error_of([&] {
+               mixup(images, {1, 2}, 0.4f, 1, 0);
+             }),
              Contains("mixup") && Contains("[6, 3, 8, 8]") && Contains("2 labels"));
   CHECK_THAT(error_of([&] { cutmix(images, labels, 0.0f, 1, 0); }), Contains("alpha"));
 }
@@ -272,7 +274,8 @@ TEST_CASE("loader: prefetching gives the same batches bit for bit", "[data][load
   CHECK(e0.indices != e1.indices);
 }
 
-TEST_CASE("loader: background errors reach the caller; restart and shutdown are clean", "[data][loader]") {
+TEST_CASE("loader: background errors reach the caller; restart and shutdown are clean",
+          "[data][loader]") {
   auto data = std::make_shared<const ImageSet>(cf::test::pattern_set(12, 4, 4, 2));
   LoaderOptions opt;
   opt.batch_size = 4;
@@ -281,13 +284,17 @@ TEST_CASE("loader: background errors reach the caller; restart and shutdown are 
     if (key.index == 5) throw cf::Error("bad image 5");
   };
   Loader loader(data, opt);
-  CHECK_THAT(error_of([&] { Batch b; loader.next(b); }), Contains("start_epoch"));
+  CHECK_THAT(error_of([&] {
+               Batch b;
+               loader.next(b);
+             }),
+             Contains("start_epoch"));
   loader.start_epoch(0);
   Batch batch;
   CHECK(loader.next(batch));  // images 0..3
   CHECK(error_of([&] { loader.next(batch); }) == "bad image 5");
   CHECK(!loader.next(batch));  // the epoch ended with the error
-  loader.start_epoch(1);  // a new epoch starts over
+  loader.start_epoch(1);       // a new epoch starts over
   CHECK(loader.next(batch));
   CHECK(batch.indices == std::vector<int64_t>{0, 1, 2, 3});
 
@@ -298,6 +305,12 @@ TEST_CASE("loader: background errors reach the caller; restart and shutdown are 
     short_lived.start_epoch(k);
     if (k % 2) short_lived.next(batch);
   }
-  CHECK_THAT(error_of([&] { Loader l(data, [] { LoaderOptions o; o.batch_size = 0; return o; }()); }),
+  CHECK_THAT(error_of([&] {
+               Loader l(data, [] {
+                 LoaderOptions o;
+                 o.batch_size = 0;
+                 return o;
+               }());
+             }),
              Contains("batch_size 0"));
 }

@@ -15,9 +15,9 @@
 
 using namespace cf;
 using namespace cf::data;
+using Catch::Matchers::Contains;
 using cf::test::error_of;
 using cf::test::TempDir;
-using Catch::Matchers::Contains;
 
 namespace {
 
@@ -225,9 +225,9 @@ TEST_CASE("image folder: other sizes are rejected or resized, grey becomes RGB",
   std::vector<uint8_t> grey(16 * 8, 0);
   for (size_t i = 0; i < grey.size(); ++i) grey[i] = uint8_t(i * 2);
   write_png(dir.file("only/big.png"), grey.data(), 16, 8, 1);
-  CHECK_THAT(error_of([&] { read_image_folder(dir.path().string()); }),
-             Contains("big.png") && Contains("16x8, expected 32x32") &&
-                 Contains("SizePolicy::resize"));
+  CHECK_THAT(
+      error_of([&] { read_image_folder(dir.path().string()); }),
+      Contains("big.png") && Contains("16x8, expected 32x32") && Contains("SizePolicy::resize"));
   ImageFolderOptions options;
   options.height = 8;
   options.width = 4;
@@ -242,7 +242,8 @@ TEST_CASE("image folder: other sizes are rejected or resized, grey becomes RGB",
   CHECK(set.pixels[1] == set.pixels[2]);
 }
 
-TEST_CASE("image folder bad input: error naming the file, or skip with a warning", "[data][folder]") {
+TEST_CASE("image folder bad input: error naming the file, or skip with a warning",
+          "[data][folder]") {
   TempDir dir;
   const ImageSet src = cf::test::pattern_set(2, 32, 32, 2);
   std::filesystem::create_directories(dir.path() / "a");
@@ -266,8 +267,8 @@ TEST_CASE("image folder bad input: error naming the file, or skip with a warning
   CHECK(set.n == 2);
   CHECK(std::vector<uint8_t>(set.image(1), set.image(1) + 3072) ==
         std::vector<uint8_t>(src.image(1), src.image(1) + 3072));
-  CHECK_THAT(captured.str(), Contains("warning: skipping") && Contains("1_notes.txt") &&
-                                 Contains("2_cut.png"));
+  CHECK_THAT(captured.str(),
+             Contains("warning: skipping") && Contains("1_notes.txt") && Contains("2_cut.png"));
 }
 
 TEST_CASE("image folder with no classes, or no folder at all, is an error", "[data][folder]") {
