@@ -126,3 +126,51 @@ TEST_CASE("Optimisers reject bad settings", "[optim][errors]") {
   CHECK(error_of([&] { AdamW({ParamGroup{{p}, 0.0f, "g"}}, 0.1f, 1.0f); }) ==
         "AdamW: betas (1, 0.999) must be in [0, 1)");
 }
+
+TEST_CASE("Adam adds L2 weight decay to the gradient", "[optim]") {
+  Tensor p = Tensor::from({0.5f, -1.0f}, {2}).requires_grad_();
+  Adam opt({ParamGroup{{p}, 0.1f, "all"}}, 0.01f, 0.9f, 0.99f, 1e-8f);
+  std::vector<double> ref = {0.5, -1.0}, m(2, 0.0), v(2, 0.0);
+  const std::vector<std::vector<float>> grads = {{1.0f, -2.0f}, {0.3f, 0.1f}};
+  for (size_t t = 1; t <= grads.size(); ++t) {
+    set_gradient(p, grads[t - 1]);
+    opt.step();
+    for (size_t i = 0; i < 2; ++i) {
+      const double g = grads[t - 1][i] + 0.1 * ref[i];  // the decay joins the gradient
+      m[i] = 0.9 * m[i] + 0.1 * g;
+      v[i] = 0.99 * v[i] + 0.01 * g * g;
+      const double mhat = m[i] / (1 - std::pow(0.9, double(t))), vhat = v[i] / (1 - std::pow(0.99, double(t)));
+      ref[i] -= 0.01 * mhat / (std::sqrt(vhat) + 1e-8);
+      CHECK(p.at({int64_t(i)}) == Approx(ref[i]).epsilon(1e-5));
+    }
+  }
+}
+
+TEST_CASE("Optimiser state round-trips exactly through state_dict", "[optim]") {
+  const std::vector<std::vector<float>> grads = {{1.0f, -2.0f, 0.5f}, {0.3f, 0.1f, -4.0f}, {-1.0f, 1.0f, 1.0f}};
+  auto run = [&](bool reload) {
+    Tensor p = Tensor::from({0.5f, -1.0f, 2.0f}, {3}).requires_grad_();
+    std::unique_ptr<Optimizer> a = std::make_unique<AdamW>(std::vector<ParamGroup>{{{p}, 0.1f, "all"}}, 0.01f);
+    std::unique_ptr<Optimizer> s = std::make_unique<SGD>(std::vector<ParamGroup>{{{p}, 0.0f, "all"}}, 0.01f, 0.9f);
+    for (size_t t = 0; t < grads.size(); ++t) {
+      if (reload && t == 1) {  // a fresh optimiser given the saved state
+        NamedTensors sa = a->state_dict(), ss = s->state_dict();
+        a = std::make_unique<AdamW>(std::vector<ParamGroup>{{{p}, 0.1f, "all"}}, 0.01f);
+        s = std::make_unique<SGD>(std::vector<ParamGroup>{{{p}, 0.0f, "all"}}, 0.01f, 0.9f);
+        a->load_state_dict(sa);
+        s->load_state_dict(ss);
+      }
+      set_gradient(p, grads[t]);
+      a->step();
+      s->step();
+    }
+    return p.to_vector();
+  };
+  CHECK(run(false) == run(true));
+  Tensor q = Tensor::ones({2}).requires_grad_();
+  AdamW opt({ParamGroup{{q}, 0.0f, "all"}});
+  CHECK(error_of([&] { opt.load_state_dict({{"0.0.exp_avg", Tensor::zeros({3})}}); })
+            .find("state 0.0.exp_avg has shape [3], the parameter [2]") != std::string::npos);
+  CHECK(error_of([&] { opt.load_state_dict({{"5.0.exp_avg", Tensor::zeros({2})}}); })
+            .find("matches no parameter") != std::string::npos);
+}
