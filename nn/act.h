@@ -35,7 +35,6 @@ class AdaptiveHalting {
   const Tensor& remainders() const { return remainders_; }  // R (P, 1), 0 while running
   const Tensor& steps() const { return steps_; }            // n (P, 1), no graph
   Tensor ponder_cost() const;                               // rho, shape []
-  int64_t steps_done() const { return t_; }
 
   const float epsilon;
   const int64_t max_steps;

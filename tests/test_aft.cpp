@@ -208,6 +208,18 @@ TEST_CASE("AFT models: parameter counts by formula and shapes", "[aft][nn]") {
         build_model("aft_full_cifar")->num_parameters() + 6 * (2 * 64 * 8 - 64 * 64));
 }
 
+TEST_CASE("AFT models: gradients at a tiny size", "[aft][grad]") {
+  for (const char* name : {"aft_local_cifar", "aft_conv_cifar"}) {
+    INFO(name);
+    auto model = build_model(name, Config::parse("image_size = 12\ndim = 4\ndepth = 1\nheads = 2\nnum_classes = 3\n"));
+    Model& m = *model;
+    std::vector<std::string> names = {"pos_embed.weight", "blocks.0.norm1.weight", "blocks.0.aft.pos_bias",
+                                      "blocks.0.mlp.fc1.weight", "head.bias"};
+    if (std::string(name) == "aft_conv_cifar") names.push_back("blocks.0.aft.gamma");
+    require_module_gradcheck(m, Tensor::randn({1, 3, 12, 12}, 4), [&](const Tensor& x) { return m.forward(x); }, names);
+  }
+}
+
 TEST_CASE("AFT: bad config values name the key and the value", "[aft][errors]") {
   CHECK(error_of([] { build_model("aft_full_cifar", Config().set("variant", "sparse")); }) ==
         "AFT: variant \"sparse\" is unknown (full, local, simple, conv)");
