@@ -11,7 +11,8 @@ Block::Block(const BlockOptions& o)
       norm2(o.attention.dim),
       mlp(o.attention.dim, o.mlp_hidden, o.act, o.dropout),
       drop_path2(o.drop_path),
-      skip_attn(o.skip_attn) {
+      skip_attn(o.skip_attn),
+      post_norm(o.post_norm) {
   register_module("norm1", norm1);
   register_module("attn", attn);
   if (o.layer_scale > 0.0f) {
@@ -27,13 +28,15 @@ Block::Block(const BlockOptions& o)
 }
 
 Tensor Block::forward(const Tensor& x) {
-  Tensor branch = attn.forward(norm1.forward(x));
+  Tensor branch = attn.forward(post_norm ? x : norm1.forward(x));
   if (ls1) branch = ls1->forward(branch);
   branch = drop_path1.forward(branch);
   Tensor h = skip_attn ? add(x, branch) : branch;  // (B1)
-  branch = mlp.forward(norm2.forward(h));
+  if (post_norm) h = norm1.forward(h);
+  branch = mlp.forward(post_norm ? h : norm2.forward(h));
   if (ls2) branch = ls2->forward(branch);
-  return add(h, drop_path2.forward(branch));      // (B2)
+  Tensor y = add(h, drop_path2.forward(branch));   // (B2)
+  return post_norm ? norm2.forward(y) : y;
 }
 
 }  // namespace cf

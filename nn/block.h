@@ -8,6 +8,9 @@
 // identity unless drop_path > 0. Names follow timm (norm1, attn, ls1, ...).
 // skip_attn = false drops the skip of (B1), x = DropPath(LS1(MHSA(LN1(x)))):
 // with no_vp, the simplified block of He & Hofmann (section 8).
+// post_norm = true moves each LayerNorm after its skip, the original
+// transformer's order that the Universal Transformer offers (section 6):
+// x = LN1(x + MHSA(x)); x = LN2(x + MLP(x)).
 #pragma once
 #include <memory>
 #include <string>
@@ -27,6 +30,7 @@ struct BlockOptions {
   float drop_path = 0.0f;     // stochastic depth probability
   float layer_scale = 0.0f;   // LayerScale init value; 0 turns it off
   bool skip_attn = true;      // the skip connection of (B1)
+  bool post_norm = false;     // LayerNorms after the skips instead of before the branches
 };
 
 class Block : public Module {
@@ -42,7 +46,7 @@ class Block : public Module {
   LayerNorm norm2;
   MLP mlp;
   DropPath drop_path2;
-  const bool skip_attn;
+  const bool skip_attn, post_norm;
 };
 
 }  // namespace cf

@@ -46,6 +46,7 @@ BlockOptions block_options(const Config& c, int64_t dim, int64_t tokens, int64_t
   o.mlp_hidden = mlp_hidden(dim, c.get_float("mlp_ratio"));
   o.act = c.get_string("act");
   o.layer_scale = float(c.get_float("layer_scale"));
+  o.post_norm = c.get_bool("post_norm");
   return o;
 }
 
@@ -62,6 +63,7 @@ Config UniversalTransformer::defaults() {
       .define("rel_pos_bias", false, "learned bias per head and relative 2-D offset (8)")
       .define("linear_attn", false, "linear attention with the elu+1 feature map (8)")
       .define("layer_scale", 0.0, "LayerScale init value (0: off)")
+      .define("post_norm", false, "LayerNorm after each skip (the original UT) instead of pre-norm (U2)")
       .define("halting", "fixed", "fixed (T steps) or act (Adaptive Computation Time, 6)")
       .define("steps", 6, "fixed: the number of steps T")
       .define("max_steps", 8, "act: the most steps a position may take, T_max")

@@ -7,6 +7,7 @@
 //   P^t[i, 2j+1] = cos(i / 10000^(2j/D)) + cos(t / 10000^(2j/D))          (U1)
 //   h^t = Block(h^{t-1} + P^t),  t = 1, 2, ...                            (U2)
 //
+// The block is pre-norm, or post-norm (the original) with post_norm.
 // halting = fixed: T = `steps` applications, the output is h^T.
 // halting = act: Adaptive Computation Time (nn/act.h) with the halting unit
 // p^t_i = sigmoid(h^t_i . w_h + b_h) (w_h "halt_weight" (1, D),

@@ -121,6 +121,22 @@ TEST_CASE("Universal Transformer: T fixed steps are T applications of the shared
   CHECK(ut.attention_maps().size() == 3);
 }
 
+TEST_CASE("Universal Transformer: the post-norm block of the original", "[universal][grad]") {
+  auto model = build_model("ut_cifar", tiny().set("post_norm", true));
+  auto& ut = dynamic_cast<UniversalTransformer&>(*model);
+  Tensor x = Tensor::randn({2, 4, 8}, 4);
+  {
+    NoGradGuard no_grad;
+    // x = LN1(x + MHSA(x)); x = LN2(x + MLP(x)).
+    Tensor h = ut.block.norm1.forward(add(x, ut.block.attn.forward(x)));
+    Tensor expected = ut.block.norm2.forward(add(h, ut.block.mlp.forward(h)));
+    Tensor y = ut.block.forward(x);
+    for (int64_t i = 0; i < y.numel(); ++i) CHECK(y.data()[i] == Approx(expected.data()[i]).margin(1e-5));
+  }
+  Block& block = ut.block;
+  require_module_gradcheck(block, x, [&](const Tensor& t) { return block.forward(t); });
+}
+
 TEST_CASE("Universal Transformer: parameter counts by formula", "[universal][nn]") {
   for (const char* name : {"ut_cifar", "ut_act_cifar"}) {
     INFO(name);
