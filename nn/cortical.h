@@ -43,9 +43,9 @@ class CorticalTransformer : public Model {
 
   // Learnable scalars, counting only the kept entries of masked weights
   // (section 0); num_parameters() counts whole tensors.
-  int64_t learnable_parameters() const;
+  int64_t learnable_parameters() const override;
   // The learnable attention parameters W^Q, W^K, W^V, W^0 of all regions (7.7).
-  int64_t attention_parameters() const { return cortex.attention_parameters(); }
+  int64_t attention_parameters() const override { return cortex.attention_parameters(); }
 
   const int64_t image_size, in_channels, num_classes, dim;
   ConvTokenizer tokenizer;

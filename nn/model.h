@@ -23,6 +23,13 @@ class Model : public Module {
   virtual std::vector<Tensor> attention_maps() const { return {}; }
   virtual std::vector<Tensor> block_outputs() const { return {}; }
 
+  // Learnable scalars: num_parameters() less entries a fixed mask keeps at
+  // zero (ARCHITECTURES.md section 0). Models with masked weights override.
+  virtual int64_t learnable_parameters() const { return num_parameters(); }
+  // The learnable scalars of the token mixers (the Cortical Transformer
+  // paper's count): by default every parameter under a module named "attn".
+  virtual int64_t attention_parameters() const;
+
   // The registered name and the full config it was built from (set by
   // build_model), so a checkpoint can rebuild it.
   const std::string& name() const { return name_; }

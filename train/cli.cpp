@@ -74,10 +74,10 @@ int info_command(const std::vector<std::string>& argv, std::ostream& out) {
   for (const std::string& kv : args.all("set")) overrides.set_assignment(kv);
   std::unique_ptr<Model> model = build_model(args.str("model"), overrides);
   out << model->summary();
-  int64_t attention = 0;
-  for (const auto& [name, p] : model->named_parameters())
-    if (name.find("attn.") != std::string::npos) attention += p.numel();
-  out << "attention parameters: " << attention << " of " << model->num_parameters() << '\n';
+  if (model->learnable_parameters() != model->num_parameters())
+    out << "learnable parameters (masked entries excluded): " << model->learnable_parameters() << '\n';
+  out << "attention parameters: " << model->attention_parameters() << " of "
+      << model->learnable_parameters() << '\n';
   return 0;
 }
 
