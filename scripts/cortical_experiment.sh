@@ -72,7 +72,12 @@ if [ "$COLLECT_ONLY" = 0 ]; then
       fi
       if [ ! -f "$run/eval.txt" ]; then
         echo "== evaluate $model, seed $seed on $CORRUPTIONS"
-        "$CF" eval --checkpoint "$run/last.safetensors" --corruptions "$CORRUPTIONS" > "$run/eval.tmp"
+        # cf eval prints "<model> on N test images: loss L, accuracy A%" and
+        # writes one CSV row per corruption and severity to --report.
+        "$CF" eval --checkpoint "$run/last.safetensors" --corruptions "$CORRUPTIONS" \
+          --report "$run/robustness.csv" > "$run/eval.log"
+        { echo "clean $(grep -o 'accuracy [0-9.]*%' "$run/eval.log" | head -n 1 | cut -d' ' -f2)"
+          tail -n +2 "$run/robustness.csv" | cut -d, -f1-3; } > "$run/eval.tmp"
         mv "$run/eval.tmp" "$run/eval.txt"
       fi
     done
