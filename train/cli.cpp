@@ -53,8 +53,10 @@ int models_command(const std::vector<std::string>& args, std::ostream& out) {
   }
   CF_CHECK(args.empty() || args[0] == "--help", "models: takes at most one model name");
   out << "models (cf models NAME lists a model's keys):\n";
+  size_t width = 0;
+  for (const std::string& name : model_names()) width = std::max(width, name.size());
   for (const std::string& name : model_names())
-    out << "  " << name << std::string(name.size() < 22 ? 22 - name.size() : 1, ' ')
+    out << "  " << name << std::string(width + 2 - name.size(), ' ')
         << model_info(name).description << '\n';
   return 0;
 }
