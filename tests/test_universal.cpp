@@ -114,7 +114,7 @@ TEST_CASE("Universal Transformer: T fixed steps are T applications of the shared
     h = ut.block.forward(add(h, P));  // (U2)
   }
   REQUIRE(ut.block_outputs().size() == 3);
-  const Tensor& out = ut.block_outputs().back();
+  const Tensor out = ut.block_outputs().back();
   for (int64_t i = 0; i < h.numel(); ++i) CHECK(out.data()[i] == Approx(h.data()[i]).margin(1e-5));
   for (float n : ut.steps_taken().to_vector()) CHECK(n == 3.0f);
   CHECK(ut.aux_losses().empty());
