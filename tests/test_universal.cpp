@@ -156,7 +156,7 @@ TEST_CASE("Universal Transformer: gradients with and without ACT", "[universal][
     auto model = build_model(name, tiny().set("halt_bias", -1.0));
     Model& m = *model;
     const bool act = std::string(name) == "ut_act_cifar";
-    std::vector<std::string> names = {"patch_embed.proj.weight", "block.attn.q.weight", "block.mlp.fc2.bias"};
+    std::vector<std::string> names = {"patch_embed.proj.bias", "block.attn.q.weight", "block.mlp.fc2.bias"};
     if (act) names.push_back("halt_bias");
     require_module_gradcheck(m, Tensor::randn({1, 3, 8, 8}, 3), [&](const Tensor& x) {
       Tensor out = reshape(m.forward(x), {3});
