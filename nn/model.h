@@ -22,6 +22,9 @@ class Model : public Module {
   // block's output features (B, N, D), from the last forward pass.
   virtual std::vector<Tensor> attention_maps() const { return {}; }
   virtual std::vector<Tensor> block_outputs() const { return {}; }
+  // Figures of the last forward pass worth logging, by name (the Universal
+  // Transformer's mean number of ACT steps); averaged per epoch in the logs.
+  virtual std::vector<std::pair<std::string, double>> diagnostics() const { return {}; }
 
   // Learnable scalars: num_parameters() less entries a fixed mask keeps at
   // zero (ARCHITECTURES.md section 0). Models with masked weights override.

@@ -42,6 +42,10 @@ class UniversalTransformer : public PatchModel {
   // every entry is `steps` in fixed mode.
   const Tensor& steps_taken() const { return steps_taken_; }
   double mean_steps() const;
+  // {"act_steps", mean_steps()}: logged by the training loop.
+  std::vector<std::pair<std::string, double>> diagnostics() const override {
+    return {{"act_steps", mean_steps()}};
+  }
   // P^t of (U1), (1, N, D), for t = 1 .. max steps.
   const Tensor& coordinates(int64_t t) const;
 

@@ -227,3 +227,23 @@ TEST_CASE("checkpoints of another model and unwritable folders are reported", "[
   CHECK(r.code == 1);
   CHECK(r.err.find("last.safetensors/sub") != std::string::npos);
 }
+
+TEST_CASE("auxiliary losses and diagnostics are logged apart", "[train][cli]") {
+  TempDir dir("aux");
+  Run r = cli({"train", "--model", "ut_act_cifar", "--dataset", "synthetic", "--epochs", "1",
+               "--batch-size", "16", "--out", dir.path.string(), "--set", "dim=16", "--set", "heads=2",
+               "--set", "max_steps=3", "--set", "synthetic_train=32", "--set", "synthetic_test=16"});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  std::string header = read_text(dir.path / "log.csv");
+  header = header.substr(0, header.find('\n'));
+  CHECK(header.find("aux_ponder_cost") != std::string::npos);
+  CHECK(header.find("aux_act_steps") != std::string::npos);
+  std::ifstream jsonl(dir.path / "log.jsonl");
+  std::string line;
+  std::getline(jsonl, line);  // the start line
+  std::getline(jsonl, line);
+  const double steps = parse_json(line).find("aux_act_steps")->as_number();
+  CHECK(steps >= 1.0);
+  CHECK(steps <= 3.0);
+}

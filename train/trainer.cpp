@@ -49,7 +49,7 @@ struct Position {
 struct EpochLog {
   int64_t epoch = 0, step = 0;
   double lr = 0, train_loss = 0, train_accuracy = 0, test_loss = NAN, test_accuracy = NAN;
-  std::map<std::string, double> aux;  // mean of each auxiliary loss
+  std::map<std::string, double> aux;  // mean of each auxiliary loss and diagnostic
   double images_per_second = 0, seconds = 0;
 };
 
@@ -329,6 +329,7 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
     loader.start_epoch(pos.epoch, pos.batch);
     double loss_sum = 0, correct = 0, seen = 0;
     std::map<std::string, double> aux_sum;
+    int64_t batches_run = 0;
     data::Batch batch;
     while (loader.next(batch)) {
       model->set_step(uint64_t(pos.step));
@@ -349,6 +350,7 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
         total = total + aux;
         aux_sum[name] += double(aux.item());
       }
+      for (const auto& [name, value] : model->diagnostics()) aux_sum[name] += value;
       if (!std::isfinite(total.item()))
         throw Error("train: the loss became " + std::string(std::isnan(total.item()) ? "NaN" : "infinite") +
                     " at step " + std::to_string(pos.step) + " (epoch " + std::to_string(pos.epoch + 1) +
@@ -373,6 +375,7 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
       seen += double(B);
       ++pos.step;
       ++pos.batch;
+      ++batches_run;
 
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
       const double rate = double(pos.step - first_step) / std::max(elapsed, 1e-9);
@@ -395,7 +398,7 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
     e.lr = optimizer->lr;
     e.train_loss = loss_sum / std::max(seen, 1.0);
     e.train_accuracy = correct / std::max(seen, 1.0);
-    for (const auto& [name, s] : aux_sum) e.aux[name] = s / double(std::max<int64_t>(1, pos.batch));
+    for (const auto& [name, s] : aux_sum) e.aux[name] = s / double(std::max<int64_t>(1, batches_run));
     e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
     e.images_per_second = seen / std::max(e.seconds, 1e-9);
     const bool evaluate_now = (pos.epoch + 1) % eval_every == 0 || pos.epoch + 1 == epochs;
