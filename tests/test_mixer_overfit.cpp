@@ -20,25 +20,7 @@ double memorise(const std::string& name, const Config& overrides, int max_steps)
   Tensor images = Tensor::randn({B, 3, 16, 16}, 31);
   std::vector<int64_t> labels;
   for (int64_t i = 0; i < B; ++i) labels.push_back((i * 7 + 3) % K);
-  AdamW opt(weight_decay_groups(model->named_parameters(), 0.0f), 3e-3f);
-  double accuracy = 0;
-  for (int step = 0; step < max_steps && accuracy < 0.95; ++step) {
-    opt.zero_grad();
-    Tensor logits = model->forward(images);
-    Tensor loss = cross_entropy(logits, labels);
-    for (const auto& [aux_name, aux] : model->aux_losses()) loss = add(loss, aux);
-    loss.backward();
-    opt.step();
-    int64_t correct = 0;
-    for (int64_t i = 0; i < B; ++i) {
-      int64_t best = 0;
-      for (int64_t k = 1; k < K; ++k)
-        if (logits.at({i, k}) > logits.at({i, best})) best = k;
-      correct += best == labels[size_t(i)];
-    }
-    accuracy = double(correct) / double(B);
-  }
-  return accuracy;
+  return test::train_to_memorise(*model, images, labels, max_steps, 3e-3f);
 }
 
 }  // namespace

@@ -188,23 +188,7 @@ double overfit(const std::string& name, const Config& config, int max_steps, flo
   Tensor u = Tensor::rand({B}, 100);
   for (int64_t i = 0; i < B; ++i) labels.push_back(int64_t(u.data()[i] * float(K)) % K);
 
-  AdamW opt(weight_decay_groups(model->named_parameters(), 0.0f), lr);
-  double accuracy = 0.0;
-  for (int step = 0; step < max_steps && accuracy < 0.95; ++step) {
-    opt.zero_grad();
-    Tensor logits = model->forward(images);
-    cross_entropy(logits, labels).backward();
-    opt.step();
-    int64_t correct = 0;
-    for (int64_t i = 0; i < B; ++i) {
-      int64_t best = 0;
-      for (int64_t k = 1; k < K; ++k)
-        if (logits.at({i, k}) > logits.at({i, best})) best = k;
-      correct += best == labels[size_t(i)];
-    }
-    accuracy = double(correct) / double(B);
-  }
-  return accuracy;
+  return test::train_to_memorise(*model, images, labels, max_steps, lr);
 }
 
 }  // namespace

@@ -4,8 +4,11 @@
 #include <string>
 #include <vector>
 
+#include "autograd/ops.h"
+#include "nn/model.h"
 #include "nn/module.h"
 #include "tests/helpers.h"
+#include "train/optim.h"
 
 namespace cf::test {
 
@@ -33,6 +36,39 @@ void require_module_gradcheck(M& m, const Tensor& x, F forward,
         return forward(v[0]);
       },
       inputs, options);
+}
+
+// Trains `model` on one fixed batch with AdamW (no weight decay), the
+// model's auxiliary losses added to the task loss as the trainer does, until
+// the training accuracy reaches 95% or after `max_steps`; returns the
+// accuracy and sets `steps` to the steps taken. Every model test uses it to
+// show that a model can memorise a small batch.
+inline double train_to_memorise(Model& model, const Tensor& images,
+                                const std::vector<int64_t>& labels, int max_steps, float lr,
+                                int* steps = nullptr) {
+  AdamW opt(weight_decay_groups(model.named_parameters(), 0.0f), lr);
+  const int64_t B = images.size(0);
+  double accuracy = 0.0;
+  int step = 0;
+  for (; step < max_steps && accuracy < 0.95; ++step) {
+    opt.zero_grad();
+    Tensor logits = model.forward(images);
+    Tensor loss = cross_entropy(logits, labels);
+    for (const auto& [name, aux] : model.aux_losses()) loss = add(loss, aux);
+    loss.backward();
+    opt.step();
+    const int64_t K = logits.size(1);
+    int64_t correct = 0;
+    for (int64_t i = 0; i < B; ++i) {
+      int64_t best = 0;
+      for (int64_t k = 1; k < K; ++k)
+        if (logits.at({i, k}) > logits.at({i, best})) best = k;
+      correct += best == labels[size_t(i)];
+    }
+    accuracy = double(correct) / double(B);
+  }
+  if (steps) *steps = step;
+  return accuracy;
 }
 
 }  // namespace cf::test
