@@ -45,7 +45,7 @@ std::vector<std::string> tiny_run(const std::string& out_dir, int epochs, int im
           std::to_string(epochs), "--batch-size", "32", "--lr", "0.003", "--out", out_dir,
           "--set", "dim=32", "--set", "heads=2", "--set", "depth=1", "--set", "conv_channels=16",
           "--set", "synthetic_train=" + std::to_string(images), "--set", "synthetic_test=256",
-          "--set", "warmup_epochs=0", "--set", augment ? "augment=true" : "augment=false",
+          "--set", "warmup=0", "--set", augment ? "augment=true" : "augment=false",
           "--set", augment ? "dropout=0.1" : "dropout=0"};
 }
 
@@ -143,7 +143,7 @@ TEST_CASE("a resumed run ends with the same weights, bit for bit", "[train][resu
     combined.set("model", "cct_2_3x2").set("dataset", "synthetic").set("epochs", 2)
         .set("batch_size", 32).set("lr", 0.003).set("dim", 32).set("heads", 2).set("depth", 1)
         .set("conv_channels", 16).set("synthetic_train", 256).set("synthetic_test", 256)
-        .set("warmup_epochs", 0).set("augment", true).set("dropout", 0.1);
+        .set("warmup", 0).set("augment", true).set("dropout", 0.1);
     options.run = split_run_config(combined, "test");
   }
   options.out_dir = resumed.path.string();

@@ -281,7 +281,9 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
   schedule.lr = float(t.get_float("lr"));
   schedule.min_lr = float(t.get_float("min_lr"));
   schedule.total = epochs * steps_per_epoch;
-  schedule.warmup = int64_t(std::llround(t.get_float("warmup_epochs") * double(steps_per_epoch)));
+  const double warmup = t.get_float("warmup");
+  CF_CHECK(warmup >= 0 && warmup <= 1, "warmup: " << warmup << " is not a fraction in [0, 1]");
+  schedule.warmup = int64_t(std::llround(warmup * double(schedule.total)));
   schedule.step_size = std::max<int64_t>(1, int64_t(std::llround(t.get_float("step_epochs") * double(steps_per_epoch))));
   schedule.gamma = float(t.get_float("gamma"));
 
