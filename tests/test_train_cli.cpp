@@ -247,3 +247,18 @@ TEST_CASE("auxiliary losses and diagnostics are logged apart", "[train][cli]") {
   CHECK(steps >= 1.0);
   CHECK(steps <= 3.0);
 }
+
+TEST_CASE("inspect lays a Columnformer's attention out on its sheet", "[train][cli]") {
+  TempDir run("sheet"), pictures("sheet_png");
+  Run r = cli({"train", "--model", "vision_columnformer_ff_tiny_cifar", "--dataset", "synthetic",
+               "--epochs", "1", "--batch-size", "16", "--out", run.path.string(), "--set", "dim=16",
+               "--set", "depth=2", "--set", "synthetic_train=32", "--set", "synthetic_test=16"});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  Run i = cli({"inspect", "--checkpoint", (run.path / "last.safetensors").string(), "--out",
+               pictures.path.string()});
+  INFO(i.out << i.err);
+  REQUIRE(i.code == 0);
+  CHECK(fs::exists(pictures.path / "sheet_block1.png"));
+  CHECK(i.out.find("Wiring cost per block:") != std::string::npos);
+}

@@ -11,6 +11,7 @@
 #include "data/loader.h"
 #include "data/cifar10c.h"
 #include "data/corruptions.h"
+#include "nn/columnformer.h"
 #include "nn/registry.h"
 #include "train/args.h"
 #include "train/data_source.h"
@@ -268,6 +269,15 @@ int inspect_command(const std::vector<std::string>& argv, std::ostream& out) {
   const std::vector<std::string> written = write_attention_pngs(model->attention_maps(), 0, args.str("out"));
   out << "Image " << index << " (" << test->classes[size_t(batch.labels[0])] << "): wrote "
       << written.size() << " attention maps to " << args.str("out") << '\n';
+  // Models on a cortical sheet: the maps laid out on it, and the wiring cost.
+  if (const auto* columnformer = dynamic_cast<const VisionColumnformer*>(model.get()))
+    if (const Geometry* geometry = columnformer->geometry()) {
+      const auto sheets = write_sheet_pngs(model->attention_maps(), *geometry, 0, args.str("out"));
+      out << "Wrote " << sheets.size() << " maps laid out on the sheet (sheet_block*.png).\n"
+          << "Wiring cost per block:";
+      for (float cost : columnformer->wiring_costs()) out << ' ' << cost;
+      out << '\n';
+    }
   return 0;
 }
 

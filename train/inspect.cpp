@@ -53,4 +53,64 @@ std::vector<std::string> write_attention_pngs(const std::vector<Tensor>& maps, i
   return written;
 }
 
+std::vector<std::string> write_sheet_pngs(const std::vector<Tensor>& maps, const Geometry& geometry,
+                                          int64_t index, const std::string& dir) {
+  const int64_t N = geometry.size();
+  // Sheets side by side, one pixel apart: where each sheet starts.
+  std::vector<int64_t> start;
+  int64_t width = 0, height = 0;
+  for (int64_t w : geometry.widths) {
+    start.push_back(width);
+    width += w + 1;
+    height = std::max(height, w);
+  }
+  width -= 1;
+  auto place = [&](int64_t n) {  // (row, column) of column n in a layout
+    const SheetPosition& p = geometry.columns[size_t(n)];
+    return std::pair<int64_t, int64_t>{p.row, start[size_t(p.sheet)] + p.col};
+  };
+  const int64_t tile_h = height + 1, tile_w = width + 1;
+  const int64_t image_h = height * tile_h, image_w = width * tile_w;
+  std::filesystem::create_directories(dir);
+  std::vector<std::string> written;
+  for (size_t b = 0; b < maps.size(); ++b) {
+    const Tensor& a = maps[b];
+    if (!a.defined()) continue;
+    CF_CHECK(a.dim() == 4 && a.size(2) == N && a.size(3) == N,
+             "inspect: attention map of block " << b << " has shape " << shape_str(a.shape())
+                                                << ", the sheet has " << N << " columns");
+    const int64_t entry = a.size(0) == 1 ? 0 : index, H = a.size(1);
+    std::vector<uint8_t> pixels(size_t(image_h * image_w * 3), 40);  // dark grey gaps
+    std::vector<float> row(static_cast<size_t>(N));
+    for (int64_t q = 0; q < N; ++q) {
+      for (int64_t k = 0; k < N; ++k) {
+        float mean = 0;
+        for (int64_t h = 0; h < H; ++h) mean += a.data()[((entry * H + h) * N + q) * N + k];
+        row[size_t(k)] = mean / float(H);
+      }
+      const float low = *std::min_element(row.begin(), row.end());
+      const float range = std::max(*std::max_element(row.begin(), row.end()) - low, 1e-12f);
+      const auto [qy, qx] = place(q);
+      for (int64_t k = 0; k < N; ++k) {
+        const auto [ky, kx] = place(k);
+        const int64_t y = qy * tile_h + ky, x = qx * tile_w + kx;
+        colour_scale((row[size_t(k)] - low) / range, &pixels[size_t((y * image_w + x) * 3)]);
+      }
+    }
+    // Each pixel drawn as a 4 x 4 block, so an 8 x 8 sheet is legible.
+    const int64_t scale = 4;
+    std::vector<uint8_t> big(pixels.size() * size_t(scale * scale));
+    for (int64_t y = 0; y < image_h * scale; ++y)
+      for (int64_t x = 0; x < image_w * scale; ++x)
+        for (int c = 0; c < 3; ++c)
+          big[size_t((y * image_w * scale + x) * 3 + c)] =
+              pixels[size_t(((y / scale) * image_w + x / scale) * 3 + c)];
+    const std::string path =
+        (std::filesystem::path(dir) / ("sheet_block" + std::to_string(b) + ".png")).string();
+    data::write_png(path, big.data(), image_h * scale, image_w * scale, 3);
+    written.push_back(path);
+  }
+  return written;
+}
+
 }  // namespace cf
