@@ -117,9 +117,9 @@ void Module::load_state_dict(const NamedTensors& state) {
                            (it->second.defined() ? shape_str(it->second.shape()) : "undefined") +
                            ", model " + shape_str(t.shape()));
   }
-  for (const auto& [name, t] : state)
-    if (std::none_of(own.begin(), own.end(), [&](const auto& o) { return o.first == name; }))
-      unexpected.push_back(name);
+  for (const auto& entry : state)  // (a lambda may not capture a structured binding in C++17)
+    if (std::none_of(own.begin(), own.end(), [&](const auto& o) { return o.first == entry.first; }))
+      unexpected.push_back(entry.first);
 
   if (!missing.empty() || !unexpected.empty() || !mismatched.empty()) {
     std::ostringstream os;
