@@ -1,5 +1,5 @@
 // Shared by the data tests: a private temporary folder, removed afterwards,
-// and small deterministic images. The data tests never read ../shared: every
+// and small deterministic images. The data tests read no data set from outside: every
 // file they read they first write here.
 #pragma once
 #include <atomic>
