@@ -1,5 +1,10 @@
 #include "autograd/graph.h"
 
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -10,10 +15,48 @@ namespace cf {
 
 namespace {
 thread_local bool g_grad_enabled = true;
+
+bool finite_from_environment() {
+  const char* v = std::getenv("CF_CHECK_FINITE");
+  return v && std::strcmp(v, "") != 0 && std::strcmp(v, "0") != 0;
 }
+std::atomic<bool> g_check_finite{finite_from_environment()};
+
+// The index of the first NaN or infinity in `t`, or -1.
+int64_t first_non_finite(const Tensor& t) {
+  const float* p = t.data();
+  for (int64_t i = 0; i < t.numel(); ++i)
+    if (!std::isfinite(p[i])) return i;
+  return -1;
+}
+
+// "inf at element 3 of <what> of shape [2, 3]" when `t` holds a non-finite value.
+bool describe_non_finite(const Tensor& t, const std::string& what, std::ostringstream& msg) {
+  const int64_t i = t.defined() ? first_non_finite(t) : -1;
+  if (i < 0) return false;
+  msg << t.data()[i] << " at element " << i << " of " << what << " of shape " << shape_str(t.shape());
+  return true;
+}
+
+// Says whether the tensors `op` computed from were finite: if not, the
+// non-finite value came from outside the checked ops (data, a parameter).
+void describe_sources(const std::vector<Tensor>& sources, const char* noun, std::ostringstream& msg) {
+  for (size_t k = 0; k < sources.size(); ++k) {
+    std::ostringstream found;
+    if (describe_non_finite(sources[k], std::string(noun) + " " + std::to_string(k), found)) {
+      msg << "; it already had " << found.str();
+      return;
+    }
+  }
+  msg << "; its " << noun << "s were finite";
+}
+
+}  // namespace
 
 bool grad_enabled() { return g_grad_enabled; }
 void set_grad_enabled(bool on) { g_grad_enabled = on; }
+bool check_finite() { return g_check_finite.load(std::memory_order_relaxed); }
+void set_check_finite(bool on) { g_check_finite.store(on, std::memory_order_relaxed); }
 
 bool needs_grad(std::initializer_list<const Tensor*> inputs) {
   if (!g_grad_enabled) return false;
@@ -31,6 +74,14 @@ bool needs_grad(const std::vector<Tensor>& inputs) {
 
 Tensor record(const char* op, Tensor out, std::vector<Tensor> inputs,
               BackwardFn backward) {
+  if (check_finite()) {
+    std::ostringstream msg;
+    msg << "check_finite: " << op << " produced ";
+    if (describe_non_finite(out, "its output", msg)) {
+      describe_sources(inputs, "input", msg);
+      throw Error(msg.str());
+    }
+  }
   if (!needs_grad(inputs)) return out;
   out.impl()->requires_grad = true;
   out.impl()->grad_fn =
@@ -113,6 +164,15 @@ void Tensor::backward(const Tensor& grad_output) const {
     CF_CHECK(in_grads.size() == node.inputs.size(),
              node.op << " backward: returned " << in_grads.size()
                      << " gradients for " << node.inputs.size() << " inputs");
+    if (check_finite())
+      for (size_t i = 0; i < in_grads.size(); ++i) {
+        std::ostringstream msg;
+        msg << "check_finite: the backward of " << node.op << " produced ";
+        if (describe_non_finite(in_grads[i], "the gradient for input " + std::to_string(i), msg)) {
+          describe_sources({g}, "incoming gradient", msg);
+          throw Error(msg.str());
+        }
+      }
     for (size_t i = 0; i < in_grads.size(); ++i) {
       const Tensor& in = node.inputs[i];
       if (!in.defined() || !in.requires_grad() || !in_grads[i].defined()) continue;

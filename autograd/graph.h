@@ -43,12 +43,22 @@ class NoGradGuard {
   bool previous_;
 };
 
+// A debugging aid for a loss that turns into NaN: when on, every op checks
+// its output, and backward() every gradient it computes, for NaN and
+// infinity, and throws an Error naming the first op that produced one and
+// whether its inputs were finite. Off by default, since it reads every value
+// once more; on when the environment has CF_CHECK_FINITE=1, or through
+// set_check_finite (the training key check_finite).
+bool check_finite();
+void set_check_finite(bool on);
+
 // True when an op on these inputs must be recorded.
 bool needs_grad(std::initializer_list<const Tensor*> inputs);
 bool needs_grad(const std::vector<Tensor>& inputs);
 
 // Records `out` as produced by `op` from `inputs` when any of them requires
-// grad and grad mode is on; otherwise does nothing. Returns `out`.
+// grad and grad mode is on; otherwise does nothing. Returns `out`. Every op
+// ends here, recorded or not, which is where check_finite() looks.
 Tensor record(const char* op, Tensor out, std::vector<Tensor> inputs,
               BackwardFn backward);
 

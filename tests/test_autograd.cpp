@@ -106,3 +106,30 @@ TEST_CASE("gradcheck catches a wrong gradient", "[autograd][gradcheck]") {
                                    {Tensor::randn({5}, 3)});
   CHECK(good.ok);
 }
+
+TEST_CASE("check_finite names the first op that produced a NaN or an infinity", "[autograd][errors]") {
+  struct Enabled {
+    Enabled() { set_check_finite(true); }
+    ~Enabled() { set_check_finite(false); }
+  } enabled;
+  const Tensor has_zero = Tensor::from({1.0f, 0.0f, 4.0f}, {3});
+  CHECK(error_of([&] { log(has_zero); }) ==
+        "check_finite: log produced -inf at element 1 of its output of shape [3]; its inputs were finite");
+
+  // A NaN that came from outside the checked ops (data, a parameter).
+  const Tensor has_nan = Tensor::from({1.0f, NAN}, {2});
+  const std::string from_outside = error_of([&] { exp(has_nan); });
+  CHECK(from_outside.find("check_finite: exp produced") == 0);
+  CHECK(from_outside.find("at element 1 of its output of shape [2]; it already had") != std::string::npos);
+  CHECK(from_outside.find("at element 1 of input 0 of shape [2]") != std::string::npos);
+
+  // d sqrt(x)/dx = 1 / (2 sqrt(x)) is infinite at 0: the forward is finite.
+  Tensor x = Tensor::from({0.0f, 4.0f}, {2}).requires_grad_();
+  Tensor y = sum(sqrt(x));
+  CHECK(error_of([&] { y.backward(); }) ==
+        "check_finite: the backward of sqrt produced inf at element 0 of the gradient for input 0 "
+        "of shape [2]; its incoming gradients were finite");
+
+  set_check_finite(false);
+  CHECK(log(has_zero).to_vector()[1] == -INFINITY);  // off: no check
+}

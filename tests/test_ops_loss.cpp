@@ -39,3 +39,15 @@ TEST_CASE("cross_entropy rejects bad labels", "[ops][loss][errors]") {
   CHECK(error_of([&] { cross_entropy(Tensor::zeros({6}), {0}); }).find("[N, K]") != std::string::npos);
   CHECK(error_of([&] { cross_entropy(logits, {0, 1}, 1.5f); }).find("label_smoothing") != std::string::npos);
 }
+
+TEST_CASE("cross_entropy of logits of size 1e4 is finite and exact", "[ops][loss]") {
+  Tensor logits = Tensor::from({1e4f, -1e4f, 0.0f, -2e4f, 3e4f, 3e4f - 1.0f}, {2, 3}).requires_grad_();
+  Tensor loss = cross_entropy(logits, {1, 0});
+  // Row 0: -log p(1) = 2e4 (+ exp(-1e4) terms, far below float spacing).
+  // Row 1: -log p(0) = 5e4 + log(1 + e^-1), since 3e4 dominates.
+  CHECK(loss.item() == Approx((2e4 + 5e4 + std::log1p(std::exp(-1.0))) / 2));
+  loss.backward();
+  for (float g : logits.grad().to_vector()) CHECK(std::isfinite(g));
+  CHECK(logits.grad().at({0, 0}) == Approx(0.5f));  // (p - onehot) / rows
+  CHECK(logits.grad().at({0, 1}) == Approx(-0.5f));
+}

@@ -1,11 +1,16 @@
 // Checkpoints: the safetensors format byte for byte, save/load round trips,
 // every malformed file we can think of, and writes that fail halfway.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <random>
+#include <set>
+#include <thread>
 
 #include "nn/registry.h"
+#include "train/crc32.h"
 #include "train/json.h"
 #include "train/safetensors.h"
 #include "tests/test_nn_util.h"
@@ -13,6 +18,8 @@
 #if defined(__unix__) || defined(__APPLE__)
 #include <csignal>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #endif
 
 using namespace cf;
@@ -84,12 +91,49 @@ TEST_CASE("A safetensors file written by hand from the published format loads", 
   CHECK(s.metadata == Metadata{{"format", "pt"}});
 }
 
+TEST_CASE("crc32 gives the standard check value", "[checkpoint]") {
+  CHECK(crc32("123456789", 9) == 0xCBF43926u);
+  CHECK(crc32("6789", 4, crc32("12345", 5)) == 0xCBF43926u);
+  CHECK(crc32("", 0) == 0u);
+}
+
 TEST_CASE("serialize_safetensors writes the published layout", "[checkpoint]") {
   std::string bytes = serialize_safetensors({{"w", Tensor::from({1.0f, -2.0f}, {2})}}, {{"k", "v"}});
-  const std::string json =
-      "{\"__metadata__\":{\"k\":\"v\"},\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
+  const std::string data("\x00\x00\x80\x3F\x00\x00\x00\xC0", 8);
+  // The checksum covers each tensor's name, shape and bytes, then each
+  // metadata key and value, every text with its terminating zero.
+  const std::string covered = std::string("w\0[2]\0", 6) + data + std::string("k\0v\0", 4);
+  char crc[9];
+  std::snprintf(crc, sizeof crc, "%08x", unsigned(crc32(covered.data(), covered.size())));
+  const std::string json = "{\"__metadata__\":{\"k\":\"v\",\"cf_checksum\":\"crc32:" + std::string(crc) +
+                           "\"},\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
   const std::string padded = json + std::string((8 - json.size() % 8) % 8, ' ');  // 8-byte aligned data
-  CHECK(bytes == with_header(padded, std::string("\x00\x00\x80\x3F\x00\x00\x00\xC0", 8)));
+  CHECK(bytes == with_header(padded, data));
+  CHECK(parse_safetensors(bytes, "w").metadata == Metadata{{"k", "v"}});
+}
+
+TEST_CASE("A damaged checkpoint fails its checksum", "[checkpoint][errors]") {
+  TempDir dir;
+  const std::string path = dir.file("m.safetensors");
+  save_checkpoint(path, *tiny_vit(), 7);
+  const std::string whole = read_bytes(path);
+
+  std::string flipped = whole;
+  flipped[flipped.size() - 3] ^= 0x10;  // one bit of the last tensor's data
+  write_bytes(path, flipped);
+  const std::string msg = error_of([&] { load_model(path); });
+  CHECK(contains(msg, path + ": checksum mismatch: the metadata records crc32:"));
+  CHECK(contains(msg, "the file was damaged after it was written"));
+
+  std::string edited = whole;  // the step in the metadata, same length
+  const size_t at = edited.find("\"step\":\"7\"");
+  REQUIRE(at != std::string::npos);
+  edited[at + 8] = '8';
+  write_bytes(path, edited);
+  CHECK(contains(error_of([&] { read_checkpoint(path); }), "checksum mismatch"));
+
+  CHECK(contains(error_of([&] { save_safetensors(path, {}, {{"cf_checksum", "x"}}); }),
+                 "metadata key \"cf_checksum\" is reserved"));
 }
 
 TEST_CASE("A checkpoint saved and loaded gives identical outputs", "[checkpoint]") {
@@ -213,6 +257,45 @@ TEST_CASE("A failed save leaves the previous file intact", "[checkpoint][errors]
   CHECK(read_checkpoint(path).step == 1);
 #endif
 }
+
+#if defined(__unix__) || defined(__APPLE__)
+TEST_CASE("A writer killed at any moment leaves a checkpoint that loads", "[checkpoint][errors]") {
+  TempDir dir;
+  const std::string path = dir.file("m.safetensors");
+  // Version k: a 1 MB tensor of k's, and k in the metadata, so a file mixing
+  // two versions would show.
+  auto save_version = [&](int k) {
+    const Tensor w = Tensor::from(std::vector<float>(size_t(1) << 18, float(k)), {int64_t(1) << 18});
+    save_safetensors(path, {{"w", w}}, {{"version", std::to_string(k)}});
+  };
+  save_version(0);
+  std::mt19937 delays(12345);
+  std::set<std::string> survivors;
+  for (int trial = 0; trial < 20; ++trial) {
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {  // writes new versions until it is killed
+      try {
+        for (int k = 1;; ++k) save_version(k);
+      } catch (...) {
+      }
+      _exit(1);
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(delays() % 30000));
+    kill(child, SIGKILL);
+    int status = 0;
+    waitpid(child, &status, 0);
+    REQUIRE(WIFSIGNALED(status));  // it was still writing, not failed
+    const Safetensors s = load_safetensors(path);
+    const std::string& k = s.metadata.at("version");
+    survivors.insert(k);
+    INFO("trial " << trial << ", version " << k);
+    const std::vector<float> w = s.tensors.at(0).second.to_vector();
+    CHECK(std::all_of(w.begin(), w.end(), [&](float v) { return v == std::stof(k); }));
+  }
+  CHECK(survivors.size() > 1);  // the kills did land between different writes
+}
+#endif
 
 TEST_CASE("The JSON reader: escapes, nesting and errors with offsets", "[checkpoint][json]") {
   Json j = parse_json(" {\"a\\n\\u00e9\\ud83d\\ude00\": [1, -20, \"x\"], \"b\": {}} ");

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "autograd/graph.h"
 #include "tests/helpers.h"
 #include "train/cli.h"
 #include "train/json.h"
@@ -207,6 +208,14 @@ TEST_CASE("training stops on a loss that is no longer finite", "[train][cli][err
   CHECK(r.code == 1);
   CHECK(r.err.find("the loss became") != std::string::npos);
   CHECK(r.err.find("at step") != std::string::npos);
+
+  // With check_finite the run stops at the op, not at the loss.
+  args.insert(args.end(), {"--set", "check_finite=true"});
+  Run checked = cli(args);
+  set_check_finite(false);
+  CHECK(checked.code == 1);
+  CHECK(checked.err.find("check_finite: ") != std::string::npos);
+  CHECK(checked.err.find(" produced ") != std::string::npos);
 }
 
 TEST_CASE("checkpoints of another model and unwritable folders are reported", "[train][cli][errors]") {

@@ -37,6 +37,7 @@ const Config& train_defaults() {
         .define("cutmix", 0.0, "cutmix alpha (0: off; with mixup, alternate per step)")
         .define("seed", 0, "seed of initialisation, data order, augmentation and dropout")
         .define("threads", 0, "worker threads (0: CF_NUM_THREADS or all cores)")
+        .define("check_finite", false, "stop at the first op that produces NaN or inf, naming it (slower)")
         .define("eval_every", 1, "evaluate on the test set every N epochs (and at the end)");
     return c;
   }();

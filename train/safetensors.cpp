@@ -10,8 +10,16 @@
 #include <sstream>
 #include <tuple>
 
+#if defined(_WIN32)
+#include <io.h>
+#else
+#include <fcntl.h>
+#include <unistd.h>
+#endif
+
 #include "autograd/error.h"
 #include "nn/registry.h"
+#include "train/crc32.h"
 #include "train/json.h"
 
 namespace cf {
@@ -43,18 +51,41 @@ Json shape_array(const Shape& shape) {
   return Json::make_array(dims);
 }
 
-// Writes `bytes` to a temporary file next to `path`, then renames it into
-// place: a crash, a full disk or a missing folder leaves `path` as it was.
+// Pushes a file's bytes (or a folder's entries) from the OS cache to the
+// disk: after the rename, a crash or power cut leaves either the old file or
+// the whole new one, never a renamed file whose blocks were not yet written.
+bool sync_file(std::FILE* f) {
+#if defined(_WIN32)
+  return _commit(_fileno(f)) == 0;
+#else
+  return fsync(fileno(f)) == 0;
+#endif
+}
+
+void sync_folder(const std::string& path) {
+#if !defined(_WIN32)
+  const std::string folder = std::filesystem::path(path).parent_path().string();
+  const int fd = open(folder.empty() ? "." : folder.c_str(), O_RDONLY);
+  if (fd < 0) return;  // best effort: the file itself is already on disk
+  fsync(fd);
+  close(fd);
+#else
+  (void)path;
+#endif
+}
+
+// Writes `bytes` to a temporary file next to `path`, flushes it to disk, then
+// renames it into place: a crash, a full disk or a missing folder leaves
+// `path` as it was.
 void write_atomically(const std::string& path, const std::string& bytes) {
   const std::string tmp = path + ".tmp";
-  std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-  CF_CHECK(out, "save_safetensors: cannot open " << tmp
-                                                 << " for writing (does the folder exist?); "
-                                                 << path << " is unchanged");
-  out.write(bytes.data(), std::streamsize(bytes.size()));
-  out.flush();
-  out.close();
-  if (out.fail()) {
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  CF_CHECK(f, "save_safetensors: cannot open " << tmp
+                                               << " for writing (does the folder exist?); "
+                                               << path << " is unchanged");
+  const bool written = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size() &&
+                       std::fflush(f) == 0 && sync_file(f);
+  if (std::fclose(f) != 0 || !written) {
     std::remove(tmp.c_str());
     throw Error("save_safetensors: writing " + std::to_string(bytes.size()) + " bytes to " + tmp +
                 " failed (disk full or file too large?); " + path + " is unchanged");
@@ -65,6 +96,39 @@ void write_atomically(const std::string& path, const std::string& bytes) {
     std::remove(tmp.c_str());
     throw Error("save_safetensors: cannot rename " + tmp + " to " + path + ": " + ec.message());
   }
+  sync_folder(path);
+}
+
+// What the checksum covers: every tensor's name, shape and little-endian
+// bytes, in name order, and every metadata entry but the checksum itself.
+// Content rather than layout, so a file that another tool re-saves with its
+// tensors in another order keeps a valid checksum.
+const char* const kChecksumKey = "cf_checksum";
+
+struct Span {
+  std::string name;
+  Shape shape;
+  const char* bytes;
+  int64_t size;
+};
+
+std::string content_checksum(std::vector<Span> spans, const Metadata& metadata) {
+  std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) { return a.name < b.name; });
+  uint32_t crc = 0;
+  auto add_text = [&](const std::string& text) { crc = crc32(text.c_str(), text.size() + 1, crc); };
+  for (const Span& s : spans) {
+    add_text(s.name);
+    add_text(shape_str(s.shape));
+    crc = crc32(s.bytes, size_t(s.size), crc);
+  }
+  for (const auto& [key, value] : metadata) {  // std::map: in key order
+    if (key == kChecksumKey) continue;
+    add_text(key);
+    add_text(value);
+  }
+  char hex[16];
+  std::snprintf(hex, sizeof hex, "%08x", unsigned(crc));
+  return std::string("crc32:") + hex;
 }
 
 std::string read_file(const std::string& path) {
@@ -79,18 +143,31 @@ std::string read_file(const std::string& path) {
 }  // namespace
 
 std::string serialize_safetensors(const NamedTensors& tensors, const Metadata& metadata) {
-  Json header;
-  if (!metadata.empty()) {
-    Json meta;
-    for (const auto& [k, v] : metadata) meta.object.emplace_back(k, Json::make_string(v));
-    header.object.emplace_back("__metadata__", meta);
-  }
+  CF_CHECK(!metadata.count(kChecksumKey),
+           "save_safetensors: metadata key \"" << kChecksumKey << "\" is reserved for the checksum");
   std::set<std::string> seen;
-  int64_t offset = 0;
+  int64_t size = 0;
   for (const auto& [name, t] : tensors) {
     CF_CHECK(name != "__metadata__" && seen.insert(name).second,
              "save_safetensors: tensor name \"" << name << "\" is reserved or repeated");
     CF_CHECK(t.defined(), "save_safetensors: tensor \"" << name << "\" is undefined");
+    size += 4 * t.numel();
+  }
+  std::string data(size_t(size), '\0');
+  std::vector<Span> spans;
+  int64_t offset = 0;
+  for (const auto& [name, t] : tensors) {
+    copy_little_endian(t.data(), &data[size_t(offset)], t.numel());
+    spans.push_back({name, t.shape(), data.data() + offset, 4 * t.numel()});
+    offset += 4 * t.numel();
+  }
+
+  Json header, meta;
+  for (const auto& [k, v] : metadata) meta.object.emplace_back(k, Json::make_string(v));
+  meta.object.emplace_back(kChecksumKey, Json::make_string(content_checksum(spans, metadata)));
+  header.object.emplace_back("__metadata__", meta);
+  offset = 0;
+  for (const auto& [name, t] : tensors) {
     Json entry;
     entry.object.emplace_back("dtype", Json::make_string("F32"));
     entry.object.emplace_back("shape", shape_array(t.shape()));
@@ -104,16 +181,11 @@ std::string serialize_safetensors(const NamedTensors& tensors, const Metadata& m
   std::string json = to_json(header);
   json.append((8 - json.size() % 8) % 8, ' ');
 
-  std::string bytes(8 + json.size() + size_t(offset), '\0');
+  std::string bytes(8, '\0');
   const uint64_t n = json.size();
   for (int i = 0; i < 8; ++i) bytes[size_t(i)] = char((n >> (8 * i)) & 0xFF);
-  std::memcpy(&bytes[8], json.data(), json.size());
-  char* data = &bytes[8 + json.size()];
-  for (const auto& [name, t] : tensors) {
-    copy_little_endian(t.data(), data, t.numel());
-    data += 4 * t.numel();
-  }
-  return bytes;
+  bytes.reserve(8 + json.size() + data.size());
+  return bytes.append(json).append(data);
 }
 
 Safetensors parse_safetensors(const std::string& bytes, const std::string& name) {
@@ -139,6 +211,7 @@ Safetensors parse_safetensors(const std::string& bytes, const std::string& name)
   const uint64_t data_start = 8 + n, data_size = size - data_start;
   Safetensors out;
   std::vector<std::tuple<int64_t, int64_t, std::string>> spans;  // begin, end, tensor
+  std::vector<Span> contents;
   for (const auto& [key, entry] : header.object) {
     if (key == "__metadata__") {
       if (entry.type != Json::Type::Object)
@@ -199,6 +272,7 @@ Safetensors parse_safetensors(const std::string& bytes, const std::string& name)
     copy_little_endian(bytes.data() + data_start + uint64_t(begin), t.data(), t.numel());
     out.tensors.emplace_back(key, t);
     spans.emplace_back(begin, end, key);
+    contents.push_back({key, dims, bytes.data() + data_start + uint64_t(begin), end - begin});
   }
 
   // The tensors must tile the data section exactly (no gaps, no overlaps).
@@ -214,6 +288,16 @@ Safetensors parse_safetensors(const std::string& bytes, const std::string& name)
   if (uint64_t(expected) != data_size)
     fail(std::to_string(data_size - uint64_t(expected)) + " bytes after the last tensor (from file byte " +
          std::to_string(data_start + uint64_t(expected)) + ") belong to no tensor");
+
+  // Files written by other tools have no checksum; ours are checked.
+  auto recorded = out.metadata.find(kChecksumKey);
+  if (recorded != out.metadata.end()) {
+    const std::string actual = content_checksum(contents, out.metadata);
+    if (actual != recorded->second)
+      fail("checksum mismatch: the metadata records " + recorded->second + " but the contents give " +
+           actual + "; the file was damaged after it was written (a partial copy, a disk error or an edit)");
+    out.metadata.erase(recorded);
+  }
   return out;
 }
 

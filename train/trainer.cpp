@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "autograd/error.h"
+#include "autograd/graph.h"
 #include "autograd/kernels/cpu.h"
 #include "autograd/kernels/threads.h"
 #include "autograd/ops.h"
@@ -255,6 +256,7 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
   fs::create_directories(dir);
   CF_CHECK(fs::is_directory(dir), "train: cannot create the output folder " << dir.string());
   if (t.get_int("threads") > 0) kernels::set_num_threads(int(t.get_int("threads")));
+  if (t.get_bool("check_finite")) set_check_finite(true);
 
   DataSplits data = load_data(t, out);
   run.model_config = fit_model_to_data(run, *data.train);
@@ -324,6 +326,9 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
   const auto run_start = std::chrono::steady_clock::now();
   const int64_t first_step = pos.step;
   TrainResult result;
+  result.parameters = model->learnable_parameters();
+  result.attention_parameters = model->attention_parameters();
+  double trained_images = 0, training_seconds = 0;
   model->train();
 
   for (; pos.epoch < epochs; ++pos.epoch, pos.batch = 0) {
@@ -358,7 +363,8 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
                     " at step " + std::to_string(pos.step) + " (epoch " + std::to_string(pos.epoch + 1) +
                     ", batch " + std::to_string(pos.batch + 1) + "); the last good checkpoint is " +
                     (fs::exists(last) ? last.string() : std::string("not written yet")) +
-                    ". Try a lower --lr or clip_grad_norm.");
+                    ". Try a lower --lr or clip_grad_norm; --set check_finite=true names the op that "
+                    "first produces a NaN or an infinity.");
       optimizer->zero_grad();
       total.backward();
       if (clip > 0) clip_grad_norm(model->parameters(), clip);
@@ -403,6 +409,9 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
     for (const auto& [name, s] : aux_sum) e.aux[name] = s / double(std::max<int64_t>(1, batches_run));
     e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
     e.images_per_second = seen / std::max(e.seconds, 1e-9);
+    trained_images += seen;
+    training_seconds += e.seconds;
+    result.images_per_second = trained_images / std::max(training_seconds, 1e-9);
     const bool evaluate_now = (pos.epoch + 1) % eval_every == 0 || pos.epoch + 1 == epochs;
     if (evaluate_now) {
       const EvalResult r = evaluate(*model, *data.test, batch_size);

@@ -44,6 +44,9 @@ struct TrainResult {
   double final_accuracy = 0; // test accuracy after the last epoch
   double final_loss = 0;
   bool interrupted = false;  // stopped by request_stop() (Ctrl-C)
+  int64_t parameters = 0;            // the model's learnable parameters
+  int64_t attention_parameters = 0;  // those of its token mixers
+  double images_per_second = 0;      // training throughput of this call, evaluation excluded
 };
 
 // Runs (or resumes) a training run. Errors (bad config, data, a loss that is
