@@ -5,28 +5,17 @@
 
 #include "autograd/graph.h"
 #include "tests/helpers.h"
+#include "tests/temp_dir.h"
 #include "train/cli.h"
 #include "train/json.h"
 #include "train/safetensors.h"
 #include "train/trainer.h"
 
 using namespace cf;
+using cf::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A fresh folder under the system's temp directory, removed at the end.
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() /
-             ("cf_test_" + name + "_" +
-              std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 struct Run {
   int code;
@@ -94,20 +83,20 @@ TEST_CASE("cf reports bad commands, flags and keys", "[train][cli][errors]") {
   CHECK(r.code == 1);
   CHECK(r.err.find("does not exist") != std::string::npos);
   TempDir wrong("wrongdata");
-  r = cli({"train", "--model", "cct_2_3x2", "--data", wrong.path.string()});
+  r = cli({"train", "--model", "cct_2_3x2", "--data", wrong.path().string()});
   CHECK(r.code == 1);
   CHECK(r.err.find("holds neither CIFAR-10") != std::string::npos);
 }
 
 TEST_CASE("a short training run reaches 18% on the synthetic set and logs it", "[train][cli][slow]") {
   TempDir dir("short");
-  Run r = cli(tiny_run(dir.path.string(), 4, 1024));
+  Run r = cli(tiny_run(dir.path().string(), 4, 1024));
   INFO(r.out << r.err);
   REQUIRE(r.code == 0);
   for (const char* f : {"config.txt", "log.jsonl", "log.csv", "curves.svg", "last.safetensors", "best.safetensors"})
-    CHECK(fs::exists(dir.path / f));
+    CHECK(fs::exists(dir.path() / f));
   // Logs parse: every JSON line, and the CSV's rows have the header's width.
-  std::ifstream jsonl(dir.path / "log.jsonl");
+  std::ifstream jsonl(dir.path() / "log.jsonl");
   int epochs = 0;
   double accuracy = 0;
   for (std::string line; std::getline(jsonl, line);) {
@@ -121,11 +110,11 @@ TEST_CASE("a short training run reaches 18% on the synthetic set and logs it", "
   // Ten classes: chance is 10%. Four epochs of a tiny CCT (128 steps) reach
   // about 25% (seed 0).
   CHECK(accuracy > 0.18);
-  std::string csv = read_text(dir.path / "log.csv");
+  std::string csv = read_text(dir.path() / "log.csv");
   CHECK(std::count(csv.begin(), csv.end(), '\n') == 5);
 
   // The checkpoint evaluates to the logged accuracy.
-  Run e = cli({"eval", "--checkpoint", (dir.path / "best.safetensors").string()});
+  Run e = cli({"eval", "--checkpoint", (dir.path() / "best.safetensors").string()});
   INFO(e.err);
   CHECK(e.code == 0);
   CHECK(e.out.find("accuracy") != std::string::npos);
@@ -135,7 +124,7 @@ TEST_CASE("a short training run reaches 18% on the synthetic set and logs it", "
 TEST_CASE("a resumed run ends with the same weights, bit for bit", "[train][resume][slow]") {
   TempDir straight("straight"), resumed("resumed");
   // With augmentation and dropout: every random choice must be replayed.
-  REQUIRE(cli(tiny_run(straight.path.string(), 2, 256, true)).code == 0);
+  REQUIRE(cli(tiny_run(straight.path().string(), 2, 256, true)).code == 0);
 
   // Stop part-way through the first epoch, then resume to the end.
   TrainOptions options;
@@ -147,18 +136,18 @@ TEST_CASE("a resumed run ends with the same weights, bit for bit", "[train][resu
         .set("warmup", 0).set("augment", true).set("dropout", 0.1);
     options.run = split_run_config(combined, "test");
   }
-  options.out_dir = resumed.path.string();
+  options.out_dir = resumed.path().string();
   options.stop_after_steps = 3;
   std::ostringstream log;
   TrainResult first = train(options, log);
   CHECK(first.interrupted);
   CHECK(first.steps == 3);
-  Run rest = cli({"train", "--resume", resumed.path.string()});
+  Run rest = cli({"train", "--resume", resumed.path().string()});
   INFO(rest.out << rest.err);
   REQUIRE(rest.code == 0);
 
-  Safetensors a = load_safetensors((straight.path / "last.safetensors").string());
-  Safetensors b = load_safetensors((resumed.path / "last.safetensors").string());
+  Safetensors a = load_safetensors((straight.path() / "last.safetensors").string());
+  Safetensors b = load_safetensors((resumed.path() / "last.safetensors").string());
   REQUIRE(a.tensors.size() == b.tensors.size());
   for (size_t i = 0; i < a.tensors.size(); ++i) {
     INFO(a.tensors[i].first);
@@ -169,40 +158,40 @@ TEST_CASE("a resumed run ends with the same weights, bit for bit", "[train][resu
 
 TEST_CASE("corrupt, eval on CIFAR-10-C and inspect work on a trained run", "[train][cli][slow]") {
   TempDir run("robust"), corrupted("robust_c"), pictures("robust_png");
-  REQUIRE(cli(tiny_run(run.path.string(), 1, 128)).code == 0);
-  Run c = cli({"corrupt", "--dataset", "synthetic", "--out", corrupted.path.string(), "--limit", "32",
+  REQUIRE(cli(tiny_run(run.path().string(), 1, 128)).code == 0);
+  Run c = cli({"corrupt", "--dataset", "synthetic", "--out", corrupted.path().string(), "--limit", "32",
                "--corruptions", "gaussian_noise,fog"});
   INFO(c.out << c.err);
   REQUIRE(c.code == 0);
-  CHECK(fs::exists(corrupted.path / "fog.npy"));
-  CHECK(fs::exists(corrupted.path / "labels.npy"));
-  const std::string checkpoint = (run.path / "best.safetensors").string();
-  Run e = cli({"eval", "--checkpoint", checkpoint, "--corruptions", corrupted.path.string()});
+  CHECK(fs::exists(corrupted.path() / "fog.npy"));
+  CHECK(fs::exists(corrupted.path() / "labels.npy"));
+  const std::string checkpoint = (run.path() / "best.safetensors").string();
+  Run e = cli({"eval", "--checkpoint", checkpoint, "--corruptions", corrupted.path().string()});
   INFO(e.out << e.err);
   REQUIRE(e.code == 0);
   CHECK(e.out.find("mean corruption accuracy") != std::string::npos);
-  std::string csv = read_text(run.path / "robustness.csv");
+  std::string csv = read_text(run.path() / "robustness.csv");
   CHECK(std::count(csv.begin(), csv.end(), '\n') == 11);  // header + 2 corruptions x 5 severities
-  Run b = cli({"eval", "--checkpoint", checkpoint, "--corruptions", corrupted.path.string(),
-               "--report", (run.path / "again.csv").string(), "--baseline", (run.path / "robustness.csv").string()});
+  Run b = cli({"eval", "--checkpoint", checkpoint, "--corruptions", corrupted.path().string(),
+               "--report", (run.path() / "again.csv").string(), "--baseline", (run.path() / "robustness.csv").string()});
   CHECK(b.code == 0);
   CHECK(b.out.find("Accuracy by difficulty") != std::string::npos);
-  Run i = cli({"inspect", "--checkpoint", checkpoint, "--out", pictures.path.string(), "--image", "3"});
+  Run i = cli({"inspect", "--checkpoint", checkpoint, "--out", pictures.path().string(), "--image", "3"});
   INFO(i.err);
   REQUIRE(i.code == 0);
-  CHECK(fs::exists(pictures.path / "block0_head1.png"));
+  CHECK(fs::exists(pictures.path() / "block0_head1.png"));
 
-  CHECK(cli({"corrupt", "--dataset", "synthetic", "--out", corrupted.path.string(), "--corruptions", "fgo"})
+  CHECK(cli({"corrupt", "--dataset", "synthetic", "--out", corrupted.path().string(), "--corruptions", "fgo"})
             .err.find("unknown corruption 'fgo' (did you mean fog?)") != std::string::npos);
   CHECK(cli({"eval", "--checkpoint", checkpoint, "--corruptions", "/nonexistent"})
             .err.find("folder '/nonexistent' does not exist") != std::string::npos);
-  CHECK(cli({"inspect", "--checkpoint", checkpoint, "--out", pictures.path.string(), "--image", "999"})
+  CHECK(cli({"inspect", "--checkpoint", checkpoint, "--out", pictures.path().string(), "--image", "999"})
             .err.find("--image 999 is not in [0, 256)") != std::string::npos);
 }
 
 TEST_CASE("training stops on a loss that is no longer finite", "[train][cli][errors]") {
   TempDir dir("nan");
-  std::vector<std::string> args = tiny_run(dir.path.string(), 1, 64);
+  std::vector<std::string> args = tiny_run(dir.path().string(), 1, 64);
   args[std::find(args.begin(), args.end(), "--lr") - args.begin() + 1] = "1e30";
   Run r = cli(args);
   CHECK(r.code == 1);
@@ -220,19 +209,19 @@ TEST_CASE("training stops on a loss that is no longer finite", "[train][cli][err
 
 TEST_CASE("checkpoints of another model and unwritable folders are reported", "[train][cli][errors]") {
   TempDir dir("other");
-  REQUIRE(cli(tiny_run(dir.path.string(), 1, 64)).code == 0);
-  const std::string file = (dir.path / "last.safetensors").string();
-  RunConfig other = read_run_config(dir.path.string());
+  REQUIRE(cli(tiny_run(dir.path().string(), 1, 64)).code == 0);
+  const std::string file = (dir.path() / "last.safetensors").string();
+  RunConfig other = read_run_config(dir.path().string());
   other.model_config.set("dim", 16);
   std::string msg = test::error_of([&] { load_run_model(load_safetensors(file), other, file); });
   CHECK(msg.find(file) != std::string::npos);
   CHECK(msg.find("shape") != std::string::npos);
   // A plain safetensors file without a run's metadata.
-  const std::string plain = (dir.path / "plain.safetensors").string();
+  const std::string plain = (dir.path() / "plain.safetensors").string();
   save_safetensors(plain, {{"w", Tensor::ones({2})}});
   CHECK(cli({"eval", "--checkpoint", plain}).err.find("has no run config") != std::string::npos);
   // An output folder inside a regular file cannot be created.
-  Run r = cli(tiny_run((dir.path / "last.safetensors" / "sub").string(), 1, 64));
+  Run r = cli(tiny_run((dir.path() / "last.safetensors" / "sub").string(), 1, 64));
   CHECK(r.code == 1);
   CHECK(r.err.find("last.safetensors/sub") != std::string::npos);
 }
@@ -240,15 +229,15 @@ TEST_CASE("checkpoints of another model and unwritable folders are reported", "[
 TEST_CASE("auxiliary losses and diagnostics are logged apart", "[train][cli]") {
   TempDir dir("aux");
   Run r = cli({"train", "--model", "ut_act_cifar", "--dataset", "synthetic", "--epochs", "1",
-               "--batch-size", "16", "--out", dir.path.string(), "--set", "dim=16", "--set", "heads=2",
+               "--batch-size", "16", "--out", dir.path().string(), "--set", "dim=16", "--set", "heads=2",
                "--set", "max_steps=3", "--set", "synthetic_train=32", "--set", "synthetic_test=16"});
   INFO(r.out << r.err);
   REQUIRE(r.code == 0);
-  std::string header = read_text(dir.path / "log.csv");
+  std::string header = read_text(dir.path() / "log.csv");
   header = header.substr(0, header.find('\n'));
   CHECK(header.find("aux_ponder_cost") != std::string::npos);
   CHECK(header.find("aux_act_steps") != std::string::npos);
-  std::ifstream jsonl(dir.path / "log.jsonl");
+  std::ifstream jsonl(dir.path() / "log.jsonl");
   std::string line;
   std::getline(jsonl, line);  // the start line
   std::getline(jsonl, line);
@@ -260,14 +249,14 @@ TEST_CASE("auxiliary losses and diagnostics are logged apart", "[train][cli]") {
 TEST_CASE("inspect lays a Columnformer's attention out on its sheet", "[train][cli]") {
   TempDir run("sheet"), pictures("sheet_png");
   Run r = cli({"train", "--model", "vision_columnformer_ff_tiny_cifar", "--dataset", "synthetic",
-               "--epochs", "1", "--batch-size", "16", "--out", run.path.string(), "--set", "dim=16",
+               "--epochs", "1", "--batch-size", "16", "--out", run.path().string(), "--set", "dim=16",
                "--set", "depth=2", "--set", "synthetic_train=32", "--set", "synthetic_test=16"});
   INFO(r.out << r.err);
   REQUIRE(r.code == 0);
-  Run i = cli({"inspect", "--checkpoint", (run.path / "last.safetensors").string(), "--out",
-               pictures.path.string()});
+  Run i = cli({"inspect", "--checkpoint", (run.path() / "last.safetensors").string(), "--out",
+               pictures.path().string()});
   INFO(i.out << i.err);
   REQUIRE(i.code == 0);
-  CHECK(fs::exists(pictures.path / "sheet_block1.png"));
+  CHECK(fs::exists(pictures.path() / "sheet_block1.png"));
   CHECK(i.out.find("Wiring cost per block:") != std::string::npos);
 }

@@ -10,9 +10,13 @@
 //                   the tensors cover with no gaps or overlaps.
 //
 // Only F32 is read and written (the library is float32). A file is written
-// to a temporary file in the same folder and renamed into place, so the
-// target path never holds a half-written file. Reading checks every field and
-// names the file and the tensor or byte offset that is wrong.
+// to a temporary file in the same folder, flushed to disk (fsync) and renamed
+// into place, so the target path never holds a half-written file, even after
+// a crash or a power cut. The metadata key "cf_checksum" holds a CRC-32 of
+// the contents (tensor names, shapes and bytes, and the other metadata);
+// reading verifies it when present (files from other tools have none) and
+// removes it from the metadata returned. Reading checks every field and names
+// the file and the tensor or byte offset that is wrong.
 #pragma once
 #include <cstdint>
 #include <map>

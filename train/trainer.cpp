@@ -304,13 +304,17 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
         << ", step " << pos.step << ".\n";
   } else {
     std::ofstream(dir / "config.txt") << join_run_config(run).to_string();
-    std::ofstream(dir / "log.jsonl", std::ios::trunc)
-        << "{\"event\":\"start\",\"version\":" << json_quote(version())
-        << ",\"kernel_path\":" << json_quote(kernels::simd_path_name(kernels::simd_path()))
-        << ",\"threads\":" << kernels::num_threads() << ",\"data\":" << json_quote(data.description)
-        << ",\"config\":" << json_quote(join_run_config(run).to_string()) << "}\n";
+    std::ofstream(dir / "log.jsonl", std::ios::trunc);
     fs::remove(dir / "log.csv");
   }
+  // What reproduces the run (its config holds the seed), and where a resumed
+  // run picked up: a resume may happen on another machine or kernel path.
+  std::ofstream(dir / "log.jsonl", std::ios::app)
+      << "{\"event\":" << json_quote(options.resume ? "resume" : "start") << ",\"step\":" << pos.step
+      << ",\"version\":" << json_quote(version())
+      << ",\"kernel_path\":" << json_quote(kernels::simd_path_name(kernels::simd_path()))
+      << ",\"threads\":" << kernels::num_threads() << ",\"data\":" << json_quote(data.description)
+      << ",\"config\":" << json_quote(join_run_config(run).to_string()) << "}\n";
   out << "Training " << run.model << " (" << model->num_parameters() << " parameters) on "
       << data.description << ": " << data.train->n << " training and " << data.test->n
       << " test images, " << epochs << " epochs of " << steps_per_epoch << " steps, "
