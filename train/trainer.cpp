@@ -190,7 +190,8 @@ Metadata position_metadata(const RunConfig& run, const Position& p) {
           {"batch", std::to_string(p.batch)},
           {"best_accuracy", number(p.best_accuracy)},
           {"version", version()},
-          {"kernel_path", kernels::simd_path_name(kernels::simd_path())}};
+          {"kernel_path", kernels::simd_path_name(kernels::simd_path())},
+          {"threads", std::to_string(kernels::num_threads())}};
 }
 
 // last.safetensors: the model's tensors under their own names (so any
