@@ -1,4 +1,4 @@
-// Kernel benchmark: SGEMM GFLOP/s (against the AVX2 FMA peak and, when the
+// Kernel benchmark: SGEMM GFLOP/s (against the active path's FMA peak and, when the
 // build found it, OpenBLAS in the same run) and the row kernels' SIMD/scalar
 // speed-up. Plain main, prints tables; see docs/PERFORMANCE.md for how to run.
 //
@@ -139,7 +139,7 @@ void bench_gemm(double peak_gflops_per_core) {
   shapes.push_back({"batched 256x(64,32,64)", 64, 32, 64, 256});
 
 #ifdef CF_BENCH_OPENBLAS
-  std::printf("OpenBLAS core: %s (set OPENBLAS_CORETYPE=Haswell for its AVX2 kernel)\n\n",
+  std::printf("OpenBLAS core: %s (OPENBLAS_CORETYPE=Haswell selects its AVX2 kernel, SkylakeX its AVX-512 one)\n\n",
               openblas_get_corename());
 #else
   std::printf("OpenBLAS not found at build time: its comparison is skipped\n\n");
@@ -260,9 +260,11 @@ void bench_rowops(int64_t rows) {
 int main(int argc, char** argv) {
   const std::string only = argc > 1 ? argv[1] : "";
   const double ghz = measure_ghz();
-  const double peak = 32.0 * ghz;  // 2 FMA pipes x 8 floats x 2 FLOP per cycle
-  std::printf("SIMD path: %s   clock (measured): %.2f GHz   AVX2 FMA peak: %.1f GFLOP/s/core\n",
-              ck::simd_path_name(ck::simd_path()), ghz, peak);
+  // 2 FMA pipes x 8 (AVX2) or 16 (AVX-512) floats x 2 FLOP per cycle.
+  const bool avx512 = ck::simd_path() == ck::SimdPath::Avx512;
+  const double peak = (avx512 ? 64.0 : 32.0) * ghz;
+  std::printf("SIMD path: %s   clock (measured): %.2f GHz   %s FMA peak: %.1f GFLOP/s/core\n",
+              ck::simd_path_name(ck::simd_path()), ghz, avx512 ? "AVX-512" : "AVX2", peak);
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   if (ck::cpu_features().avx2 && ck::cpu_features().fma && ck::cpu_features().os_ymm)
     std::printf("FMA loop, all threads together: 1 thread %.1f GFLOP/s, 2 threads %.1f GFLOP/s\n",

@@ -68,7 +68,9 @@ CpuFeatures detect() {
 }
 
 SimdPath best_supported() {
-  return simd_path_supported(SimdPath::Avx2) ? SimdPath::Avx2 : SimdPath::Scalar;
+  for (SimdPath p : {SimdPath::Avx512, SimdPath::Avx2})
+    if (simd_path_supported(p)) return p;
+  return SimdPath::Scalar;
 }
 
 // The start-up choice: CF_SIMD if set and usable, otherwise the best path.
@@ -84,7 +86,7 @@ SimdPath initial_path() {
   } else if (want == "avx512") {
     p = SimdPath::Avx512;
   } else {
-    std::fprintf(stderr, "cf: CF_SIMD=%s is not one of scalar, avx2; using %s\n",
+    std::fprintf(stderr, "cf: CF_SIMD=%s is not one of scalar, avx2, avx512; using %s\n",
                  env, simd_path_name(best_supported()));
     return best_supported();
   }
@@ -119,7 +121,11 @@ bool simd_path_supported(SimdPath path) {
       return false;
 #endif
     case SimdPath::Avx512:
-      return false;  // no AVX-512 kernels yet (see cpu.h)
+#if defined(CF_HAVE_AVX512) && defined(CF_HAVE_AVX2)
+      return simd_path_supported(SimdPath::Avx2) && cpu_features().avx512f && cpu_features().os_zmm;
+#else
+      return false;
+#endif
   }
   return false;
 }

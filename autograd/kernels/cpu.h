@@ -9,6 +9,8 @@
 // The environment variable CF_SIMD picks the path by name at start-up:
 //   CF_SIMD=scalar  force the portable path (reference results, debugging)
 //   CF_SIMD=avx2    AVX2+FMA (falls back to scalar, with a warning, if absent)
+//   CF_SIMD=avx512  AVX-512F for the GEMM, AVX2 for the rest (the default
+//                   where the CPU and OS support it)
 // Tests switch paths with set_simd_path().
 #pragma once
 
@@ -17,10 +19,9 @@ namespace cf::kernels {
 enum class SimdPath {
   Scalar = 0,  // portable C++; the only path on non-x86 builds
   Avx2 = 1,    // AVX2 + FMA, 8 floats per register
-  // Reserved for AVX-512 kernels (*_avx512.cpp, 16 floats per register). The
-  // build already compiles such files with AVX-512 flags and cpu_features()
-  // already reports OS support for the ZMM state; no kernel exists yet, so
-  // this value is never selected.
+  // AVX-512F kernels (*_avx512.cpp, 16 floats per register) where they
+  // exist — so far the GEMM micro-kernel, which gives the same bits as the
+  // AVX2 one — and the AVX2 kernels elsewhere. Needs the AVX2 path too.
   Avx512 = 2,
 };
 

@@ -31,12 +31,10 @@
 namespace cf::kernels {
 namespace {
 
-using detail::kGemmMR;
-using detail::kGemmNR;
-
 // Cache blocking. KC x NR floats of B (16 KiB at KC = 256) stay in L1 across
 // a whole A block; MC x KC floats of A (~170 KiB) stay in L2; the KC x NC
-// B panel (~4 MiB) in L3. These are upper bounds: the actual blocks are
+// B panel (~4 MiB) in L3 (with the AVX-512 tile's NR = 32, the B strip is
+// 32 KiB, still inside a 48 KiB L1). These are upper bounds: the actual blocks are
 // balanced so that the last one is not a sliver.
 constexpr int64_t kMC = 168;
 constexpr int64_t kKC = 256;
@@ -151,25 +149,27 @@ void scale_c(const Gemm& g) {
   }
 }
 
+// MR x NR is the micro-kernel's tile.
+template <int MR, int NR>
 void gemm_blocked(const Gemm& g, const GemmKernels& kern, bool parallel) {
   const int64_t a_si = g.trans_a ? 1 : g.lda, a_sk = g.trans_a ? g.lda : 1;
   const int64_t b_sj = g.trans_b ? g.ldb : 1, b_sk = g.trans_b ? 1 : g.ldb;
 
   const int64_t threads = parallel ? num_threads() : 1;
-  const int64_t nc_max = balanced_block(g.N, kNC, kGemmNR);
+  const int64_t nc_max = balanced_block(g.N, kNC, NR);
   const int64_t kc_max = balanced_block(g.K, kKC, 1);
   // As many A blocks as MC needs, rounded up to a multiple of the thread
   // count so the threads finish together (M = 1024 on 2 threads: 8 blocks
   // of 132 rows, not 7 of 150). How the work is split never changes a
   // result (see the top of this file), so it may depend on the threads.
   const int64_t mc_max =
-      round_up(ceil_div(g.M, round_up(ceil_div(g.M, kMC), threads)), kGemmMR);
+      round_up(ceil_div(g.M, round_up(ceil_div(g.M, kMC), threads)), MR);
   const int64_t m_blocks = ceil_div(g.M, mc_max);
   float* packed_b = t_pack_b.get(size_t(kc_max * nc_max));
 
   for (int64_t jc = 0; jc < g.N; jc += nc_max) {
     const int64_t nc = std::min(nc_max, g.N - jc);
-    const int64_t n_strips = ceil_div(nc, kGemmNR);
+    const int64_t n_strips = ceil_div(nc, NR);
     // With few A blocks, also split the B strips into groups so that every
     // thread gets work; each task then packs its A block itself (cheap: the
     // repacked block is small exactly when M is small).
@@ -183,7 +183,7 @@ void gemm_blocked(const Gemm& g, const GemmKernels& kern, bool parallel) {
 
       const float* b_src = g.B + pc * b_sk + jc * b_sj;
       for_chunks(parallel, n_strips, 16, [&](int64_t s0, int64_t s1) {
-        pack_strips<kGemmNR>(kern, b_src, b_sj, b_sk, nc, kc, s0, s1, packed_b);
+        pack_strips<NR>(kern, b_src, b_sj, b_sk, nc, kc, s0, s1, packed_b);
       });
 
       for_chunks(parallel, m_blocks * groups, 1, [&](int64_t t0, int64_t t1) {
@@ -193,14 +193,14 @@ void gemm_blocked(const Gemm& g, const GemmKernels& kern, bool parallel) {
           const int64_t s_begin = (t % groups) * strips_per_group;
           const int64_t s_end = std::min(n_strips, s_begin + strips_per_group);
           float* packed_a = t_pack_a.get(size_t(mc_max * kc_max));
-          pack_strips<kGemmMR>(kern, g.A + ic * a_si + pc * a_sk, a_si, a_sk, mc, kc, 0,
-                               ceil_div(mc, kGemmMR), packed_a);
+          pack_strips<MR>(kern, g.A + ic * a_si + pc * a_sk, a_si, a_sk, mc, kc, 0,
+                               ceil_div(mc, MR), packed_a);
           for (int64_t s = s_begin; s < s_end; ++s) {
-            const int64_t jr = s * kGemmNR;
-            const int n = int(std::min<int64_t>(kGemmNR, nc - jr));
-            const float* b_strip = packed_b + s * kGemmNR * kc;
-            for (int64_t ir = 0; ir < mc; ir += kGemmMR) {
-              const int m = int(std::min<int64_t>(kGemmMR, mc - ir));
+            const int64_t jr = s * NR;
+            const int n = int(std::min<int64_t>(NR, nc - jr));
+            const float* b_strip = packed_b + s * NR * kc;
+            for (int64_t ir = 0; ir < mc; ir += MR) {
+              const int m = int(std::min<int64_t>(MR, mc - ir));
               kern.micro(kc, packed_a + ir * kc, b_strip, g.C + (ic + ir) * g.ldc + jc + jr,
                      g.ldc, m, n, g.alpha, beta);
             }
@@ -211,11 +211,19 @@ void gemm_blocked(const Gemm& g, const GemmKernels& kern, bool parallel) {
   }
 }
 
-GemmKernels active_kernels() {
-#ifdef CF_HAVE_AVX2
-  if (detail::avx2_active()) return {detail::gemm_microkernel_avx2, detail::pack_strip_rows_avx2};
+// The blocked product with the active path's micro-kernel and tile.
+void gemm_on_active_path(const Gemm& g, bool parallel) {
+#if defined(CF_HAVE_AVX512) && defined(CF_HAVE_AVX2)
+  if (detail::avx512_active())
+    return gemm_blocked<detail::kGemmAvx512MR, detail::kGemmAvx512NR>(
+        g, {detail::gemm_microkernel_avx512, detail::pack_strip_rows_avx2}, parallel);
 #endif
-  return {detail::gemm_microkernel_scalar, nullptr};
+#ifdef CF_HAVE_AVX2
+  if (detail::avx2_active())
+    return gemm_blocked<detail::kGemmMR, detail::kGemmNR>(
+        g, {detail::gemm_microkernel_avx2, detail::pack_strip_rows_avx2}, parallel);
+#endif
+  gemm_blocked<detail::kGemmMR, detail::kGemmNR>(g, {detail::gemm_microkernel_scalar, nullptr}, parallel);
 }
 
 std::string dims(const Gemm& g) {
@@ -246,7 +254,7 @@ void run(const Gemm& g, bool parallel) {
   if (g.M == 0 || g.N == 0) return;
   if (g.K == 0 || g.alpha == 0.0f) return scale_c(g);
   parallel = parallel && g.M * g.N * g.K >= kSerialMacs && num_threads() > 1;
-  gemm_blocked(g, active_kernels(), parallel);
+  gemm_on_active_path(g, parallel);
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 // Internal to the GEMM: the micro-kernel contract shared by gemm.cpp (which
 // packs and blocks) and the per-instruction-set kernels.
 //
-// A micro-kernel computes one MR x NR tile of C from packed panels:
+// A micro-kernel computes one MR x NR tile of C from packed panels (the tile
+// size is the kernel's: 6 x 16 for the scalar and AVX2 ones, 12 x 32 for
+// AVX-512):
 //
 //   C[0:m, 0:n] = alpha * (a . b) + beta * C[0:m, 0:n]     (beta == 0: C not read)
 //
@@ -23,6 +25,10 @@ namespace cf::kernels::detail {
 // FMAs against 8 loads, so two FMA pipes stay busy (FMA-bound, not load-bound).
 constexpr int kGemmMR = 6;
 constexpr int kGemmNR = 16;
+// 12 x 32 for AVX-512: 24 accumulators of 16 floats in the 32 ZMM registers
+// (gemm_avx512.cpp).
+constexpr int kGemmAvx512MR = 12;
+constexpr int kGemmAvx512NR = 32;
 
 using GemmMicroKernel = void (*)(int64_t kc, const float* a, const float* b, float* c,
                                  int64_t ldc, int m, int n, float alpha, float beta);
@@ -45,6 +51,10 @@ void gemm_microkernel_scalar(int64_t kc, const float* a, const float* b, float* 
 #ifdef CF_HAVE_AVX2
 void gemm_microkernel_avx2(int64_t kc, const float* a, const float* b, float* c,
                            int64_t ldc, int m, int n, float alpha, float beta);
+#endif
+#ifdef CF_HAVE_AVX512
+void gemm_microkernel_avx512(int64_t kc, const float* a, const float* b, float* c,
+                             int64_t ldc, int m, int n, float alpha, float beta);
 #endif
 
 }  // namespace cf::kernels::detail

@@ -13,10 +13,20 @@
 
 namespace cf::kernels::detail {
 
-// True when the AVX2 bodies should run.
+// True when the AVX2 bodies should run: on the AVX2 path, and on the
+// AVX-512 path for the kernels that have no AVX-512 body.
 inline bool avx2_active() {
 #ifdef CF_HAVE_AVX2
-  return simd_path() == SimdPath::Avx2;
+  return simd_path() == SimdPath::Avx2 || simd_path() == SimdPath::Avx512;
+#else
+  return false;
+#endif
+}
+
+// True when the AVX-512 bodies should run (so far: the GEMM micro-kernel).
+inline bool avx512_active() {
+#ifdef CF_HAVE_AVX512
+  return simd_path() == SimdPath::Avx512;
 #else
   return false;
 #endif

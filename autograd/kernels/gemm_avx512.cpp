@@ -1,0 +1,76 @@
+// The AVX-512 micro-kernel: a 12 x 32 tile of C held in 24 ZMM registers.
+//
+// Per step k it loads one row of the packed B strip (32 floats, two
+// registers), broadcasts each of the 12 A values of column k, and issues 24
+// FMAs: 14 loads for 24 FMAs, so the two 512-bit FMA pipes are the
+// bottleneck. 24 accumulators cover the FMA latency (4 cycles x 2 pipes) three
+// times over; with the 2 B registers and a broadcast, 27 of the 32 ZMM
+// registers are live.
+//
+// Every element goes through the same operations, in the same order, as in
+// the AVX2 kernel (one fused multiply-add per k, then alpha * acc, then
+// + beta * C fused), so the two paths give the same bits: an AVX-512 machine
+// reproduces an AVX2 machine's results. Compiled with the AVX-512 flags;
+// only called when cpu.h says the CPU and OS support them.
+#include <immintrin.h>
+
+#include "autograd/kernels/gemm_microkernel.h"
+
+namespace cf::kernels::detail {
+namespace {
+
+constexpr int MR = kGemmAvx512MR, NR = kGemmAvx512NR;
+
+// C row (n <= 32 valid floats) = alpha * acc + beta * C row, through masks
+// that touch only the n valid columns.
+inline void store_row(float* c, __m512 lo, __m512 hi, __mmask16 mlo, __mmask16 mhi,
+                      __m512 alpha, __m512 beta, bool read_c) {
+  lo = _mm512_mul_ps(alpha, lo);
+  hi = _mm512_mul_ps(alpha, hi);
+  if (read_c) {
+    lo = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(mlo, c), lo);
+    hi = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(mhi, c + 16), hi);
+  }
+  _mm512_mask_storeu_ps(c, mlo, lo);
+  _mm512_mask_storeu_ps(c + 16, mhi, hi);
+}
+
+inline __mmask16 first_lanes(int n) {
+  return n >= 16 ? __mmask16(0xFFFF) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1);
+}
+
+}  // namespace
+
+void gemm_microkernel_avx512(int64_t kc, const float* a, const float* b, float* c,
+                             int64_t ldc, int m, int n, float alpha, float beta) {
+  __m512 lo[MR], hi[MR];
+  for (int i = 0; i < MR; ++i) lo[i] = hi[i] = _mm512_setzero_ps();
+
+  // Pull the C tile towards L1 while the k loop runs; it is needed at the end.
+  for (int i = 0; i < m; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + NR - 1), _MM_HINT_T0);
+  }
+
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m512 b0 = _mm512_load_ps(b);
+    const __m512 b1 = _mm512_load_ps(b + 16);
+    // Fully unrolled, so the 24 accumulators stay in registers.
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; ++i) {
+      const __m512 ai = _mm512_set1_ps(a[i]);
+      lo[i] = _mm512_fmadd_ps(ai, b0, lo[i]);
+      hi[i] = _mm512_fmadd_ps(ai, b1, hi[i]);
+    }
+    a += MR;
+    b += NR;
+  }
+
+  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+  const __mmask16 mlo = first_lanes(n), mhi = first_lanes(n - 16);
+#pragma GCC unroll 12
+  for (int i = 0; i < MR; ++i)
+    if (i < m) store_row(c + i * ldc, lo[i], hi[i], mlo, mhi, va, vb, beta != 0.0f);
+}
+
+}  // namespace cf::kernels::detail
