@@ -1,19 +1,27 @@
-// Training speed of one untied Columnformer block at the CIFAR size (64
-// columns, D 128): every Linear and LayerNorm untied (ARCHITECTURES.md 3.1,
-// 3.3 "untied", 3.4), 4 heads, MLP ratio 2. One training step is forward,
-// backward and an AdamW update; the figure is images per second, the median
-// of several timed runs, at 1 and 2 threads and batch 64 and 128.
-// bench/bench_columnformer_torch.py times the same block written with
-// torch.einsum (docs/COLUMNFORMER.md has the commands and the ratio).
-// Then each registered CIFAR configuration (3.7), whole model with its
-// auxiliary losses, at batch 64 and 2 threads: images/s and the minutes
-// one epoch of CIFAR-10 (50000 images) takes at that rate.
+// Training speed of the Columnformer (ARCHITECTURES.md section 3); one
+// training step is forward, backward and an AdamW update, and every figure
+// is images per second, the median of several timed runs.
 //
-//   ./build/bench/bench_columnformer [runs] [steps per run]
+//   bench_columnformer block  [--threads T] [--batch B] [--runs R] [--steps S]
+//     One untied block at the CIFAR size (64 columns, D 128): every Linear
+//     (q, k, v without bias, proj, fc1, fc2 with MLP ratio 2) and both
+//     LayerNorms untied (3.1, 3.3 "untied", 3.4), 4 heads. Prints the
+//     parameter count and one figure; bench/bench_columnformer_torch.py
+//     times the same block written with torch.einsum, and
+//     bench/compare_columnformer.sh runs the two alternately.
+//
+//   bench_columnformer models [--threads T] [--batch B] [--runs R] [--steps S] [NAME ...]
+//     Each registered CIFAR configuration (3.7), or the ones named: the
+//     whole model with its auxiliary losses on random images, and the
+//     minutes one epoch of CIFAR-10 (50000 images) takes at that rate.
+//
+// Defaults: 2 threads, batch 128, 5 runs of 2 steps (block) or 3 runs of
+// 1 step (models).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "autograd/kernels/threads.h"
@@ -24,6 +32,44 @@
 using namespace cf;
 
 namespace {
+
+struct Args {
+  std::string mode;
+  int threads = 2;
+  int64_t batch = 128;
+  int runs = 0, steps = 0;  // 0: the mode's default
+  std::vector<std::string> names;
+};
+
+[[noreturn]] void usage() {
+  std::fprintf(stderr,
+               "usage: bench_columnformer block|models [--threads T] [--batch B] [--runs R] "
+               "[--steps S] [NAME ...]\n");
+  std::exit(2);
+}
+
+Args parse(int argc, char** argv) {
+  if (argc < 2) usage();
+  Args a;
+  a.mode = argv[1];
+  if (a.mode != "block" && a.mode != "models") usage();
+  for (int i = 2; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.rfind("--", 0) != 0) {
+      a.names.push_back(arg);
+      continue;
+    }
+    if (i + 1 >= argc) usage();
+    const long value = std::atol(argv[++i]);
+    if (value < 1) usage();
+    if (arg == "--threads") a.threads = int(value);
+    else if (arg == "--batch") a.batch = value;
+    else if (arg == "--runs") a.runs = int(value);
+    else if (arg == "--steps") a.steps = int(value);
+    else usage();
+  }
+  return a;
+}
 
 ColumnBlockOptions untied_block() {
   ColumnBlockOptions o;
@@ -36,10 +82,11 @@ ColumnBlockOptions untied_block() {
   return o;
 }
 
-// The median over `runs` of batch * steps / seconds for `step`.
+// The median over `runs` of batch * steps / seconds for `step`, after one
+// untimed step (packing buffers, optimiser state).
 template <class Step>
 double median_rate(Step step, int64_t batch, int runs, int steps) {
-  step();  // warm-up: pack buffers, optimiser state
+  step();
   std::vector<double> rates;
   for (int run = 0; run < runs; ++run) {
     auto start = std::chrono::steady_clock::now();
@@ -51,63 +98,61 @@ double median_rate(Step step, int64_t batch, int runs, int steps) {
   return rates[rates.size() / 2];
 }
 
-double block_images_per_second(int64_t batch, int runs, int steps) {
+void run_block(const Args& a) {
+  const int runs = a.runs ? a.runs : 5, steps = a.steps ? a.steps : 2;
   ColumnBlock block(untied_block());
   block.init_parameters(0);
+  // Weight decay on every parameter, as torch.optim.AdamW on the other side.
   AdamW opt(weight_decay_groups(block.named_parameters(), 0.05f, true), 1e-4f);
-  const Tensor x = Tensor::randn({batch, 64, 128}, 1);
-  const Tensor r = Tensor::randn({batch, 64, 128}, 2);
+  const Tensor x = Tensor::randn({a.batch, 64, 128}, 1);
+  const Tensor r = Tensor::randn({a.batch, 64, 128}, 2);
   auto step = [&] {
     opt.zero_grad();
     sum(mul(block.forward(x), r)).backward();
     opt.step();
   };
-  return median_rate(step, batch, runs, steps);
+  std::printf("cf untied block: N 64, D 128, 4 heads, MLP ratio 2, %lld parameters\n",
+              static_cast<long long>(block.num_parameters()));
+  std::printf("threads %d  batch %lld  images/s %.1f  (forward + backward + AdamW, median of %d runs of %d steps)\n",
+              a.threads, static_cast<long long>(a.batch), median_rate(step, a.batch, runs, steps), runs, steps);
 }
 
-double model_images_per_second(const std::string& name, int64_t batch, int runs, int steps) {
-  auto model = build_model(name);
-  AdamW opt(weight_decay_groups(model->named_parameters(), 0.05f), 6e-4f);
-  const Tensor images = Tensor::randn({batch, 3, 32, 32}, 1);
-  std::vector<int64_t> labels(static_cast<size_t>(batch));
-  for (int64_t i = 0; i < batch; ++i) labels[size_t(i)] = i % 10;
-  auto step = [&] {
-    opt.zero_grad();
-    Tensor loss = cross_entropy(model->forward(images), labels);
-    for (auto& [aux_name, aux] : model->aux_losses()) loss = add(loss, aux);
-    loss.backward();
-    opt.step();
-  };
-  return median_rate(step, batch, runs, steps);
+void run_models(const Args& a) {
+  const int runs = a.runs ? a.runs : 3, steps = a.steps ? a.steps : 1;
+  std::vector<std::string> names = a.names;
+  if (names.empty())
+    for (const ModelInfo& info : columnformer_models())
+      if (info.name.size() > 6 && info.name.compare(info.name.size() - 6, 6, "_cifar") == 0)
+        names.push_back(info.name);
+  std::printf("batch %lld, %d threads, forward + backward + AdamW, median of %d runs of %d steps\n",
+              static_cast<long long>(a.batch), a.threads, runs, steps);
+  std::printf("%-36s %12s %10s %12s\n", "model", "parameters", "images/s", "epoch (min)");
+  for (const std::string& name : names) {
+    auto model = build_model(name);
+    AdamW opt(weight_decay_groups(model->named_parameters(), 0.05f), 6e-4f);
+    const Tensor images = Tensor::randn({a.batch, 3, 32, 32}, 1);
+    std::vector<int64_t> labels(size_t(a.batch));
+    for (int64_t i = 0; i < a.batch; ++i) labels[size_t(i)] = i % 10;
+    auto step = [&] {
+      opt.zero_grad();
+      Tensor loss = cross_entropy(model->forward(images), labels);
+      for (auto& [aux_name, aux] : model->aux_losses()) loss = add(loss, aux);
+      loss.backward();
+      opt.step();
+    };
+    const double rate = median_rate(step, a.batch, runs, steps);
+    std::printf("%-36s %12lld %10.1f %12.1f\n", name.c_str(), static_cast<long long>(model->num_parameters()),
+                rate, 50000.0 / rate / 60.0);
+    std::fflush(stdout);
+  }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int runs = argc > 1 ? std::atoi(argv[1]) : 5;
-  const int steps = argc > 2 ? std::atoi(argv[2]) : 3;
-  {
-    ColumnBlock block(untied_block());
-    std::printf("untied Columnformer block: N 64, D 128, 4 heads, MLP ratio 2, %lld parameters\n",
-                static_cast<long long>(block.num_parameters()));
-  }
-  std::printf("%-8s %-6s %12s   (forward + backward + AdamW, median of %d runs of %d steps)\n", "threads",
-              "batch", "images/s", runs, steps);
-  for (int threads : {1, 2}) {
-    kernels::set_num_threads(threads);
-    for (int64_t batch : {64, 128})
-      std::printf("%-8d %-6lld %12.1f\n", threads, static_cast<long long>(batch),
-                  block_images_per_second(batch, runs, steps));
-  }
-
-  std::printf("\nregistered CIFAR configurations, batch 64, 2 threads, median of 3 runs of 2 steps\n");
-  std::printf("%-36s %12s %10s %14s\n", "model", "parameters", "images/s", "epoch (min)");
-  for (const ModelInfo& info : columnformer_models()) {
-    const std::string& name = info.name;
-    if (name.rfind("_cifar") != name.size() - 6) continue;
-    const double rate = model_images_per_second(name, 64, 3, 2);
-    std::printf("%-36s %12lld %10.1f %14.1f\n", name.c_str(),
-                static_cast<long long>(build_model(name)->num_parameters()), rate, 50000.0 / rate / 60.0);
-  }
+  const Args a = parse(argc, argv);
+  kernels::set_num_threads(a.threads);
+  if (a.mode == "block") run_block(a);
+  else run_models(a);
   return 0;
 }

@@ -1,8 +1,13 @@
 #include "nn/columnformer_attention.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "autograd/error.h"
+#include "autograd/graph.h"
+#include "autograd/kernels/gemm.h"
+#include "autograd/kernels/rowops.h"
+#include "autograd/kernels/threads.h"
 #include "autograd/ops.h"
 
 namespace cf {
@@ -15,13 +20,136 @@ Tensor split_heads(const Tensor& t, int64_t heads) {
   return permute(reshape(t, {B, N, heads, w}), {0, 2, 1, 3});
 }
 
-// (B, H, N, w) -> (B, N, H w): heads concatenated (A4).
-Tensor merge_heads(const Tensor& t) {
-  const int64_t B = t.size(0), H = t.size(1), N = t.size(2), w = t.size(3);
-  return reshape(permute(t, {0, 2, 1, 3}), {B, N, H * w});
+// d head_bias[h] = sum over b of dS[b, h] and d attn_bias = sum over h of
+// those, from dS (B, H, N, N); either output may be undefined. Element
+// ranges run in parallel, each summing b and h in order: the same bits for
+// any thread count.
+void bias_gradients(const Tensor& dS, Tensor& d_attn, Tensor& d_head) {
+  const int64_t B = dS.size(0), H = dS.size(1), NN = dS.size(2) * dS.size(3);
+  kernels::parallel_for(NN, 4096, [&](int64_t begin, int64_t end) {
+    std::vector<float> acc(size_t(end - begin));
+    for (int64_t h = 0; h < H; ++h) {
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      for (int64_t b = 0; b < B; ++b) {
+        const float* s = dS.data() + (b * H + h) * NN + begin;
+        for (size_t j = 0; j < acc.size(); ++j) acc[j] += s[j];
+      }
+      if (d_head.defined()) std::copy(acc.begin(), acc.end(), d_head.data() + h * NN + begin);
+      if (d_attn.defined()) {
+        float* a = d_attn.data() + begin;
+        for (size_t j = 0; j < acc.size(); ++j) a[j] = h == 0 ? acc[j] : a[j] + acc[j];
+      }
+    }
+  });
 }
 
 }  // namespace
+
+Tensor attention_weights(const Tensor& q, const Tensor& k, const Tensor& attn_bias, const Tensor& head_bias,
+                         int64_t heads, float scale) {
+  CF_CHECK(q.defined() && k.defined() && q.dim() == 3 && q.shape() == k.shape() && heads > 0 &&
+               q.size(2) % heads == 0,
+           "attention_weights: q of shape " << (q.defined() ? shape_str(q.shape()) : "undefined") << " and k of shape "
+                                            << (k.defined() ? shape_str(k.shape()) : "undefined") << " for " << heads
+                                            << " heads, expected both [B, N, heads d]");
+  const int64_t B = q.size(0), N = q.size(1), H = heads, ld = q.size(2), d = ld / H, NN = N * N;
+  CF_CHECK(!attn_bias.defined() || attn_bias.shape() == Shape({N, N}),
+           "attention_weights: attn_bias of shape " << shape_str(attn_bias.shape()) << ", expected [" << N << ", "
+                                                    << N << "]");
+  CF_CHECK(!head_bias.defined() || head_bias.shape() == Shape({H, N, N}),
+           "attention_weights: head_bias of shape " << shape_str(head_bias.shape()) << ", expected [" << H << ", "
+                                                    << N << ", " << N << "]");
+  // What head h's scores start from: attn_bias + head_bias[h], or the one
+  // that is present (stride 0: attn_bias serves every head).
+  Tensor bias = head_bias.defined() ? head_bias : attn_bias;
+  const int64_t bias_stride = head_bias.defined() ? NN : 0;
+  if (attn_bias.defined() && head_bias.defined()) {
+    bias = Tensor::empty({H, N, N});
+    for (int64_t i = 0; i < H * NN; ++i) bias.data()[i] = attn_bias.data()[i % NN] + head_bias.data()[i];
+  }
+  Tensor A = Tensor::empty({B, H, N, N});
+  kernels::parallel_for(B * H, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t offset = (i / H) * N * ld + (i % H) * d;  // image b = i / H, head h = i % H
+      float* a = A.data() + i * NN;
+      if (bias.defined()) std::copy(bias.data() + (i % H) * bias_stride, bias.data() + (i % H) * bias_stride + NN, a);
+      // (A2): S = scale q_h k_h^T + bias; (A3): A = softmax(S), in place.
+      kernels::sgemm(false, true, N, N, d, scale, q.data() + offset, ld, k.data() + offset, ld,
+                     bias.defined() ? 1.0f : 0.0f, a, N);
+      kernels::softmax_forward(a, a, N, N);
+    }
+  });
+  return record("attention_weights", A, {q, k, attn_bias, head_bias},
+                [q, k, attn_bias, head_bias, A = A.detach(), H, scale](const Tensor& g) {
+                  const int64_t B = A.size(0), N = A.size(2), ld = q.size(2), d = ld / H, NN = N * N;
+                  Tensor dS = Tensor::empty(A.shape());
+                  Tensor dq = q.requires_grad() ? Tensor::empty(q.shape()) : Tensor();
+                  Tensor dk = k.requires_grad() ? Tensor::empty(k.shape()) : Tensor();
+                  kernels::parallel_for(B * H, 1, [&](int64_t begin, int64_t end) {
+                    for (int64_t i = begin; i < end; ++i) {
+                      const int64_t offset = (i / H) * N * ld + (i % H) * d;
+                      float* ds = dS.data() + i * NN;
+                      kernels::softmax_backward(A.data() + i * NN, g.data() + i * NN, ds, N, N);
+                      if (dq.defined())  // dq_h = scale dS k_h
+                        kernels::sgemm(false, false, N, d, N, scale, ds, N, k.data() + offset, ld, 0.0f,
+                                       dq.data() + offset, ld);
+                      if (dk.defined())  // dk_h = scale dS^T q_h
+                        kernels::sgemm(true, false, N, d, N, scale, ds, N, q.data() + offset, ld, 0.0f,
+                                       dk.data() + offset, ld);
+                    }
+                  });
+                  Tensor d_attn = attn_bias.defined() && attn_bias.requires_grad() ? Tensor::empty({N, N}) : Tensor();
+                  Tensor d_head = head_bias.defined() && head_bias.requires_grad() ? Tensor::empty({H, N, N}) : Tensor();
+                  if (d_attn.defined() || d_head.defined()) bias_gradients(dS, d_attn, d_head);
+                  return std::vector<Tensor>{dq, dk, d_attn, d_head};
+                });
+}
+
+Tensor attend(const Tensor& attention, const Tensor& v) {
+  CF_CHECK(attention.defined() && v.defined() && attention.dim() == 4 && v.dim() == 3 &&
+               (attention.size(0) == 1 || attention.size(0) == v.size(0)) && attention.size(2) == v.size(1) &&
+               attention.size(3) == v.size(1) && v.size(2) % attention.size(1) == 0,
+           "attend: attention of shape " << (attention.defined() ? shape_str(attention.shape()) : "undefined")
+                                         << " and values of shape " << (v.defined() ? shape_str(v.shape()) : "undefined")
+                                         << ", expected [B or 1, H, N, N] and [B, N, H w]");
+  const int64_t B = v.size(0), H = attention.size(1), N = v.size(1), ld = v.size(2), w = ld / H, NN = N * N;
+  const int64_t a_stride = attention.size(0) == 1 ? 0 : H * NN;  // per image; 0: one map for all
+  Tensor o = Tensor::empty(v.shape());
+  kernels::parallel_for(B * H, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t b = i / H, h = i % H, offset = b * N * ld + h * w;
+      kernels::sgemm(false, false, N, w, N, 1.0f, attention.data() + b * a_stride + h * NN, N, v.data() + offset,
+                     ld, 0.0f, o.data() + offset, ld);
+    }
+  });
+  return record("attend", o, {attention, v}, [attention, v, a_stride](const Tensor& g) {
+    const int64_t B = v.size(0), H = attention.size(1), N = v.size(1), ld = v.size(2), w = ld / H, NN = N * N;
+    Tensor dA, dv;
+    if (attention.requires_grad()) {  // dA[b, h] = g_h v_h^T, summed over b when A is shared
+      dA = Tensor::empty(attention.shape());
+      const bool shared = a_stride == 0;
+      kernels::parallel_for(shared ? H : B * H, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i)
+          for (int64_t b = shared ? 0 : i / H; b < (shared ? B : i / H + 1); ++b) {
+            const int64_t h = shared ? i : i % H, offset = b * N * ld + h * w;
+            kernels::sgemm(false, true, N, N, w, 1.0f, g.data() + offset, ld, v.data() + offset, ld,
+                           shared && b > 0 ? 1.0f : 0.0f, dA.data() + i * NN, N);
+          }
+      });
+    }
+    if (v.requires_grad()) {  // dv_h = A[b, h]^T g_h
+      dv = Tensor::empty(v.shape());
+      kernels::parallel_for(B * H, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+          const int64_t b = i / H, h = i % H, offset = b * N * ld + h * w;
+          kernels::sgemm(true, false, N, w, N, 1.0f, attention.data() + b * a_stride + h * NN, N, g.data() + offset,
+                         ld, 0.0f, dv.data() + offset, ld);
+        }
+      });
+    }
+    return std::vector<Tensor>{dA, dv};
+  });
+}
 
 void TokenMixer::check_input(const Tensor& x) const {
   CF_CHECK(x.defined() && x.dim() == 3 && x.size(1) == tokens && x.size(2) == dim,
@@ -69,12 +197,10 @@ ProjectedAttention::ProjectedAttention(const MixerOptions& o, const Sharing& s)
 
 Tensor ProjectedAttention::forward(const Tensor& x) {
   check_input(x);
-  // (A1); the 1/sqrt(d_qk) of (A2) goes on q: N d_qk products, not N^2.
-  Tensor query = split_heads(mul_scalar(q->forward(x), 1.0f / std::sqrt(float(d_qk))), heads);
-  Tensor key_t = transpose(split_heads(k->forward(x), heads), 2, 3);   // (B, H, d_qk, N)
-  Tensor value = split_heads(no_vp ? x : v->forward(x), heads);
-  attention_ = softmax(add_biases(matmul(query, key_t)), -1);           // (A2), (A3)
-  Tensor o = merge_heads(matmul(attention_, value));                    // (A4)
+  // (A1), then (A2), (A3) with the GEMM's alpha as the scale 1/sqrt(d_qk).
+  attention_ = attention_weights(q->forward(x), k->forward(x), attn_bias, head_bias, heads,
+                                 1.0f / std::sqrt(float(d_qk)));
+  Tensor o = attend(attention_, no_vp ? x : v->forward(x));             // (A4)
   return no_vp ? o : proj->forward(o);                                  // (A5)
 }
 
@@ -91,7 +217,7 @@ Tensor SelectionAttention::forward(const Tensor& x) {
   Tensor scaled_query = mul_scalar(query, 1.0f / std::sqrt(float(query.size(2))));
   Tensor scores = matmul(scaled_query, transpose(xh, 2, 3));            // Q x_h^T / sqrt(h)
   attention_ = softmax(add_biases(scores), -1);
-  return merge_heads(matmul(attention_, xh));                           // y = A x_h
+  return attend(attention_, x);                                         // y = A x_h
 }
 
 MixingAttention::MixingAttention(const MixerOptions& o, bool softmax) : TokenMixer(o), use_softmax(softmax) {
@@ -104,7 +230,7 @@ Tensor MixingAttention::forward(const Tensor& x) {
   check_input(x);
   Tensor scores = reshape(add(attn_bias, head_bias), {1, heads, tokens, tokens});  // bias + head_bias
   attention_ = use_softmax ? softmax(scores, -1) : scores;
-  return merge_heads(matmul(attention_, split_heads(x, heads)));       // y = A x_h
+  return attend(attention_, x);                                         // y = A x_h
 }
 
 }  // namespace cf

@@ -49,6 +49,21 @@ class TokenMixer : public Module {
   Tensor attention_;
 };
 
+// The attention weights of (A2), (A3) from projections as the Linears lay
+// them out, heads side by side in the last axis: q, k (B, N, H d) ->
+//   A[b, h] = softmax(scale q_h k_h^T + attn_bias + head_bias[h])  (B, H, N, N),
+// attn_bias (N, N) and head_bias (H, N, N) each optional. One op: per
+// (b, h) one GEMM reads the head's columns of q and k in place (no split
+// into (B, H, N, d)), starts from the biases and is softmaxed in place, so
+// no score or biased-score temporaries exist.
+Tensor attention_weights(const Tensor& q, const Tensor& k, const Tensor& attn_bias, const Tensor& head_bias,
+                         int64_t heads, float scale);
+
+// o[b, :, h] = A[b, h] v[b, :, h], heads side by side (A4): attention
+// (B, H, N, N), or (1, H, N, N) shared by every image (static mixers), and
+// v (B, N, H w) -> (B, N, H w), read and written in place (no merge of heads).
+Tensor attend(const Tensor& attention, const Tensor& v);
+
 // Checks the options (errors name the config key and value) and builds the
 // mixer; `coeffs` are the block's mixture coefficients (moe mode only).
 std::unique_ptr<TokenMixer> make_mixer(const MixerOptions& o, const MixtureCoefficients* coeffs);

@@ -1,6 +1,7 @@
 #include "nn/columnformer_block.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "autograd/error.h"
 #include "autograd/graph.h"
@@ -41,6 +42,9 @@ ColumnBlock::ColumnBlock(const ColumnBlockOptions& o) : skip_attn(o.skip_attn) {
 }
 
 Tensor ColumnBlock::forward(const Tensor& x) {
+  // One c (C2) and one mixing per moe layer for the whole block (3.2).
+  std::optional<MixtureCoefficients::Hold> hold;
+  if (coeffs) hold.emplace(*coeffs);
   Tensor a = attn->forward(norm1->forward(x));
   Tensor h = skip_attn ? add(x, a) : a;           // (C3)
   return add(h, mlp->forward(norm2->forward(h)));  // (C4)
@@ -88,6 +92,9 @@ Tensor ColumnEncoder::forward(const Tensor& input) {
   const Tensor u = slice(x, 1, 0, n_in);                                        // (C5)
   attention_maps_.clear();
   step_outputs_.clear();
+  // Recurrent: the one block's moe weights are mixed once for all L steps.
+  std::optional<MixtureCoefficients::Hold> hold;
+  if (recurrent && blocks[0]->coeffs) hold.emplace(*blocks[0]->coeffs);
   for (int64_t t = 0; t < depth; ++t) {
     if (recurrent && !direct_edges.empty() && t > 0)
       x = index_select(concat({u, x}, 1), 1, direct_edges);                     // (C6)

@@ -3,6 +3,8 @@
 #include <cmath>
 
 #include "autograd/error.h"
+#include "autograd/graph.h"
+#include "autograd/kernels/gemm.h"
 #include "autograd/ops.h"
 #include "nn/untied.h"
 
@@ -15,7 +17,29 @@ MixtureCoefficients::MixtureCoefficients(int64_t n, int64_t e, bool temp_scale)
   if (temp_scale) register_parameter("log_scale", &log_scale, {n}, Init::zeros());
 }
 
-Tensor MixtureCoefficients::forward() const {
+Tensor MixtureCoefficients::forward() const { return holds_ > 0 ? held_ : compute(); }
+
+Tensor MixtureCoefficients::mix(const Tensor& experts) const {
+  if (holds_ == 0) return mix_experts(compute(), experts);
+  const void* key = experts.data();
+  for (const auto& [storage, mixed] : mixed_)
+    if (storage == key) return mixed;
+  mixed_.emplace_back(key, mix_experts(held_, experts));
+  return mixed_.back().second;
+}
+
+MixtureCoefficients::Hold::Hold(const MixtureCoefficients& c) : coeffs_(c) {
+  if (coeffs_.holds_++ == 0) coeffs_.held_ = coeffs_.compute();
+}
+
+MixtureCoefficients::Hold::~Hold() {
+  if (--coeffs_.holds_ == 0) {
+    coeffs_.held_ = Tensor();
+    coeffs_.mixed_.clear();
+  }
+}
+
+Tensor MixtureCoefficients::compute() const {
   Tensor c = weight;
   if (log_scale.defined()) {
     // min(exp(s), 100) written as a - relu(a - 100): the clamp's gradient
@@ -29,15 +53,27 @@ Tensor MixtureCoefficients::forward() const {
 }
 
 Tensor mix_experts(const Tensor& c, const Tensor& experts) {
-  const int64_t E = c.size(1);
-  CF_CHECK(experts.dim() >= 1 && experts.size(-1) == E,
-           "mix_experts: experts of shape " << shape_str(experts.shape()) << " for coefficients "
-                                            << shape_str(c.shape()) << " (last axis must be " << E << ")");
-  Shape per_column(experts.shape().begin(), experts.shape().end() - 1);
-  Tensor flat = transpose(reshape(experts, {-1, E}), 0, 1);          // (E, P)
-  Shape out{c.size(0)};
-  out.insert(out.end(), per_column.begin(), per_column.end());
-  return reshape(matmul(c, flat), out);                               // (N, P...)
+  CF_CHECK(c.defined() && c.dim() == 2 && experts.defined() && experts.dim() >= 1 && experts.size(-1) == c.size(1),
+           "mix_experts: experts of shape " << (experts.defined() ? shape_str(experts.shape()) : "undefined")
+                                            << " for coefficients " << (c.defined() ? shape_str(c.shape()) : "undefined")
+                                            << ", expected [N, E] and [..., E]");
+  const int64_t N = c.size(0), E = c.size(1), P = experts.numel() / E;
+  Shape out{N};
+  out.insert(out.end(), experts.shape().begin(), experts.shape().end() - 1);
+  Tensor y = Tensor::empty(out);                                        // (N, P...)
+  kernels::sgemm(false, true, N, P, E, 1.0f, c.data(), E, experts.data(), E, 0.0f, y.data(), P);
+  return record("mix_experts", y, {c, experts}, [c, experts, N, E, P](const Tensor& g) {
+    Tensor dc, dx;
+    if (c.requires_grad()) {  // dc = g (N, P) experts (P, E)
+      dc = Tensor::empty(c.shape());
+      kernels::sgemm(false, false, N, E, P, 1.0f, g.data(), P, experts.data(), E, 0.0f, dc.data(), E);
+    }
+    if (experts.requires_grad()) {  // d experts = g^T (P, N) c (N, E)
+      dx = Tensor::empty(experts.shape());
+      kernels::sgemm(true, false, P, E, N, 1.0f, g.data(), P, c.data(), E, 0.0f, dx.data(), E);
+    }
+    return std::vector<Tensor>{dc, dx};
+  });
 }
 
 MixtureLinear::MixtureLinear(const MixtureCoefficients& c, int64_t in, int64_t out, bool with_bias)
@@ -47,8 +83,7 @@ MixtureLinear::MixtureLinear(const MixtureCoefficients& c, int64_t in, int64_t o
 }
 
 Tensor MixtureLinear::forward(const Tensor& x) {
-  Tensor c = coeffs.forward();
-  return untied_linear(x, mix_experts(c, weight), bias.defined() ? mix_experts(c, bias) : Tensor());
+  return untied_linear(x, coeffs.mix(weight), bias.defined() ? coeffs.mix(bias) : Tensor());
 }
 
 MixtureLayerNorm::MixtureLayerNorm(const MixtureCoefficients& c, int64_t dim) : coeffs(c) {
@@ -57,8 +92,7 @@ MixtureLayerNorm::MixtureLayerNorm(const MixtureCoefficients& c, int64_t dim) : 
 }
 
 Tensor MixtureLayerNorm::forward(const Tensor& x) {
-  Tensor c = coeffs.forward();
-  return add(mul(layer_norm(x, Tensor(), Tensor()), mix_experts(c, weight)), mix_experts(c, bias));
+  return untied_layer_norm(x, coeffs.mix(weight), coeffs.mix(bias));
 }
 
 Tensor tv_loss(const std::vector<Tensor>& coefficients, int64_t sheets, int64_t width, float lambda) {

@@ -4,6 +4,7 @@
 // layer is exactly the classic one (c = 1).
 #pragma once
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "nn/columnformer_layers.h"
@@ -15,15 +16,41 @@ namespace cf {
 class MixtureCoefficients : public Module {
  public:
   MixtureCoefficients(int64_t tokens, int64_t experts, bool temp_scale = true);
-  Tensor forward() const;  // (N, E)
+  Tensor forward() const;  // (N, E); the held c while a Hold lives
+  // mix_experts(forward(), experts): the per-column weights of a moe layer.
+  // While a Hold lives, each experts tensor is mixed once and the result
+  // reused.
+  Tensor mix(const Tensor& experts) const;
+
+  // While it lives, c is computed once and every moe layer's per-column
+  // weights are mixed once, then reused by each application of the block:
+  // the recurrent encoder applies one block L times with the same weights
+  // (3.5), and mixing costs an (N, E) x (E, out in) GEMM and N out in floats
+  // per layer (twice that in backward). Holds nest; the outermost releases.
+  class Hold {
+   public:
+    explicit Hold(const MixtureCoefficients& c);
+    ~Hold();
+    Hold(const Hold&) = delete;
+    Hold& operator=(const Hold&) = delete;
+
+   private:
+    const MixtureCoefficients& coeffs_;
+  };
 
   const int64_t tokens, experts;
   Tensor weight;     // Wc (N, E), trunc_normal(E^-1/2)
   Tensor log_scale;  // s (N), zeros; undefined without temp_scale
+
+ private:
+  Tensor compute() const;
+  mutable int holds_ = 0;
+  mutable Tensor held_;
+  mutable std::vector<std::pair<const void*, Tensor>> mixed_;  // experts' storage -> mixed
 };
 
 // sum_e c[n, e] experts[..., e]: c (N, E), experts (P..., E) -> (N, P...).
-// One GEMM (N, E) x (E, prod P), shared by MixtureLinear and MixtureLayerNorm.
+// One GEMM (N, E) x (P, E)^T in each direction, experts read in place.
 Tensor mix_experts(const Tensor& c, const Tensor& experts);
 
 // Per column W_n = sum_e c[n,e] weight[:,:,e], b_n = sum_e c[n,e] bias[:,e],

@@ -5,7 +5,8 @@
 #include "autograd/error.h"
 #include "autograd/graph.h"
 #include "autograd/kernels/gemm.h"
-#include "autograd/ops.h"
+#include "autograd/kernels/rowops.h"
+#include "autograd/kernels/threads.h"
 
 namespace cf {
 
@@ -59,11 +60,15 @@ Tensor untied_linear(const Tensor& x, const Tensor& weight, const Tensor& bias) 
     }
     if (bias.defined() && bias.requires_grad()) {  // db_n = sum over b of g_n
       db = Tensor::zeros(bias.shape());
-      float* d = db.data();
-      for (int64_t b = 0; b < B; ++b) {
-        const float* row = g.data() + b * N * out;
-        for (int64_t i = 0; i < N * out; ++i) d[i] += row[i];
-      }
+      // Ranges of (n, out) in parallel, each summing b in order: the same
+      // bits for any thread count.
+      kernels::parallel_for(N * out, 64, [&](int64_t begin, int64_t end) {
+        float* d = db.data();
+        for (int64_t b = 0; b < B; ++b) {
+          const float* row = g.data() + b * N * out;
+          for (int64_t i = begin; i < end; ++i) d[i] += row[i];
+        }
+      });
     }
     return std::vector<Tensor>{dx, dw, db};
   });
@@ -84,12 +89,44 @@ UntiedLayerNorm::UntiedLayerNorm(int64_t tokens, int64_t dim) {
   register_parameter("bias", &bias, {tokens, dim}, Init::zeros());
 }
 
-Tensor UntiedLayerNorm::forward(const Tensor& x) {
-  CF_CHECK(x.dim() >= 2 && x.size(-2) == weight.size(0) && x.size(-1) == weight.size(1),
-           "UntiedLayerNorm: input of shape " << shape_str(x.shape()) << ", expected [B, "
-                                              << weight.size(0) << ", " << weight.size(1) << "]");
-  // gamma (N, D) and beta broadcast over the batch: the per-column affine.
-  return add(mul(layer_norm(x, Tensor(), Tensor()), weight), bias);
+Tensor UntiedLayerNorm::forward(const Tensor& x) { return untied_layer_norm(x, weight, bias); }
+
+Tensor untied_layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps) {
+  CF_CHECK(gamma.defined() && gamma.dim() == 2 && beta.defined() && beta.shape() == gamma.shape() &&
+               x.defined() && x.dim() >= 2 && x.size(-2) == gamma.size(0) && x.size(-1) == gamma.size(1),
+           "untied_layer_norm: input of shape " << (x.defined() ? shape_str(x.shape()) : "undefined")
+                                                << " for gamma of shape "
+                                                << (gamma.defined() ? shape_str(gamma.shape()) : "undefined")
+                                                << " and beta of the same, expected [B, N, D] and [N, D]");
+  const int64_t N = gamma.size(0), D = gamma.size(1), B = x.numel() / (N * D);
+  Tensor y = Tensor::empty(x.shape());
+  Tensor mean = Tensor::empty({B * N}), rstd = Tensor::empty({B * N});
+  // Row (b, n) is the layer norm kernel on one row with column n's affine.
+  kernels::parallel_for(B * N, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t n = r % N;
+      kernels::layernorm_forward(x.data() + r * D, gamma.data() + n * D, beta.data() + n * D, y.data() + r * D,
+                                 mean.data() + r, rstd.data() + r, 1, D, eps);
+    }
+  });
+  return record("untied_layer_norm", y, {x, gamma, beta}, [x, gamma, beta, mean, rstd, N, D, B](const Tensor& g) {
+    Tensor dx = Tensor::empty(x.shape());
+    Tensor dgamma = gamma.requires_grad() ? Tensor::zeros(gamma.shape()) : Tensor();
+    Tensor dbeta = beta.requires_grad() ? Tensor::zeros(beta.shape()) : Tensor();
+    // Column n owns its dgamma[n], dbeta[n] and sums over b in order: the
+    // same bits for any thread count.
+    kernels::parallel_for(N, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t n = begin; n < end; ++n)
+        for (int64_t b = 0; b < B; ++b) {
+          const int64_t r = b * N + n;
+          kernels::layernorm_backward(x.data() + r * D, gamma.data() + n * D, mean.data() + r, rstd.data() + r,
+                                      g.data() + r * D, dx.data() + r * D,
+                                      dgamma.defined() ? dgamma.data() + n * D : nullptr,
+                                      dbeta.defined() ? dbeta.data() + n * D : nullptr, 1, D);
+        }
+    });
+    return std::vector<Tensor>{x.requires_grad() ? dx : Tensor(), dgamma, dbeta};
+  });
 }
 
 }  // namespace cf

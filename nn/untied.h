@@ -25,7 +25,11 @@ class UntiedLinear : public TokenLayer {
   Tensor bias;    // (N, out), zeros; undefined without bias
 };
 
-// LayerNorm without affine, then y[b, n] = xhat[b, n] * gamma[n] + beta[n].
+// LayerNorm without affine, then y[b, n] = xhat[b, n] * gamma[n] + beta[n]:
+// x (B, N, D), gamma and beta (N, D). One op (the layer norm kernel per
+// row with its column's affine), no xhat or xhat * gamma temporaries.
+Tensor untied_layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps = 1e-5f);
+
 // Params 2 N D.
 class UntiedLayerNorm : public TokenLayer {
  public:

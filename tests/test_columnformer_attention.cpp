@@ -80,6 +80,56 @@ TEST_CASE("Every attention mode and option: gradients and map shapes (3.3)", "[c
   }
 }
 
+namespace {
+
+// (B, N, H w) -> (B, H, N, w) and back, for the unfused reference.
+Tensor split(const Tensor& t, int64_t heads) {
+  return permute(reshape(t, {t.size(0), t.size(1), heads, t.size(2) / heads}), {0, 2, 1, 3});
+}
+Tensor merge(const Tensor& t) {
+  return reshape(permute(t, {0, 2, 1, 3}), {t.size(0), t.size(2), t.size(1) * t.size(3)});
+}
+
+void require_near(const Tensor& a, const Tensor& b, float tol = 1e-6f) {
+  REQUIRE(a.shape() == b.shape());
+  for (int64_t i = 0; i < a.numel(); ++i) REQUIRE(a.data()[i] == Approx(b.data()[i]).margin(tol));
+}
+
+}  // namespace
+
+TEST_CASE("attention_weights and attend are (A2)-(A4) without the head copies", "[columnformer][grad]") {
+  const int64_t B = 2, N = 5, H = 2, d = 3, w = 2;
+  const float scale = 0.7f;
+  Tensor q = Tensor::randn({B, N, H * d}, 1), k = Tensor::randn({B, N, H * d}, 2);
+  Tensor v = Tensor::randn({B, N, H * w}, 3);
+  Tensor bias = Tensor::randn({N, N}, 4), head_bias = Tensor::randn({H, N, N}, 5);
+  for (int with : {0, 1, 2, 3}) {  // bit 0: attn_bias, bit 1: head_bias
+    INFO("attn_bias " << (with & 1) << ", head_bias " << (with >> 1));
+    const Tensor ab = with & 1 ? bias : Tensor(), hb = with & 2 ? head_bias : Tensor();
+    Tensor expected = matmul(mul_scalar(split(q, H), scale), transpose(split(k, H), 2, 3));
+    if (ab.defined()) expected = add(expected, ab);
+    if (hb.defined()) expected = add(expected, hb);
+    expected = softmax(expected, -1);
+    Tensor A = attention_weights(q, k, ab, hb, H, scale);
+    require_near(A, expected);
+    require_near(attend(A, v), merge(matmul(expected, split(v, H))));
+    std::vector<Tensor> inputs{q, k};
+    if (ab.defined()) inputs.push_back(ab);
+    if (hb.defined()) inputs.push_back(hb);
+    cf::test::require_gradcheck([&](const std::vector<Tensor>& t) {
+      const Tensor a = with & 1 ? t[2] : Tensor(), h = with & 2 ? t[with & 1 ? 3 : 2] : Tensor();
+      return attend(attention_weights(t[0], t[1], a, h, H, scale), v);
+    }, inputs);
+  }
+  // One map shared by every image (the static mixers): (1, H, N, N).
+  Tensor shared = softmax(Tensor::randn({1, H, N, N}, 6), -1);
+  require_near(attend(shared, v), merge(matmul(shared, split(v, H))));
+  cf::test::require_gradcheck([](const std::vector<Tensor>& t) { return attend(t[0], t[1]); }, {shared, v});
+  CHECK(cf::test::error_of([&] { attend(Tensor::zeros({2, H, N, N}), Tensor::zeros({3, N, H * w})); }) ==
+        "attend: attention of shape [2, 2, 5, 5] and values of shape [3, 5, 4], expected [B or 1, H, N, N] and "
+        "[B, N, H w]");
+}
+
 TEST_CASE("Classic mode is MHSA of 2.1 with the same weights", "[columnformer]") {
   AttentionOptions a;
   a.dim = 4;

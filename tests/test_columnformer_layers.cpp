@@ -2,6 +2,7 @@
 // mixture layers, geometry, wiring cost and TV loss. Gradient checks at tiny
 // sizes and the spec's invariants.
 #include <cmath>
+#include <optional>
 
 #include "autograd/graph.h"
 #include "autograd/ops.h"
@@ -156,6 +157,51 @@ TEST_CASE("Mixture layers: gradients, and E = 1 is the classic layer", "[columnf
   require_close(moe.forward(x), linear(x, w0, b0));
   MixtureLayerNorm moe_norm(one, 3);
   require_close(moe_norm.forward(x), layer_norm(x, Tensor::ones({3}), Tensor::zeros({3})));
+}
+
+TEST_CASE("A Hold mixes each layer once; results and gradients are unchanged", "[columnformer][grad]") {
+  MixtureCoefficients c(4, 3);
+  c.init_parameters(1);
+  MixtureLinear lin(c, 3, 3);
+  lin.init_parameters(2);
+  Tensor x = Tensor::randn({2, 4, 3}, 3);
+  // The layer applied twice, as the recurrent encoder applies its block.
+  auto run = [&](bool hold) {
+    c.zero_grad();
+    lin.zero_grad();
+    std::optional<MixtureCoefficients::Hold> held;
+    if (hold) held.emplace(c);
+    Tensor y = lin.forward(lin.forward(x));
+    sum(mul(y, y)).backward();
+    return std::vector<Tensor>{y, c.weight.grad(), c.log_scale.grad(), lin.weight.grad(), lin.bias.grad()};
+  };
+  const std::vector<Tensor> plain = run(false), held = run(true);
+  for (size_t i = 0; i < plain.size(); ++i) require_close(held[i], plain[i], 1e-6f);
+  {
+    MixtureCoefficients::Hold outer(c);
+    const Tensor w = c.mix(lin.weight);
+    {
+      MixtureCoefficients::Hold inner(c);  // nested: the same c and weights
+      CHECK(c.mix(lin.weight).data() == w.data());
+    }
+    CHECK(c.mix(lin.weight).data() == w.data());
+    CHECK(c.forward().data() == c.forward().data());
+  }
+  CHECK(c.forward().data() != c.forward().data());  // released: computed per call
+  // mix_experts is the GEMM (N, E) x (E, P).
+  Tensor e = Tensor::randn({2, 3, 3}, 4), coeffs = c.forward();
+  require_close(mix_experts(coeffs, e), reshape(matmul(coeffs, transpose(reshape(e, {6, 3}), 0, 1)), {4, 2, 3}));
+  require_gradcheck([](const std::vector<Tensor>& t) { return mix_experts(t[0], t[1]); }, {coeffs.detach(), e});
+}
+
+TEST_CASE("SharedLinear is Linear, over any leading axes", "[columnformer][grad]") {
+  SharedLinear layer(3, 2, true);
+  layer.init_parameters(1);
+  layer.bias = Tensor::randn({2}, 2).requires_grad_();
+  Tensor x = Tensor::randn({2, 2, 4, 3}, 3);
+  require_close(layer.forward(x), linear(x, layer.weight, layer.bias));
+  require_module_gradcheck(layer, x, [&](const Tensor& v) { return layer.forward(v); });
+  CHECK(error_of([&] { layer.forward(Tensor::zeros({2, 6})); }) == "Linear: input of shape [2, 6], expected [..., 3]");
 }
 
 TEST_CASE("Weight modes by name", "[columnformer][errors]") {

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "autograd/graph.h"
+#include "autograd/kernels/threads.h"
 #include "nn/columnformer.h"
 #include "nn/registry.h"
 #include "train/optim.h"
@@ -251,6 +252,32 @@ TEST_CASE("Columnformer gradients at a tiny size", "[columnformer][grad]") {
     };
     require_module_gradcheck(m, cf::test::away_from_zero({2, 3, 4, 4}, 3, 0.1f), forward, params);
   }
+}
+
+TEST_CASE("Every registered Columnformer trains to the same bits with 1, 2 and 8 threads", "[columnformer][determinism]") {
+  const int previous = kernels::num_threads();
+  for (const std::string& base : kBaseNames) {
+    const std::string name = base + "_cifar";
+    INFO(name);
+    // Logits, auxiliary losses and every gradient of one training step.
+    auto step = [&](int threads) {
+      kernels::set_num_threads(threads);
+      auto model = build_model(name, reduced(name));
+      Tensor logits = model->forward(Tensor::randn({4, 3, 8, 8}, 1));
+      Tensor loss = cross_entropy(logits, {0, 1, 2, 3});
+      for (auto& [aux_name, aux] : model->aux_losses()) loss = add(loss, aux);
+      loss.backward();
+      std::vector<float> bits = logits.to_vector();
+      bits.push_back(loss.item());
+      for (const Tensor& p : model->parameters())
+        for (float g : p.grad().to_vector()) bits.push_back(g);
+      return bits;
+    };
+    const std::vector<float> one = step(1);
+    CHECK(step(2) == one);
+    CHECK(step(8) == one);
+  }
+  kernels::set_num_threads(previous);
 }
 
 TEST_CASE("Bad Columnformer configs are errors naming the key and the value", "[columnformer][errors]") {
