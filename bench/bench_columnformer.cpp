@@ -10,15 +10,18 @@
 //     times the same block written with torch.einsum, and
 //     bench/compare_columnformer.sh runs the two alternately.
 //
-//   bench_columnformer models [--threads T] [--batch B] [--runs R] [--steps S] [NAME ...]
-//     Each registered CIFAR configuration (3.7), or the ones named: the
-//     whole model with its auxiliary losses on random images, and the
-//     minutes one epoch of CIFAR-10 (50000 images) takes at that rate.
+//   bench_columnformer models [--threads T] [--batch B] [--runs R] [--steps S]
+//                             [--set key=value ...] [NAME ...]
+//     Each registered CIFAR configuration (3.7), or the ones named, with the
+//     config keys given by --set: the whole model with its auxiliary losses
+//     on random images, and the minutes one epoch of CIFAR-10 (50000
+//     images) takes at that rate.
 //
 // Defaults: 2 threads, batch 128, 5 runs of 2 steps (block) or 3 runs of
 // 1 step (models).
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -39,12 +42,13 @@ struct Args {
   int64_t batch = 128;
   int runs = 0, steps = 0;  // 0: the mode's default
   std::vector<std::string> names;
+  Config overrides;
 };
 
 [[noreturn]] void usage() {
   std::fprintf(stderr,
                "usage: bench_columnformer block|models [--threads T] [--batch B] [--runs R] "
-               "[--steps S] [NAME ...]\n");
+               "[--steps S] [--set key=value ...] [NAME ...]\n");
   std::exit(2);
 }
 
@@ -60,6 +64,10 @@ Args parse(int argc, char** argv) {
       continue;
     }
     if (i + 1 >= argc) usage();
+    if (arg == "--set") {
+      a.overrides.set_assignment(argv[++i]);
+      continue;
+    }
     const long value = std::atol(argv[++i]);
     if (value < 1) usage();
     if (arg == "--threads") a.threads = int(value);
@@ -82,20 +90,30 @@ ColumnBlockOptions untied_block() {
   return o;
 }
 
-// The median over `runs` of batch * steps / seconds for `step`, after one
+// Images per second of wall time, and per second of CPU time of the whole
+// process (every thread, spinning included): on a shared machine the second
+// says what the code costs when the first is starved by other processes.
+struct Rate {
+  double wall, cpu;
+};
+
+// The medians over `runs` of batch * steps / seconds for `step`, after one
 // untimed step (packing buffers, optimiser state).
 template <class Step>
-double median_rate(Step step, int64_t batch, int runs, int steps) {
+Rate median_rate(Step step, int64_t batch, int runs, int steps) {
   step();
-  std::vector<double> rates;
+  std::vector<double> wall, cpu;
   for (int run = 0; run < runs; ++run) {
-    auto start = std::chrono::steady_clock::now();
+    const auto start = std::chrono::steady_clock::now();
+    const std::clock_t cpu_start = std::clock();
     for (int s = 0; s < steps; ++s) step();
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    rates.push_back(double(batch * steps) / seconds);
+    const double images = double(batch * steps);
+    cpu.push_back(images * CLOCKS_PER_SEC / double(std::clock() - cpu_start));
+    wall.push_back(images / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
-  std::sort(rates.begin(), rates.end());
-  return rates[rates.size() / 2];
+  std::sort(wall.begin(), wall.end());
+  std::sort(cpu.begin(), cpu.end());
+  return {wall[wall.size() / 2], cpu[cpu.size() / 2]};
 }
 
 void run_block(const Args& a) {
@@ -113,8 +131,10 @@ void run_block(const Args& a) {
   };
   std::printf("cf untied block: N 64, D 128, 4 heads, MLP ratio 2, %lld parameters\n",
               static_cast<long long>(block.num_parameters()));
-  std::printf("threads %d  batch %lld  images/s %.1f  (forward + backward + AdamW, median of %d runs of %d steps)\n",
-              a.threads, static_cast<long long>(a.batch), median_rate(step, a.batch, runs, steps), runs, steps);
+  const Rate rate = median_rate(step, a.batch, runs, steps);
+  std::printf("threads %d  batch %lld  images/s %.1f  images/CPU-s %.1f  (forward + backward + AdamW, median of %d "
+              "runs of %d steps)\n",
+              a.threads, static_cast<long long>(a.batch), rate.wall, rate.cpu, runs, steps);
 }
 
 void run_models(const Args& a) {
@@ -126,9 +146,9 @@ void run_models(const Args& a) {
         names.push_back(info.name);
   std::printf("batch %lld, %d threads, forward + backward + AdamW, median of %d runs of %d steps\n",
               static_cast<long long>(a.batch), a.threads, runs, steps);
-  std::printf("%-36s %12s %10s %12s\n", "model", "parameters", "images/s", "epoch (min)");
+  std::printf("%-36s %12s %10s %12s %12s\n", "model", "parameters", "images/s", "images/CPU-s", "epoch (min)");
   for (const std::string& name : names) {
-    auto model = build_model(name);
+    auto model = build_model(name, a.overrides);
     AdamW opt(weight_decay_groups(model->named_parameters(), 0.05f), 6e-4f);
     const Tensor images = Tensor::randn({a.batch, 3, 32, 32}, 1);
     std::vector<int64_t> labels(size_t(a.batch));
@@ -140,9 +160,9 @@ void run_models(const Args& a) {
       loss.backward();
       opt.step();
     };
-    const double rate = median_rate(step, a.batch, runs, steps);
-    std::printf("%-36s %12lld %10.1f %12.1f\n", name.c_str(), static_cast<long long>(model->num_parameters()),
-                rate, 50000.0 / rate / 60.0);
+    const Rate rate = median_rate(step, a.batch, runs, steps);
+    std::printf("%-36s %12lld %10.1f %12.1f %12.1f\n", name.c_str(), static_cast<long long>(model->num_parameters()),
+                rate.wall, rate.cpu, 50000.0 / rate.wall / 60.0);
     std::fflush(stdout);
   }
 }

@@ -20,29 +20,6 @@ Tensor split_heads(const Tensor& t, int64_t heads) {
   return permute(reshape(t, {B, N, heads, w}), {0, 2, 1, 3});
 }
 
-// d head_bias[h] = sum over b of dS[b, h] and d attn_bias = sum over h of
-// those, from dS (B, H, N, N); either output may be undefined. Element
-// ranges run in parallel, each summing b and h in order: the same bits for
-// any thread count.
-void bias_gradients(const Tensor& dS, Tensor& d_attn, Tensor& d_head) {
-  const int64_t B = dS.size(0), H = dS.size(1), NN = dS.size(2) * dS.size(3);
-  kernels::parallel_for(NN, 4096, [&](int64_t begin, int64_t end) {
-    std::vector<float> acc(size_t(end - begin));
-    for (int64_t h = 0; h < H; ++h) {
-      std::fill(acc.begin(), acc.end(), 0.0f);
-      for (int64_t b = 0; b < B; ++b) {
-        const float* s = dS.data() + (b * H + h) * NN + begin;
-        for (size_t j = 0; j < acc.size(); ++j) acc[j] += s[j];
-      }
-      if (d_head.defined()) std::copy(acc.begin(), acc.end(), d_head.data() + h * NN + begin);
-      if (d_attn.defined()) {
-        float* a = d_attn.data() + begin;
-        for (size_t j = 0; j < acc.size(); ++j) a[j] = h == 0 ? acc[j] : a[j] + acc[j];
-      }
-    }
-  });
-}
-
 }  // namespace
 
 Tensor attention_weights(const Tensor& q, const Tensor& k, const Tensor& attn_bias, const Tensor& head_bias,
@@ -82,13 +59,24 @@ Tensor attention_weights(const Tensor& q, const Tensor& k, const Tensor& attn_bi
   return record("attention_weights", A, {q, k, attn_bias, head_bias},
                 [q, k, attn_bias, head_bias, A = A.detach(), H, scale](const Tensor& g) {
                   const int64_t B = A.size(0), N = A.size(2), ld = q.size(2), d = ld / H, NN = N * N;
-                  Tensor dS = Tensor::empty(A.shape());
                   Tensor dq = q.requires_grad() ? Tensor::empty(q.shape()) : Tensor();
                   Tensor dk = k.requires_grad() ? Tensor::empty(k.shape()) : Tensor();
-                  kernels::parallel_for(B * H, 1, [&](int64_t begin, int64_t end) {
+                  Tensor d_attn = attn_bias.defined() && attn_bias.requires_grad() ? Tensor::empty({N, N}) : Tensor();
+                  Tensor d_head = head_bias.defined() && head_bias.requires_grad() ? Tensor::empty({H, N, N}) : Tensor();
+                  const bool bias_grad = d_attn.defined() || d_head.defined();
+                  // Chunks of whole images, fixed by B alone: each keeps dS of
+                  // one (b, h) at a time (in cache, never the whole
+                  // (B, H, N, N)) and, for the biases, its own sum over its
+                  // images per head; the sums are added in chunk order, so
+                  // the result is the same for any thread count.
+                  const int64_t images = (B + 7) / 8, chunks = (B + images - 1) / images;
+                  std::vector<float> partial(bias_grad ? size_t(chunks * H * NN) : 0);
+                  kernels::parallel_for(B * H, images * H, [&](int64_t begin, int64_t end) {
+                    std::vector<float> scratch(static_cast<size_t>(NN));
+                    float* ds = scratch.data();
+                    float* sums = bias_grad ? partial.data() + begin / (images * H) * H * NN : nullptr;
                     for (int64_t i = begin; i < end; ++i) {
                       const int64_t offset = (i / H) * N * ld + (i % H) * d;
-                      float* ds = dS.data() + i * NN;
                       kernels::softmax_backward(A.data() + i * NN, g.data() + i * NN, ds, N, N);
                       if (dq.defined())  // dq_h = scale dS k_h
                         kernels::sgemm(false, false, N, d, N, scale, ds, N, k.data() + offset, ld, 0.0f,
@@ -96,11 +84,25 @@ Tensor attention_weights(const Tensor& q, const Tensor& k, const Tensor& attn_bi
                       if (dk.defined())  // dk_h = scale dS^T q_h
                         kernels::sgemm(true, false, N, d, N, scale, ds, N, q.data() + offset, ld, 0.0f,
                                        dk.data() + offset, ld);
+                      if (sums) {  // d head_bias[h] and d attn_bias collect dS over b
+                        float* sum = sums + (i % H) * NN;
+                        if (i < begin + H) std::copy(ds, ds + NN, sum);  // the chunk's first image
+                        else
+                          for (int64_t j = 0; j < NN; ++j) sum[j] += ds[j];
+                      }
                     }
                   });
-                  Tensor d_attn = attn_bias.defined() && attn_bias.requires_grad() ? Tensor::empty({N, N}) : Tensor();
-                  Tensor d_head = head_bias.defined() && head_bias.requires_grad() ? Tensor::empty({H, N, N}) : Tensor();
-                  if (d_attn.defined() || d_head.defined()) bias_gradients(dS, d_attn, d_head);
+                  for (int64_t c = 0; c < chunks && bias_grad; ++c)
+                    for (int64_t h = 0; h < H; ++h) {
+                      const float* sum = partial.data() + (c * H + h) * NN;
+                      if (d_head.defined()) {
+                        float* dh = d_head.data() + h * NN;
+                        for (int64_t j = 0; j < NN; ++j) dh[j] = c == 0 ? sum[j] : dh[j] + sum[j];
+                      }
+                      if (d_attn.defined())
+                        for (int64_t j = 0; j < NN; ++j)
+                          d_attn.data()[j] = c == 0 && h == 0 ? sum[j] : d_attn.data()[j] + sum[j];
+                    }
                   return std::vector<Tensor>{dq, dk, d_attn, d_head};
                 });
 }

@@ -59,15 +59,16 @@ Tensor untied_linear(const Tensor& x, const Tensor& weight, const Tensor& bias) 
                              N * in, in, 0.0f, dw.data(), in, out * in, N);
     }
     if (bias.defined() && bias.requires_grad()) {  // db_n = sum over b of g_n
-      db = Tensor::zeros(bias.shape());
+      db = Tensor::empty(bias.shape());
       // Ranges of (n, out) in parallel, each summing b in order: the same
       // bits for any thread count.
       kernels::parallel_for(N * out, 64, [&](int64_t begin, int64_t end) {
-        float* d = db.data();
+        float acc[64] = {};
         for (int64_t b = 0; b < B; ++b) {
-          const float* row = g.data() + b * N * out;
-          for (int64_t i = begin; i < end; ++i) d[i] += row[i];
+          const float* row = g.data() + b * N * out + begin;
+          for (int64_t i = 0; i < end - begin; ++i) acc[i] += row[i];
         }
+        std::copy(acc, acc + (end - begin), db.data() + begin);
       });
     }
     return std::vector<Tensor>{dx, dw, db};
