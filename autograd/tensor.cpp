@@ -1,5 +1,7 @@
 #include "autograd/tensor.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <iomanip>
@@ -10,12 +12,48 @@
 #include "autograd/graph.h"
 #include "autograd/random.h"
 
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>
+#endif
+
 namespace cf {
 
+// A zero size makes the product 0 whatever the others are, even when their
+// own product would overflow.
 int64_t numel(const Shape& shape) {
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return 0;
   int64_t n = 1;
   for (int64_t d : shape) n *= d;
   return n;
+}
+
+int64_t checked_numel(const Shape& shape) {
+  for (int64_t d : shape)
+    if (d < 0) return -1;
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return 0;
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (n > INT64_MAX / d) return -1;
+    n *= d;
+  }
+  return n;
+}
+
+int64_t physical_memory_bytes() {
+#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGESIZE)
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  if (pages > 0 && page > 0 && int64_t(pages) <= INT64_MAX / page) return int64_t(pages) * page;
+#endif
+  return 0;
+}
+
+void check_fits_in_memory(int64_t bytes, const std::string& what) {
+  static const int64_t memory = physical_memory_bytes();
+  constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+  CF_CHECK(memory == 0 || bytes <= memory,
+           what << " needs " << bytes << " bytes (" << std::fixed << std::setprecision(1)
+                << double(bytes) / kGiB << " GiB), more than the " << double(memory) / kGiB
+                << " GiB of physical memory");
 }
 
 std::string shape_str(const Shape& shape) {
@@ -45,9 +83,20 @@ std::shared_ptr<float> allocate(int64_t n) {
 #endif
 }
 
+// Sizes are checked before anything is allocated, so a bad shape is reported
+// with the shape rather than as std::bad_alloc.
 void check_shape(const Shape& shape, const char* who) {
   for (int64_t d : shape)
     CF_CHECK(d >= 0, who << ": negative size in shape " << shape_str(shape));
+  const int64_t n = checked_numel(shape);
+  if (n < 0 || n > INT64_MAX / int64_t(sizeof(float))) {
+    double bytes = double(sizeof(float));
+    for (int64_t d : shape) bytes *= double(d);
+    CF_CHECK(false, who << ": shape " << shape_str(shape) << " needs " << bytes
+                        << " bytes, more than a 64-bit size can count");
+  }
+  check_fits_in_memory(n * int64_t(sizeof(float)),
+                       std::string(who) + ": shape " + shape_str(shape));
 }
 
 }  // namespace

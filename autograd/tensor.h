@@ -19,6 +19,18 @@ using Shape = std::vector<int64_t>;
 
 int64_t numel(const Shape& shape);
 std::string shape_str(const Shape& shape);  // "[2, 3, 4]"
+// numel for a shape that comes from outside (a file, a user): -1 when a size
+// is negative or the product does not fit in int64.
+int64_t checked_numel(const Shape& shape);
+
+// This machine's physical memory in bytes (sysconf on POSIX); 0 where the
+// platform does not say, and then no allocation is refused for its size.
+int64_t physical_memory_bytes();
+// Throws cf::Error "<what> needs N bytes (G GiB), more than the M GiB of
+// physical memory" when `bytes` is more than physical memory: such a request
+// could only end in std::bad_alloc or the out-of-memory killer, far from the
+// shape or file that caused it.
+void check_fits_in_memory(int64_t bytes, const std::string& what);
 
 struct Node;
 struct TensorImpl;

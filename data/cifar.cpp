@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "autograd/error.h"
+#include "autograd/tensor.h"
 
 namespace cf::data {
 namespace {
@@ -49,21 +50,30 @@ std::vector<std::string> read_class_names(const std::string& path) {
   return names;
 }
 
-void append_cifar_batch(const std::string& path, int label_bytes, int label_index,
-                        int64_t num_classes, ImageSet& set) {
+void append_cifar_batch_memory(const uint8_t* data, size_t size, const std::string& name,
+                               int label_bytes, int label_index, int64_t num_classes,
+                               ImageSet& set) {
   CF_CHECK(label_bytes >= 1 && label_index >= 0 && label_index < label_bytes,
            "append_cifar_batch: label byte " << label_index << " of " << label_bytes);
   CF_CHECK(set.n == 0 || (set.h == kSide && set.w == kSide && set.c == 3),
            "append_cifar_batch: the set holds " << set.h << "x" << set.w << "x" << set.c
                                                 << " images, CIFAR's are 32x32x3");
-  const std::vector<uint8_t> bytes = read_file_bytes(path);
   const int64_t record = label_bytes + kImageBytes;
-  const int64_t size = int64_t(bytes.size()), records = size / record;
-  CF_CHECK(size % record == 0, path << ": " << size << " bytes is not a whole number of " << record
-                                    << "-byte records; the partial record " << records
-                                    << " starts at offset " << records * record
-                                    << " (file truncated or not a CIFAR"
-                                    << (label_bytes == 1 ? "-10" : "-100") << " batch)");
+  const int64_t bytes = int64_t(size), records = bytes / record;
+  CF_CHECK(bytes % record == 0, name << ": " << bytes << " bytes is not a whole number of "
+                                     << record << "-byte records; the partial record " << records
+                                     << " starts at offset " << records * record
+                                     << " (file truncated or not a CIFAR"
+                                     << (label_bytes == 1 ? "-10" : "-100") << " batch)");
+  // Every label is checked before `set` changes, so a bad file leaves it as it was.
+  for (int64_t r = 0; r < records; ++r) {
+    const int64_t label = data[r * record + label_index];
+    CF_CHECK(label < num_classes, name << ": record " << r << " (offset "
+                                       << r * record + label_index << ") has label " << label
+                                       << ", but labels must be 0.." << num_classes - 1);
+  }
+  check_fits_in_memory((set.n + records) * kImageBytes,
+                       name + ": " + std::to_string(set.n + records) + " CIFAR images");
   set.h = set.w = kSide;
   set.c = 3;
   const int64_t first = set.n;
@@ -71,18 +81,24 @@ void append_cifar_batch(const std::string& path, int label_bytes, int label_inde
   set.pixels.resize(size_t(set.n * kImageBytes));
   set.labels.resize(size_t(set.n));
   for (int64_t r = 0; r < records; ++r) {
-    const uint8_t* rec = bytes.data() + r * record;
-    const int64_t label = rec[label_index];
-    CF_CHECK(label < num_classes, path << ": record " << r << " (offset "
-                                       << r * record + label_index << ") has label " << label
-                                       << ", but labels must be 0.." << num_classes - 1);
-    set.labels[size_t(first + r)] = label;
+    const uint8_t* rec = data + r * record;
+    set.labels[size_t(first + r)] = rec[label_index];
     // Planes R, G, B -> interleaved RGB.
     const uint8_t* planes = rec + label_bytes;
     uint8_t* out = set.image(first + r);
     for (int64_t p = 0; p < kPlane; ++p)
       for (int64_t k = 0; k < 3; ++k) out[p * 3 + k] = planes[k * kPlane + p];
   }
+}
+
+void append_cifar_batch(const std::string& path, int label_bytes, int label_index,
+                        int64_t num_classes, ImageSet& set) {
+  std::error_code ec;
+  const auto file_size = std::filesystem::file_size(path, ec);
+  if (!ec) check_fits_in_memory(int64_t(file_size), path + ": reading the whole file");
+  const std::vector<uint8_t> bytes = read_file_bytes(path);
+  append_cifar_batch_memory(bytes.data(), bytes.size(), path, label_bytes, label_index,
+                            num_classes, set);
 }
 
 ImageSet read_cifar10(const std::string& dir, Split split) {

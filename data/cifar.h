@@ -32,6 +32,11 @@ ImageSet read_cifar100(const std::string& dir, Split split,
 // record and offset at fault.
 void append_cifar_batch(const std::string& path, int label_bytes, int label_index,
                         int64_t num_classes, ImageSet& set);
+// The same from the `size` bytes of a batch file in memory; `name` names it
+// in error messages.
+void append_cifar_batch_memory(const uint8_t* data, size_t size, const std::string& name,
+                               int label_bytes, int label_index, int64_t num_classes,
+                               ImageSet& set);
 
 // The official CIFAR-10 class names, in label order (airplane .. truck).
 const std::vector<std::string>& cifar10_class_names();

@@ -27,10 +27,87 @@
 #endif
 
 namespace cf::data {
+namespace {
+
+// stb_image as Debian 12 ships it (2022) builds a JPEG Huffman table from
+// the 16 code counts of a DHT segment without checking that they add up to
+// at most 256, and writes past its 257-entry arrays when they do (fixed
+// upstream in stb_image 2.28). Such a file is corrupt: refuse it before stb
+// reads it. The walk visits every DHT segment stb would: segments are hopped
+// by their length, anything else (entropy-coded data, junk) is scanned byte
+// by byte for the next marker, as stb's own parser does.
+void check_jpeg_huffman_tables(const uint8_t* data, size_t size, const std::string& name) {
+  if (size < 2 || data[0] != 0xFF || data[1] != 0xD8) return;  // not a JPEG
+  auto at = [&](size_t i) -> int { return i < size ? data[i] : 0; };  // stb reads 0 past the end
+  size_t p = 2;
+  while (p + 1 < size) {
+    const int marker = data[p + 1];
+    // Not a marker with a length: data, a stuffed 0xFF00, fill, a restart.
+    if (data[p] != 0xFF || marker == 0x00 || marker == 0xFF || marker == 0x01 ||
+        (marker >= 0xD0 && marker <= 0xD8)) {
+      ++p;
+      continue;
+    }
+    if (marker == 0xD9) return;  // end of image
+    const size_t length = size_t(at(p + 2) << 8 | at(p + 3));
+    if (marker == 0xC4) {
+      // Tables follow each other: a class/id byte, 16 counts, the symbols.
+      int64_t left = int64_t(length) - 2;
+      for (size_t t = p + 4; left > 0;) {
+        int codes = 0;
+        for (size_t i = 1; i <= 16; ++i) codes += at(t + i);
+        CF_CHECK(codes <= 256, name << ": corrupt JPEG: the Huffman table at offset " << t
+                                    << " declares " << codes << " codes, more than 256");
+        t += 17 + size_t(codes);
+        left -= 17 + codes;
+      }
+    }
+    p += 2 + length;
+  }
+}
+
+// The same stb_image reads the numbers of a binary PNM header (P5, P6) into
+// an int without an overflow check. A number that does not fit is corrupt:
+// refuse it. Whitespace and '#' comments are skipped as stb skips them.
+void check_pnm_header(const uint8_t* data, size_t size, const std::string& name) {
+  if (size < 2 || data[0] != 'P' || (data[1] != '5' && data[1] != '6')) return;
+  auto space = [](uint8_t c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+  };
+  size_t p = 2;
+  for (const char* field : {"width", "height", "maximum value"}) {
+    for (;;) {
+      while (p < size && space(data[p])) ++p;
+      if (p >= size || data[p] != '#') break;
+      while (p < size && data[p] != '\n' && data[p] != '\r') ++p;
+    }
+    const size_t start = p;
+    for (int64_t value = 0; p < size && data[p] >= '0' && data[p] <= '9'; ++p) {
+      value = value * 10 + (data[p] - '0');
+      CF_CHECK(value <= INT32_MAX, name << ": corrupt PNM: the " << field << " at offset " << start
+                                        << " does not fit in 32 bits");
+    }
+  }
+}
+
+}  // namespace
 
 Image decode_image_memory(const uint8_t* data, size_t size, const std::string& name) {
   CF_CHECK(size <= size_t(INT32_MAX), name << ": file too large to decode (" << size << " bytes)");
+  check_jpeg_huffman_tables(data, size, name);
+  check_pnm_header(data, size, name);
   int w = 0, h = 0, channels_in_file = 0;
+  // The header first: a corrupt or hostile file may claim a size whose
+  // decoding would exhaust memory before stb noticed anything wrong.
+  CF_CHECK(stbi_info_from_memory(data, int(size), &w, &h, &channels_in_file) != 0,
+           name << ": cannot decode as an image (" << stbi_failure_reason() << ")");
+  // stb accepts some headers that claim no pixels at all (a PNM whose width
+  // does not parse reads as 0).
+  CF_CHECK(w > 0 && h > 0, name << ": the header claims a " << w << "x" << h
+                                << " image, which has no pixels (corrupt file?)");
+  CF_CHECK(w <= kMaxImageSide && h <= kMaxImageSide,
+           name << ": the header claims a " << w << "x" << h << " image; images larger than "
+                << kMaxImageSide << " pixels a side are refused (corrupt file?)");
   // Forcing 3 channels: every data set here is RGB, whatever the file holds.
   stbi_uc* decoded = stbi_load_from_memory(data, int(size), &w, &h, &channels_in_file, 3);
   CF_CHECK(decoded != nullptr,

@@ -10,9 +10,14 @@
 
 namespace cf::data {
 
+// Larger images are refused before decoding (from the header's claim): at
+// 16384 x 16384 x 3 bytes one decoded image is already 768 MiB.
+constexpr int kMaxImageSide = 16384;
+
 // Decodes a PNG, JPEG, BMP, GIF (first frame), TGA or PNM file, converted to 3
 // channels (grey is replicated, alpha dropped). cf::Error naming the file and
-// stb's reason ("unknown image type", "corrupt JPEG", ...) on failure.
+// stb's reason ("unknown image type", "corrupt JPEG", ...) on failure, or the
+// claimed size when a side is above kMaxImageSide.
 Image decode_image_file(const std::string& path);
 // The same from bytes in memory; `name` is used in error messages.
 Image decode_image_memory(const uint8_t* data, size_t size, const std::string& name);

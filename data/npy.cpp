@@ -1,5 +1,6 @@
 #include "data/npy.h"
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -74,6 +75,56 @@ std::vector<int64_t> parse_shape(const std::string& value, const std::string& pa
   return shape;
 }
 
+// What precedes the header dict: the magic, the version, the dict's length.
+constexpr int64_t kPreambleMax = 12;  // 10 bytes in version 1.0, 12 in 2.0/3.0
+struct Preamble {
+  int64_t prefix = 0;      // where the dict starts
+  int64_t header_len = 0;  // the dict's length in bytes
+};
+
+// `start` holds the file's first min(file_size, kPreambleMax) bytes, zeros after.
+Preamble parse_preamble(const unsigned char* start, int64_t file_size, const std::string& path) {
+  CF_CHECK(file_size >= 8 && std::memcmp(start, kMagic, 6) == 0,
+           path << ": not a .npy file (no \\x93NUMPY magic at offset 0)");
+  const int major = start[6];
+  CF_CHECK(major >= 1 && major <= 3, path << ": .npy version " << major << "." << int(start[7])
+                                          << " is not supported (1.0, 2.0, 3.0)");
+  Preamble pre;
+  if (major == 1) {
+    pre.header_len = start[8] | (int64_t(start[9]) << 8);
+    pre.prefix = 10;
+  } else {
+    pre.header_len = start[8] | (int64_t(start[9]) << 8) | (int64_t(start[10]) << 16) |
+                     (int64_t(start[11]) << 24);
+    pre.prefix = 12;
+  }
+  CF_CHECK(pre.prefix + pre.header_len <= file_size,
+           path << ": .npy header (" << pre.header_len << " bytes at offset " << pre.prefix
+                << ") runs past the end of the " << file_size << "-byte file");
+  return pre;
+}
+
+NpyHeader parse_header(const std::string& dict, const Preamble& pre, int64_t file_size,
+                       const std::string& path) {
+  NpyHeader h;
+  h.dtype = parse_descr(dict_value(dict, "descr", path), path);
+  CF_CHECK(dict_value(dict, "fortran_order", path) == "False",
+           path << ": Fortran-order .npy arrays are not supported; save with C order");
+  h.shape = parse_shape(dict_value(dict, "shape", path), path);
+  h.data_offset = pre.prefix + pre.header_len;
+  // The claimed size is checked against the file before anything is allocated.
+  const int64_t count = checked_numel(h.shape);
+  CF_CHECK(count >= 0 && count <= (INT64_MAX - h.data_offset) / npy_dtype_size(h.dtype),
+           path << ": .npy shape " << shape_str(h.shape) << " of " << npy_dtype_name(h.dtype)
+                << " claims more bytes than a 64-bit size can count (corrupt header?)");
+  const int64_t expected = h.data_offset + count * npy_dtype_size(h.dtype);
+  CF_CHECK(file_size == expected,
+           path << ": .npy of " << npy_dtype_name(h.dtype) << " " << shape_str(h.shape)
+                << " should be " << expected << " bytes, but the file has " << file_size
+                << (file_size < expected ? " (truncated)" : " (trailing bytes)"));
+  return h;
+}
+
 void write_npy_bytes(const std::string& path, NpyDtype dtype, const void* data,
                      const std::vector<int64_t>& shape) {
   std::ostringstream dict;
@@ -130,49 +181,22 @@ NpyHeader read_npy_header(const std::string& path) {
   CF_CHECK(in, path << ": cannot open for reading");
   const int64_t file_size = int64_t(in.tellg());
   in.seekg(0);
-  char pre[10] = {};
-  in.read(pre, 8);
-  CF_CHECK(in && std::memcmp(pre, kMagic, 6) == 0,
-           path << ": not a .npy file (no \\x93NUMPY magic at offset 0)");
-  const int major = uint8_t(pre[6]);
-  CF_CHECK(major >= 1 && major <= 3, path << ": .npy version " << major << "."
-                                          << int(uint8_t(pre[7]))
-                                          << " is not supported (1.0, 2.0, 3.0)");
-  int64_t header_len = 0, prefix = 0;
-  if (major == 1) {
-    in.read(pre + 8, 2);
-    header_len = uint8_t(pre[8]) | (int64_t(uint8_t(pre[9])) << 8);
-    prefix = 10;
-  } else {
-    unsigned char b[4] = {};
-    in.read(reinterpret_cast<char*>(b), 4);
-    header_len = b[0] | (int64_t(b[1]) << 8) | (int64_t(b[2]) << 16) | (int64_t(b[3]) << 24);
-    prefix = 12;
-  }
-  CF_CHECK(in && prefix + header_len <= file_size,
-           path << ": .npy header (" << header_len << " bytes at offset " << prefix
-                << ") runs past the end of the " << file_size << "-byte file");
-  std::string dict(size_t(header_len), '\0');
-  in.read(dict.data(), header_len);
-
-  NpyHeader h;
-  h.dtype = parse_descr(dict_value(dict, "descr", path), path);
-  CF_CHECK(dict_value(dict, "fortran_order", path) == "False",
-           path << ": Fortran-order .npy arrays are not supported; save with C order");
-  h.shape = parse_shape(dict_value(dict, "shape", path), path);
-  h.data_offset = prefix + header_len;
-  const int64_t expected = h.data_offset + h.numel() * npy_dtype_size(h.dtype);
-  CF_CHECK(file_size == expected,
-           path << ": .npy of " << npy_dtype_name(h.dtype) << " " << shape_str(h.shape)
-                << " should be " << expected << " bytes, but the file has " << file_size
-                << (file_size < expected ? " (truncated)" : " (trailing bytes)"));
-  return h;
+  unsigned char start[kPreambleMax] = {};
+  in.read(reinterpret_cast<char*>(start), std::streamsize(std::min<int64_t>(file_size, kPreambleMax)));
+  const Preamble pre = parse_preamble(start, file_size, path);
+  std::string dict(size_t(pre.header_len), '\0');
+  in.seekg(pre.prefix);
+  in.read(dict.data(), pre.header_len);
+  CF_CHECK(in, path << ": read error in the .npy header");
+  return parse_header(dict, pre, file_size, path);
 }
 
 NpyArray read_npy(const std::string& path) {
   NpyArray a;
   a.header = read_npy_header(path);
-  a.bytes.resize(size_t(a.header.numel() * npy_dtype_size(a.header.dtype)));
+  const int64_t bytes = a.header.numel() * npy_dtype_size(a.header.dtype);
+  check_fits_in_memory(bytes, path + ": the .npy data");
+  a.bytes.resize(size_t(bytes));
   std::ifstream in(path, std::ios::binary);
   in.seekg(a.header.data_offset);
   in.read(reinterpret_cast<char*>(a.bytes.data()), std::streamsize(a.bytes.size()));
@@ -180,11 +204,23 @@ NpyArray read_npy(const std::string& path) {
   return a;
 }
 
+NpyArray parse_npy(const uint8_t* data, size_t size, const std::string& name) {
+  unsigned char start[kPreambleMax] = {};
+  std::memcpy(start, data, std::min<size_t>(size, kPreambleMax));
+  const Preamble pre = parse_preamble(start, int64_t(size), name);
+  const std::string dict(reinterpret_cast<const char*>(data) + pre.prefix, size_t(pre.header_len));
+  NpyArray a;
+  a.header = parse_header(dict, pre, int64_t(size), name);
+  a.bytes.assign(data + a.header.data_offset, data + size);
+  return a;
+}
+
 std::vector<float> NpyArray::to_float32() const {
   CF_CHECK(header.dtype == NpyDtype::float32,
            "npy: to_float32 on a " << npy_dtype_name(header.dtype) << " array");
   std::vector<float> out(bytes.size() / 4);
-  std::memcpy(out.data(), bytes.data(), bytes.size());
+  // An empty array's data() may be null, which memcpy may not be given.
+  if (!bytes.empty()) std::memcpy(out.data(), bytes.data(), bytes.size());
   return out;
 }
 
@@ -195,7 +231,7 @@ std::vector<int64_t> NpyArray::to_int64() const {
   } else {
     CF_CHECK(header.dtype == NpyDtype::int64,
              "npy: to_int64 on a " << npy_dtype_name(header.dtype) << " array");
-    std::memcpy(out.data(), bytes.data(), bytes.size());
+    if (!bytes.empty()) std::memcpy(out.data(), bytes.data(), bytes.size());
   }
   return out;
 }

@@ -38,6 +38,8 @@ struct NpyArray {
 // announces. cf::Error naming the file on anything unexpected.
 NpyHeader read_npy_header(const std::string& path);
 NpyArray read_npy(const std::string& path);
+// The same from a whole .npy file in memory; `name` names it in errors.
+NpyArray parse_npy(const uint8_t* data, size_t size, const std::string& name);
 
 // Throws, naming the file, the expected and the found dtype and shape, unless
 // `header` matches. An entry -1 in `shape` matches any size.

@@ -279,3 +279,103 @@ TEST_CASE("image folder with no classes, or no folder at all, is an error", "[da
   CHECK_THAT(error_of([&] { read_image_folder(dir.file("nowhere")); }),
              Contains("nowhere") && Contains("not a folder"));
 }
+
+namespace {
+
+// A version 1.0 .npy file with this header dict (padded as NumPy pads it) and data.
+std::vector<uint8_t> npy_file(const std::string& dict, const std::string& data) {
+  std::string header = dict;
+  header += std::string((64 - (10 + header.size() + 1) % 64) % 64, ' ') + "\n";
+  std::string file = "\x93NUMPY";
+  file += {char(1), char(0), char(header.size() & 0xFF), char(header.size() >> 8)};
+  file += header + data;
+  return {file.begin(), file.end()};
+}
+
+NpyArray parse(const std::vector<uint8_t>& bytes) {
+  return parse_npy(bytes.data(), bytes.size(), "bad.npy");
+}
+
+Image decode(const std::vector<uint8_t>& bytes) {
+  return decode_image_memory(bytes.data(), bytes.size(), "bad.img");
+}
+
+}  // namespace
+
+// Inputs the fuzz targets (tests/fuzz) found, minimised, and the limits on
+// claimed sizes: each gives a cf::Error naming the file and the field.
+TEST_CASE("npy: claimed sizes are checked before allocating; empty arrays convert",
+          "[data][npy][errors]") {
+  // The element count overflows int64 (found by fuzz_npy: signed overflow).
+  REQUIRE_THROWS_WITH(
+      parse(npy_file("{'descr': '|u1', 'fortran_order': False, 'shape': (2, 8888888888888888888), }",
+                     "abcd")),
+      Contains("bad.npy: .npy shape [2, 8888888888888888888] of uint8 claims more bytes than a "
+               "64-bit size can count"));
+  // Countable, but the file is far too short for it.
+  REQUIRE_THROWS_WITH(
+      parse(npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (100000, 100000), }", "ab")),
+      Contains("should be 40000000128 bytes, but the file has 130 (truncated)"));
+  // Empty arrays (found by fuzz_npy: memcpy from a null pointer).
+  const NpyArray empty =
+      parse(npy_file("{'descr': '<i8', 'fortran_order': False, 'shape': (0,), }", ""));
+  CHECK(empty.to_int64().empty());
+  CHECK(parse(npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 3), }", ""))
+            .to_float32()
+            .empty());
+  // Shorter than the magic and version.
+  REQUIRE_THROWS_WITH(parse({0x93, 'N', 'U'}), Contains("bad.npy: not a .npy file"));
+  // The same checks through the file reader.
+  TempDir dir;
+  cf::test::write_bytes(
+      dir.file("huge.npy"),
+      npy_file("{'descr': '<i8', 'fortran_order': False, 'shape': (4611686018427387904, 4), }", ""));
+  REQUIRE_THROWS_WITH(read_npy(dir.file("huge.npy")),
+                      Contains("huge.npy: .npy shape [4611686018427387904, 4] of int64 claims more "
+                               "bytes than a 64-bit size can count"));
+}
+
+TEST_CASE("image decoding refuses headers claiming no pixels or too many, and bad JPEG tables",
+          "[data][folder][errors]") {
+  // A PNM whose width does not parse reads as 0x0 (found by fuzz_image: the
+  // decoder returned an image with no pixels).
+  const std::string pnm = "P6+2 2\n255\n";
+  REQUIRE_THROWS_WITH(decode({pnm.begin(), pnm.end()}),
+                      Contains("bad.img: the header claims a 0x0 image, which has no pixels"));
+  // A JPEG Huffman table with 2 x 255 codes, more than the 256 there can be
+  // (found by fuzz_image: stb_image wrote past its 257-entry table).
+  std::vector<uint8_t> jpeg = {0xFF, 0xD8, 0xFF, 0xC4, 0x00, 0x13, 0x00, 0xFF, 0xFF};
+  jpeg.resize(jpeg.size() + 14, 0);
+  REQUIRE_THROWS_WITH(decode(jpeg), Contains("bad.img: corrupt JPEG: the Huffman table at offset "
+                                             "6 declares 510 codes, more than 256"));
+  // A PNG whose header claims 20000 x 2 pixels: refused from the header.
+  TempDir dir;
+  const ImageSet src = cf::test::pattern_set(1, 2, 2, 1);
+  write_png(dir.file("small.png"), src.image(0), 2, 2, 3);
+  std::vector<uint8_t> png = data::read_file_bytes(dir.file("small.png"));
+  png[18] = 20000 >> 8;  // IHDR width, big-endian, at bytes 16..19
+  png[19] = 20000 & 0xFF;
+  REQUIRE_THROWS_WITH(decode(png), Contains("bad.img: the header claims a 20000x2 image; images "
+                                            "larger than 16384 pixels a side are refused"));
+  // Through the folder reader, the error names the file.
+  std::filesystem::create_directories(dir.path() / "a");
+  cf::test::write_bytes(dir.file("a/wide.png"), png);
+  REQUIRE_THROWS_WITH(read_image_folder(dir.path().string()),
+                      Contains("wide.png: the header claims a 20000x2 image"));
+}
+
+TEST_CASE("CIFAR: a bad label leaves the set as it was", "[data][cifar][errors]") {
+  ImageSet set;
+  std::vector<uint8_t> file = cifar_record({3}, 0);
+  append_cifar_batch_memory(file.data(), file.size(), "good.bin", 1, 0, 10, set);
+  append(file, cifar_record({10}, 1));
+  REQUIRE_THROWS_WITH(append_cifar_batch_memory(file.data(), file.size(), "bad.bin", 1, 0, 10, set),
+                      Contains("bad.bin: record 1 (offset 3073) has label 10"));
+  CHECK(set.n == 1);
+  CHECK(set.labels.size() == 1);
+  CHECK(set.pixels.size() == 3072);
+  REQUIRE_THROWS_WITH(
+      append_cifar_batch_memory(file.data(), 3073 + 5, "short.bin", 1, 0, 10, set),
+      Contains("short.bin: 3078 bytes is not a whole number of 3073-byte records; the partial "
+               "record 1 starts at offset 3073"));
+}

@@ -84,3 +84,29 @@ TEST_CASE("tensor element access reports bad indices", "[tensor][errors]") {
   CHECK(error_of([&] { Tensor::zeros({2, -1}); }).find("negative") != std::string::npos);
   CHECK(error_of([&] { Tensor().data(); }).find("undefined") != std::string::npos);
 }
+
+TEST_CASE("a shape too large to allocate is refused before allocating, naming shape and bytes",
+          "[tensor][errors]") {
+  using Catch::Matchers::Contains;
+  REQUIRE_THROWS_WITH(Tensor::empty({3, -2}),
+                      Contains("Tensor::empty: negative size in shape [3, -2]"));
+  // 2^62 * 2^62 elements: the element count itself overflows int64.
+  const int64_t huge = int64_t(1) << 62;
+  REQUIRE_THROWS_WITH(Tensor::zeros({huge, huge}),
+                      Contains("Tensor::empty: shape [4611686018427387904, 4611686018427387904]") &&
+                          Contains("more than a 64-bit size can count"));
+  // 2^61 elements fit in int64, their 2^63 bytes do not.
+  REQUIRE_THROWS_WITH(Tensor::empty({int64_t(1) << 61}),
+                      Contains("more than a 64-bit size can count"));
+  // 2^50 floats = 4 PiB: countable, but more than any machine's memory.
+  if (physical_memory_bytes() > 0)
+    REQUIRE_THROWS_WITH(Tensor::ones({1 << 25, 1 << 25}),
+                        Contains("Tensor::empty: shape [33554432, 33554432] needs "
+                                 "4503599627370496 bytes (4194304.0 GiB)") &&
+                            Contains("GiB of physical memory"));
+  // A zero anywhere makes the product 0, however large the other sizes.
+  CHECK(Tensor::empty({huge, huge, 0}).numel() == 0);
+  CHECK(checked_numel({huge, huge}) == -1);
+  CHECK(checked_numel({2, -1}) == -1);
+  CHECK(checked_numel({huge, huge, 0}) == 0);
+}

@@ -18,23 +18,26 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
   detail::check_input("reshape", x);
   Shape target = shape;
   int64_t known = 1, infer = -1;
+  auto mismatch = [&] {
+    return "reshape: cannot reshape " + shape_str(x.shape()) + " (" + std::to_string(x.numel()) +
+           " elements) to " + shape_str(shape);
+  };
   for (size_t d = 0; d < target.size(); ++d) {
     if (target[d] == -1) {
       CF_CHECK(infer < 0, "reshape: more than one -1 in " << shape_str(shape));
       infer = int64_t(d);
     } else {
       CF_CHECK(target[d] > 0, "reshape: bad size " << target[d] << " in " << shape_str(shape));
+      // Checked before multiplying, so that huge sizes cannot overflow `known`.
+      CF_CHECK(target[d] <= x.numel() / known, mismatch());
       known *= target[d];
     }
   }
   if (infer >= 0) {
-    CF_CHECK(x.numel() % known == 0, "reshape: cannot reshape " << shape_str(x.shape())
-                                         << " to " << shape_str(shape));
+    CF_CHECK(x.numel() % known == 0, mismatch());
     target[size_t(infer)] = x.numel() / known;
   }
-  CF_CHECK(numel(target) == x.numel(), "reshape: cannot reshape " << shape_str(x.shape())
-                                           << " (" << x.numel() << " elements) to "
-                                           << shape_str(shape));
+  CF_CHECK(numel(target) == x.numel(), mismatch());
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = target;
   impl->storage = x.impl()->storage;
