@@ -1,0 +1,173 @@
+// Runs experiment recipes (examples/recipes/*.cfg) with several seeds by
+// calling the library's train() in-process, and writes one results table:
+// per recipe the test accuracy (mean, min, max over seeds), the parameter
+// and attention-parameter counts, training images/s and wall time, as
+// results.md, results.csv and results.png.
+//
+//   ./build/examples/experiments --data data/cifar-10-batches-bin --seeds 3
+//       --out results examples/recipes/cct.cfg examples/recipes/vit_lite.cfg
+//   ./build/examples/experiments --smoke --out /tmp/smoke examples/recipes/*.cfg
+//
+// Every recipe is checked before the first one trains. A recipe that fails
+// while training is reported in the table and the others still run; the
+// table is rewritten after every recipe. See docs/EXPERIMENTS.md.
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "autograd/error.h"
+#include "experiments/recipe.h"
+#include "experiments/results.h"
+#include "train/args.h"
+#include "train/trainer.h"
+
+namespace {
+
+using cf::experiments::Recipe;
+using cf::experiments::RecipeRow;
+
+cf::ArgParser parser() {
+  return cf::ArgParser("experiments",
+                       "Trains each RECIPE.cfg (cf train --config format) once per seed and writes\n"
+                       "results.md, results.csv and results.png to --out. Usage:\n"
+                       "  experiments [flags] RECIPE.cfg...")
+      .option("data", "DIR", "data folder for every recipe (CIFAR-10 binaries or image folders)")
+      .option("seeds", "N", "seeds per recipe: the recipe's seed, +1, ..., +N-1", "1")
+      .option("out", "DIR", "results folder; runs go to DIR/runs/<recipe>/seed<k>", "results")
+      .option("threads", "N", "worker threads (0: CF_NUM_THREADS or all cores)")
+      .repeated("set", "KEY=VALUE", "a training or model key for every recipe")
+      .flag("smoke", "each recipe for 2 steps on 16 synthetic images (a test that every recipe runs)");
+}
+
+// Splits the command line into flags (with their values) and recipe files:
+// a word that is neither a flag nor the value of the flag before it is a recipe.
+void split_command_line(const std::vector<std::string>& argv, std::vector<std::string>& flags,
+                        std::vector<std::string>& recipes) {
+  const std::set<std::string> switches = {"--smoke", "--help", "-h"};
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string& word = argv[i];
+    if (word.rfind("-", 0) != 0) {
+      recipes.push_back(word);
+      continue;
+    }
+    flags.push_back(word);
+    if (!switches.count(word) && word.find('=') == std::string::npos && i + 1 < argv.size())
+      flags.push_back(argv[++i]);
+  }
+}
+
+void on_interrupt(int) {
+  static volatile std::sig_atomic_t count = 0;
+  if (++count > 1) std::_Exit(130);
+  cf::request_stop();
+}
+
+// Trains one seed of a recipe; adds the run to `row` or records why it failed.
+// Returns false when the run was interrupted.
+bool run_seed(const Recipe& recipe, int64_t seed, const std::string& out_dir, RecipeRow& row) {
+  cf::TrainOptions options;
+  options.run = recipe.run;
+  options.run.train.set("seed", seed);
+  options.out_dir = out_dir;
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    const cf::TrainResult r = cf::train(options, std::cout);
+    if (r.interrupted) {
+      row.status = "interrupted";
+      return false;
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    row.runs.push_back({r.final_accuracy, r.images_per_second, seconds});
+    row.parameters = r.parameters;
+    row.attention_parameters = r.attention_parameters;
+    std::printf("%s seed %lld: test accuracy %.2f%%, %.1f img/s, %.0f s\n", recipe.name.c_str(),
+                (long long)seed, 100 * r.final_accuracy, r.images_per_second, seconds);
+  } catch (const std::exception& e) {
+    const std::string why = "failed: seed " + std::to_string(seed) + ": " + e.what();
+    if (row.status.rfind("failed", 0) != 0) row.status = why;
+    std::printf("%s seed %lld %s\n", recipe.name.c_str(), (long long)seed, why.c_str());
+  }
+  return true;
+}
+
+int run(const std::vector<std::string>& argv) {
+  std::vector<std::string> flag_words, paths;
+  split_command_line(argv, flag_words, paths);
+  const cf::ArgParser p = parser();
+  const cf::Args args = p.parse(flag_words);
+  if (args.help) return std::cout << p.usage(), 0;
+  const int64_t seeds = args.integer("seeds");
+  CF_CHECK(seeds >= 1, "--seeds " << seeds << ": give at least 1");
+  CF_CHECK(!paths.empty(), "no recipe files given (e.g. examples/recipes/*.cfg; see experiments --help)");
+
+  cf::Config overrides;
+  for (const std::string& kv : args.all("set")) overrides.set_assignment(kv);
+  if (args.on("data")) overrides.set("data", args.str("data"));
+  if (args.on("threads")) overrides.set("threads", args.integer("threads"));
+  if (args.on("smoke"))
+    for (const std::string& key : cf::experiments::smoke_overrides().keys())
+      overrides.set(key, cf::experiments::smoke_overrides().get_string(key));
+
+  std::vector<Recipe> recipes;
+  std::vector<RecipeRow> rows;
+  for (const std::string& path : paths) {
+    recipes.push_back(cf::experiments::load_recipe(path, overrides));
+    const Recipe& r = recipes.back();
+    for (size_t i = 0; i + 1 < recipes.size(); ++i)
+      CF_CHECK(recipes[i].name != r.name, "two recipes are named " << r.name << " (" << recipes[i].path
+                                                                   << " and " << r.path
+                                                                   << "); their runs would share a folder");
+    RecipeRow row;
+    row.recipe = r.name;
+    row.model = r.run.model;
+    row.epochs = r.run.train.get_int("epochs");
+    row.batch_size = r.run.train.get_int("batch_size");
+    row.seeds = seeds;
+    row.parameters = r.parameters;
+    row.attention_parameters = r.attention_parameters;
+    rows.push_back(row);
+  }
+
+  std::string command = "experiments";
+  for (const std::string& word : argv) command += " " + word;
+  const std::string out = args.str("out");
+  cf::experiments::write_results(out, rows, command);
+  std::signal(SIGINT, on_interrupt);
+  bool interrupted = false;
+  for (size_t i = 0; i < recipes.size() && !interrupted; ++i) {
+    const int64_t first_seed = recipes[i].run.train.get_int("seed");
+    rows[i].status = "ok";
+    for (int64_t k = 0; k < seeds && !interrupted; ++k) {
+      const int64_t seed = first_seed + k;
+      std::printf("== [%zu/%zu] %s (%s), seed %lld\n", i + 1, recipes.size(), recipes[i].name.c_str(),
+                  recipes[i].run.model.c_str(), (long long)seed);
+      std::fflush(stdout);
+      const std::string dir = (std::filesystem::path(out) / "runs" / recipes[i].name /
+                               ("seed" + std::to_string(seed))).string();
+      interrupted = !run_seed(recipes[i], seed, dir, rows[i]);
+    }
+    cf::experiments::write_results(out, rows, command);
+  }
+  std::printf("Wrote %s/results.md, results.csv and results.png\n", out.c_str());
+  if (interrupted) return 130;
+  for (const RecipeRow& row : rows)
+    if (row.status != "ok") return 1;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const std::exception& e) {
+    std::cerr << "experiments: " << e.what() << '\n';
+    return 2;
+  }
+}
