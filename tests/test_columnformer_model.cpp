@@ -123,17 +123,28 @@ TEST_CASE("Registered Columnformers and their parameter counts by formula", "[co
     auto model = build_model(name, reduced(name));
     CHECK(model->num_parameters() == expected_params(model->config()));
   }
-  // The CIFAR versions at full size: 32x32, patch 4, D 128, head width 32.
-  for (std::string base : {"vision_transformer", "vision_columnformer_ff", "vision_moemixer"}) {
-    const std::string name = base + "_tiny_cifar";
+  // The CIFAR versions at full size: 32x32, patch 4 (an 8x8 sheet), head
+  // width 32; D 128 and L 6 as the spec, except the recurrent rows, sized
+  // for the CPU (docs/COLUMNFORMER.md): 3 sheets and steps, the TUTs D 96.
+  struct CifarSize {
+    const char* base;
+    int64_t dim, depth, heads, columns;
+  };
+  for (const CifarSize& c : {CifarSize{"vision_transformer", 128, 6, 4, 64}, {"vision_columnformer_ff", 128, 6, 1, 64},
+                             {"vision_columnformer_r", 128, 3, 1, 192}, {"vision_moemixer", 128, 6, 4, 64},
+                             {"vision_tut", 96, 3, 3, 192}, {"vision_tut_ff", 96, 3, 3, 192}}) {
+    const std::string name = std::string(c.base) + "_tiny_cifar";
     INFO(name);
     auto model = build_model(name);
-    CHECK(model->config().get_int("dim") == 128);
+    CHECK(model->config().get_int("dim") == c.dim);
+    CHECK(model->config().get_int("depth") == c.depth);
+    CHECK(model->config().get_int("heads") == c.heads);
+    CHECK(columnformer(*model).encoder.seq_len == c.columns);
     CHECK(model->num_parameters() == expected_params(model->config()));
   }
   CHECK(model_info("vision_transformer_tiny").defaults.get_int("heads") == 6);
-  CHECK(model_info("vision_transformer_tiny_cifar").defaults.get_int("heads") == 4);
-  CHECK(model_info("vision_columnformer_r_tiny_cifar").defaults.get_int("heads") == 1);
+  CHECK(model_info("vision_columnformer_r_tiny").defaults.get_int("depth") == 6);
+  CHECK(model_info("vision_tut_tiny").defaults.get_int("dim") == 384);
 
   // Every option changes the count as the formulas say.
   const char* variants[] = {"pool = spatial", "qkv_bias = true\nattn_bias = true\nhead_bias = true",
