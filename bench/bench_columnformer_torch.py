@@ -1,18 +1,21 @@
 """The untied Columnformer block of bench_columnformer.cpp in PyTorch.
 
 Same shapes and parameter count: 64 columns, D 128, 4 heads, MLP ratio 2,
-every Linear (q, k, v, proj, fc1, fc2) and LayerNorm untied, the untied
-products written with torch.einsum. One training step is forward, backward
-and an AdamW update (weight decay on every parameter, as the C++ side);
-images/s is the median of several timed runs at 1 and 2 threads, batch 64
-and 128.
+every Linear (q, k, v without bias, proj, fc1, fc2) and LayerNorm untied,
+the untied products written with torch.einsum. One training step is
+forward, backward and an AdamW update (weight decay on every parameter, as
+the C++ side); images/s is the median of several timed runs, and
+images/CPU-s the same per second of the process's CPU time.
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
-        /usr/bin/python3 bench/bench_columnformer_torch.py [runs] [steps]
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 \
+        bench/bench_columnformer_torch.py [--threads T] [--batch B] [--runs R] [--steps S]
+
+bench/compare_columnformer.sh runs it alternately with `bench_columnformer block`.
 """
+import argparse
 import math
+import os
 import statistics
-import sys
 import time
 
 import torch
@@ -74,6 +77,7 @@ class UntiedBlock(nn.Module):
 
 
 def images_per_second(batch, runs, steps):
+    """Medians over `runs` of images per second of wall time and of CPU time."""
     torch.manual_seed(0)
     block = UntiedBlock()
     opt = torch.optim.AdamW(block.parameters(), lr=1e-4, weight_decay=0.05)
@@ -86,27 +90,32 @@ def images_per_second(batch, runs, steps):
         opt.step()
 
     step()  # warm-up
-    rates = []
+    wall, cpu = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         for _ in range(steps):
             step()
-        rates.append(batch * steps / (time.perf_counter() - start))
-    return statistics.median(rates)
+        cpu.append(batch * steps / (time.process_time() - cpu_start))
+        wall.append(batch * steps / (time.perf_counter() - start))
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def main():
-    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
-    steps = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     params = sum(p.numel() for p in UntiedBlock().parameters())
-    print(f"untied Columnformer block (PyTorch {torch.__version__}, einsum): N {N}, D {D}, "
-          f"{H} heads, MLP ratio {RATIO}, {params} parameters")
-    print(f"{'threads':8} {'batch':6} {'images/s':>12}   (forward + backward + AdamW, "
-          f"median of {runs} runs of {steps} steps)")
-    for threads in (1, 2):
-        torch.set_num_threads(threads)
-        for batch in (64, 128):
-            print(f"{threads:<8} {batch:<6} {images_per_second(batch, runs, steps):12.1f}")
+    env = ", ".join(f"{k}={os.environ[k]}" if k in os.environ else f"{k} unset"
+                    for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"))
+    print(f"torch untied block (PyTorch {torch.__version__}, einsum): N {N}, D {D}, {H} heads, "
+          f"MLP ratio {RATIO}, {params} parameters; {env}")
+    wall, cpu = images_per_second(args.batch, args.runs, args.steps)
+    print(f"threads {torch.get_num_threads()}  batch {args.batch}  images/s {wall:.1f}  images/CPU-s {cpu:.1f}  "
+          f"(forward + backward + AdamW, median of {args.runs} runs of {args.steps} steps)")
 
 
 if __name__ == "__main__":
