@@ -34,9 +34,9 @@ using cf::experiments::RecipeRow;
 
 cf::ArgParser parser() {
   return cf::ArgParser("experiments",
-                       "Trains each RECIPE.cfg (cf train --config format) once per seed and writes\n"
-                       "results.md, results.csv and results.png to --out. Usage:\n"
-                       "  experiments [flags] RECIPE.cfg...")
+                       "Trains each RECIPE.cfg named on the command line (cf train --config format)\n"
+                       "once per seed, and writes results.md, results.csv and results.png to --out\n"
+                       "(docs/EXPERIMENTS.md).")
       .option("data", "DIR", "data folder for every recipe (CIFAR-10 binaries or image folders)")
       .option("seeds", "N", "seeds per recipe: the recipe's seed, +1, ..., +N-1", "1")
       .option("out", "DIR", "results folder; runs go to DIR/runs/<recipe>/seed<k>", "results")
@@ -167,7 +167,9 @@ int main(int argc, char** argv) {
   try {
     return run(std::vector<std::string>(argv + 1, argv + argc));
   } catch (const std::exception& e) {
-    std::cerr << "experiments: " << e.what() << '\n';
+    // The flag parser's messages already start with the program's name.
+    const std::string message = e.what();
+    std::cerr << (message.rfind("experiments: ", 0) == 0 ? "" : "experiments: ") << message << '\n';
     return 2;
   }
 }
