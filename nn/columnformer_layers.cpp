@@ -46,19 +46,7 @@ SharedLinear::SharedLinear(int64_t in, int64_t out, bool with_bias) {
   if (with_bias) register_parameter("bias", &bias, {out}, Init::zeros());
 }
 
-// (C1) with one column shared by every token: every row of x in one GEMM
-// with the bias as its start, and no transposed copy of the weight.
-Tensor SharedLinear::forward(const Tensor& x) {
-  const int64_t out = weight.size(0), in = weight.size(1);
-  CF_CHECK(x.defined() && x.dim() >= 1 && x.size(-1) == in,
-           "Linear: input of shape " << (x.defined() ? shape_str(x.shape()) : "undefined") << ", expected [..., "
-                                     << in << "]");
-  Shape shape = x.shape();
-  shape.back() = out;
-  Tensor y = untied_linear(reshape(x, {-1, 1, in}), reshape(weight, {1, out, in}),
-                           bias.defined() ? reshape(bias, {1, out}) : Tensor());
-  return reshape(y, shape);
-}
+Tensor SharedLinear::forward(const Tensor& x) { return shared_linear(x, weight, bias); }
 
 SharedLayerNorm::SharedLayerNorm(int64_t dim) {
   register_parameter("weight", &weight, {dim}, Init::ones());

@@ -7,6 +7,7 @@
 #include "autograd/kernels/gemm.h"
 #include "autograd/kernels/rowops.h"
 #include "autograd/kernels/threads.h"
+#include "autograd/ops.h"
 
 namespace cf {
 
@@ -73,6 +74,19 @@ Tensor untied_linear(const Tensor& x, const Tensor& weight, const Tensor& bias) 
     }
     return std::vector<Tensor>{dx, dw, db};
   });
+}
+
+Tensor shared_linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  CF_CHECK(weight.defined() && weight.dim() == 2 && x.defined() && x.dim() >= 1 && x.size(-1) == weight.size(1),
+           "Linear: input of shape " << (x.defined() ? shape_str(x.shape()) : "undefined") << " for weight of shape "
+                                     << (weight.defined() ? shape_str(weight.shape()) : "undefined")
+                                     << ", expected [..., " << (weight.defined() ? weight.size(1) : 0) << "]");
+  const int64_t out = weight.size(0), in = weight.size(1);
+  Shape shape = x.shape();
+  shape.back() = out;
+  Tensor y = untied_linear(reshape(x, {-1, 1, in}), reshape(weight, {1, out, in}),
+                           bias.defined() ? reshape(bias, {1, out}) : Tensor());
+  return reshape(y, shape);
 }
 
 UntiedLinear::UntiedLinear(int64_t n, int64_t in, int64_t out, bool with_bias)

@@ -14,6 +14,11 @@ namespace cf {
 // N * in, so x is never permuted to (N, B, in).
 Tensor untied_linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
 
+// (C1) with one column shared by every token: weight (out, in), bias (out)
+// or undefined; x (..., in). One GEMM over every row of x, the bias as its
+// start, no transposed copy of the weight.
+Tensor shared_linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
+
 // Params N out in + [bias] N out.
 class UntiedLinear : public TokenLayer {
  public:

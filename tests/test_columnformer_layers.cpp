@@ -201,7 +201,8 @@ TEST_CASE("SharedLinear is Linear, over any leading axes", "[columnformer][grad]
   Tensor x = Tensor::randn({2, 2, 4, 3}, 3);
   require_close(layer.forward(x), linear(x, layer.weight, layer.bias));
   require_module_gradcheck(layer, x, [&](const Tensor& v) { return layer.forward(v); });
-  CHECK(error_of([&] { layer.forward(Tensor::zeros({2, 6})); }) == "Linear: input of shape [2, 6], expected [..., 3]");
+  CHECK(error_of([&] { layer.forward(Tensor::zeros({2, 6})); }) ==
+        "Linear: input of shape [2, 6] for weight of shape [2, 3], expected [..., 3]");
 }
 
 TEST_CASE("Weight modes by name", "[columnformer][errors]") {
