@@ -127,17 +127,31 @@ Tensor attend(const Tensor& attention, const Tensor& v) {
   return record("attend", o, {attention, v}, [attention, v, a_stride](const Tensor& g) {
     const int64_t B = v.size(0), H = attention.size(1), N = v.size(1), ld = v.size(2), w = ld / H, NN = N * N;
     Tensor dA, dv;
-    if (attention.requires_grad()) {  // dA[b, h] = g_h v_h^T, summed over b when A is shared
+    if (attention.requires_grad() && a_stride > 0) {  // dA[b, h] = g_h v_h^T
       dA = Tensor::empty(attention.shape());
-      const bool shared = a_stride == 0;
-      kernels::parallel_for(shared ? H : B * H, 1, [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i)
-          for (int64_t b = shared ? 0 : i / H; b < (shared ? B : i / H + 1); ++b) {
-            const int64_t h = shared ? i : i % H, offset = b * N * ld + h * w;
-            kernels::sgemm(false, true, N, N, w, 1.0f, g.data() + offset, ld, v.data() + offset, ld,
-                           shared && b > 0 ? 1.0f : 0.0f, dA.data() + i * NN, N);
+      kernels::parallel_for(B * H, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+          const int64_t offset = (i / H) * N * ld + (i % H) * w;
+          kernels::sgemm(false, true, N, N, w, 1.0f, g.data() + offset, ld, v.data() + offset, ld, 0.0f,
+                         dA.data() + i * NN, N);
+        }
+      });
+    } else if (attention.requires_grad()) {
+      // Shared: dA_h = sum over b of g_h v_h^T = G_h V_h^T, with G_h (N, B w)
+      // head h's columns of every image side by side: one GEMM per head
+      // with K = B w rather than B products with K = w.
+      Tensor gh = Tensor::empty({H, N, B * w}), vh = Tensor::empty({H, N, B * w});
+      kernels::parallel_for(H * N, 16, [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r)  // r = (h, n)
+          for (int64_t b = 0; b < B; ++b) {
+            const int64_t from = (b * N + r % N) * ld + (r / N) * w, to = r * B * w + b * w;
+            std::copy(g.data() + from, g.data() + from + w, gh.data() + to);
+            std::copy(v.data() + from, v.data() + from + w, vh.data() + to);
           }
       });
+      dA = Tensor::empty(attention.shape());
+      kernels::sgemm_batched(false, true, N, N, B * w, 1.0f, gh.data(), B * w, N * B * w, vh.data(), B * w,
+                             N * B * w, 0.0f, dA.data(), N, NN, H);
     }
     if (v.requires_grad()) {  // dv_h = A[b, h]^T g_h
       dv = Tensor::empty(v.shape());
