@@ -30,7 +30,8 @@ class Model : public Module {
   // zero (ARCHITECTURES.md section 0). Models with masked weights override.
   virtual int64_t learnable_parameters() const { return num_parameters(); }
   // The learnable scalars of the token mixers (the Cortical Transformer
-  // paper's count): by default every parameter under a module named "attn".
+  // paper's count): by default every parameter under a module named "attn",
+  // "aft" or "mlp_tokens" (model.cpp).
   virtual int64_t attention_parameters() const;
 
   // The registered name and the full config it was built from (set by

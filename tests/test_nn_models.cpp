@@ -215,3 +215,13 @@ TEST_CASE("Each model overfits a fixed batch of 64 images", "[nn][models][overfi
     CHECK(accuracy >= 0.95);
   }
 }
+
+TEST_CASE("attention_parameters counts every family's token mixers", "[nn]") {
+  // MLP-Mixer: per layer the token MLP, Linear(64 -> 64) and Linear(64 -> 64)
+  // with biases, over the 64 patches of a 32x32 image; 6 layers.
+  CHECK(build_model("mixer_cifar", Config())->attention_parameters() == 6 * 2 * (64 * 64 + 64));
+  // AFT: per block q, k, v and the output projection, D 128 with biases; 6 blocks.
+  CHECK(build_model("aft_simple_cifar", Config())->attention_parameters() == 6 * 4 * (128 * 128 + 128));
+  // CCT-2/3x2: per block qkv (no bias) and the projection (bias), D 128; 2 blocks.
+  CHECK(build_model("cct_2_3x2", Config())->attention_parameters() == 2 * (3 * 128 * 128 + 128 * 128 + 128));
+}
