@@ -40,8 +40,9 @@ Tensor untied_linear(const Tensor& x, const Tensor& weight, const Tensor& bias) 
   out_shape.back() = out;
   Tensor y = Tensor::empty(out_shape);
   if (bias.defined())  // start from the bias and accumulate the product on it
-    for (int64_t b = 0; b < B; ++b)
-      std::copy(bias.data(), bias.data() + N * out, y.data() + b * N * out);
+    kernels::parallel_for(B, std::max<int64_t>(1, 16384 / (N * out)), [&](int64_t begin, int64_t end) {
+      for (int64_t b = begin; b < end; ++b) std::copy(bias.data(), bias.data() + N * out, y.data() + b * N * out);
+    });
   // Product n: y_n (B, out) = x_n (B, in) W_n^T, where x_n is every N-th row
   // of x viewed as (B N, in): leading dimension N in, column n at offset n in.
   kernels::sgemm_batched(false, true, B, out, in, 1.0f, x.data(), N * in, in, weight.data(), in,
