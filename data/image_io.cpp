@@ -2,12 +2,18 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
 #include "autograd/error.h"
 
 // stb's implementations, compiled here once. STATIC gives them internal
 // linkage, so another part of the program that also embeds stb cannot clash.
 #define STB_IMAGE_STATIC
+// Only the formats image folders document (PNG, JPEG, BMP, GIF, TGA, PNM):
+// the other decoders would be code that reads untrusted files for nobody.
+#define STBI_NO_PSD
+#define STBI_NO_PIC
+#define STBI_NO_HDR
 #define STB_IMAGE_IMPLEMENTATION
 #define STB_IMAGE_WRITE_STATIC
 #define STB_IMAGE_WRITE_IMPLEMENTATION
@@ -37,9 +43,13 @@ namespace {
 // by their length, anything else (entropy-coded data, junk) is scanned byte
 // by byte for the next marker, as stb's own parser does.
 void check_jpeg_huffman_tables(const uint8_t* data, size_t size, const std::string& name) {
-  if (size < 2 || data[0] != 0xFF || data[1] != 0xD8) return;  // not a JPEG
+  // The start-of-image marker, after any number of 0xFF fill bytes, as stb
+  // reads it; else not a JPEG.
+  size_t p = 0;
+  while (p < size && data[p] == 0xFF) ++p;
+  if (p == 0 || p >= size || data[p] != 0xD8) return;
+  ++p;
   auto at = [&](size_t i) -> int { return i < size ? data[i] : 0; };  // stb reads 0 past the end
-  size_t p = 2;
   while (p + 1 < size) {
     const int marker = data[p + 1];
     // Not a marker with a length: data, a stuffed 0xFF00, fill, a restart.
@@ -67,14 +77,17 @@ void check_jpeg_huffman_tables(const uint8_t* data, size_t size, const std::stri
 }
 
 // The same stb_image reads the numbers of a binary PNM header (P5, P6) into
-// an int without an overflow check. A number that does not fit is corrupt:
-// refuse it. Whitespace and '#' comments are skipped as stb skips them.
+// an int without an overflow check, and reads 16-bit samples (a maximum value
+// above 255) in the wrong byte order, then converts them to 3 channels as if
+// they were bytes, past the end of its buffer. Both are refused here.
+// Whitespace and '#' comments are skipped as stb skips them.
 void check_pnm_header(const uint8_t* data, size_t size, const std::string& name) {
   if (size < 2 || data[0] != 'P' || (data[1] != '5' && data[1] != '6')) return;
   auto space = [](uint8_t c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
   };
   size_t p = 2;
+  int64_t value = 0;
   for (const char* field : {"width", "height", "maximum value"}) {
     for (;;) {
       while (p < size && space(data[p])) ++p;
@@ -82,12 +95,34 @@ void check_pnm_header(const uint8_t* data, size_t size, const std::string& name)
       while (p < size && data[p] != '\n' && data[p] != '\r') ++p;
     }
     const size_t start = p;
-    for (int64_t value = 0; p < size && data[p] >= '0' && data[p] <= '9'; ++p) {
+    for (value = 0; p < size && data[p] >= '0' && data[p] <= '9'; ++p) {
       value = value * 10 + (data[p] - '0');
       CF_CHECK(value <= INT32_MAX, name << ": corrupt PNM: the " << field << " at offset " << start
                                         << " does not fit in 32 bits");
     }
   }
+  CF_CHECK(value <= 255, name << ": 16-bit PNM (maximum value " << value
+                              << ") is not supported; save it with 8 bits per sample");
+}
+
+// stb accepts some headers that claim no pixels at all (a PNM whose width
+// does not parse reads as 0); a huge claim is refused before decoding, since
+// decoding it would exhaust memory before stb noticed anything wrong. So is a
+// claim that the file's bytes cannot hold: stb fills what is missing with
+// zeros, and a 19-byte TGA header would decode to 150 million black pixels.
+// No format packs more than kMaxPixelsPerByte pixels into a byte (PNG, the
+// densest, stays below 8 * 1032: 1-bit pixels, deflate's largest ratio).
+constexpr int64_t kMaxPixelsPerByte = 16384;
+
+void check_claimed_size(int w, int h, size_t size, const std::string& name) {
+  CF_CHECK(w > 0 && h > 0, name << ": the header claims a " << w << "x" << h
+                                << " image, which has no pixels (corrupt file?)");
+  CF_CHECK(w <= kMaxImageSide && h <= kMaxImageSide,
+           name << ": the header claims a " << w << "x" << h << " image; images larger than "
+                << kMaxImageSide << " pixels a side are refused (corrupt file?)");
+  CF_CHECK(int64_t(w) * h <= kMaxPixelsPerByte * int64_t(size),
+           name << ": the header claims a " << w << "x" << h << " image, more pixels than a "
+                << size << "-byte file can encode (truncated or corrupt file?)");
 }
 
 }  // namespace
@@ -96,28 +131,20 @@ Image decode_image_memory(const uint8_t* data, size_t size, const std::string& n
   CF_CHECK(size <= size_t(INT32_MAX), name << ": file too large to decode (" << size << " bytes)");
   check_jpeg_huffman_tables(data, size, name);
   check_pnm_header(data, size, name);
-  int w = 0, h = 0, channels_in_file = 0;
-  // The header first: a corrupt or hostile file may claim a size whose
-  // decoding would exhaust memory before stb noticed anything wrong.
-  CF_CHECK(stbi_info_from_memory(data, int(size), &w, &h, &channels_in_file) != 0,
+  int w = 0, h = 0, channels = 0;
+  CF_CHECK(stbi_info_from_memory(data, int(size), &w, &h, &channels) != 0,
            name << ": cannot decode as an image (" << stbi_failure_reason() << ")");
-  // stb accepts some headers that claim no pixels at all (a PNM whose width
-  // does not parse reads as 0).
-  CF_CHECK(w > 0 && h > 0, name << ": the header claims a " << w << "x" << h
-                                << " image, which has no pixels (corrupt file?)");
-  CF_CHECK(w <= kMaxImageSide && h <= kMaxImageSide,
-           name << ": the header claims a " << w << "x" << h << " image; images larger than "
-                << kMaxImageSide << " pixels a side are refused (corrupt file?)");
+  check_claimed_size(w, h, size, name);
   // Forcing 3 channels: every data set here is RGB, whatever the file holds.
-  stbi_uc* decoded = stbi_load_from_memory(data, int(size), &w, &h, &channels_in_file, 3);
+  stbi_uc* decoded = stbi_load_from_memory(data, int(size), &w, &h, &channels, 3);
   CF_CHECK(decoded != nullptr,
            name << ": cannot decode as an image (" << stbi_failure_reason() << ")");
+  std::unique_ptr<stbi_uc, void (*)(void*)> owner(decoded, &stbi_image_free);
   Image image;
   image.h = h;
   image.w = w;
   image.c = 3;
   image.pixels.assign(decoded, decoded + size_t(h) * size_t(w) * 3);
-  stbi_image_free(decoded);
   return image;
 }
 

@@ -326,3 +326,12 @@ TEST_CASE("json reads numbers, booleans and null", "[checkpoint][json]") {
   CHECK(cf::test::error_of([] { parse_json("\"x\"").as_number(); })
             .find("expected a number, found string") != std::string::npos);
 }
+
+TEST_CASE("Loading a folder or a missing file says which", "[checkpoint][errors]") {
+  using Catch::Matchers::Contains;
+  TempDir dir;
+  REQUIRE_THROWS_WITH(load_safetensors(dir.path().string()),
+                      Contains("load_safetensors: " + dir.path().string() + " is a folder, not a file"));
+  REQUIRE_THROWS_WITH(load_safetensors(dir.file("missing.safetensors")),
+                      Contains("load_safetensors: cannot open") && Contains("missing.safetensors"));
+}

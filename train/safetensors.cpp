@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <sstream>
 #include <tuple>
 
 #if defined(_WIN32)
@@ -131,13 +130,23 @@ std::string content_checksum(std::vector<Span> spans, const Metadata& metadata) 
   return std::string("crc32:") + hex;
 }
 
+// The whole file, after checking that it fits in memory: a file larger than
+// that would otherwise end in std::bad_alloc halfway through reading it.
 std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+  // A folder opens as a stream whose end is at 2^63 - 1.
+  std::error_code ec;
+  CF_CHECK(!std::filesystem::is_directory(path, ec),
+           "load_safetensors: " << path << " is a folder, not a file");
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   CF_CHECK(in, "load_safetensors: cannot open " << path);
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  CF_CHECK(!in.bad(), "load_safetensors: reading " << path << " failed");
-  return contents.str();
+  const std::streamoff size = in.tellg();
+  CF_CHECK(size >= 0, "load_safetensors: cannot tell the size of " << path);
+  check_fits_in_memory(int64_t(size), "load_safetensors: reading " + path);
+  std::string contents(size_t(size), '\0');
+  in.seekg(0);
+  in.read(contents.data(), size);
+  CF_CHECK(in, "load_safetensors: reading " << path << " failed");
+  return contents;
 }
 
 }  // namespace
