@@ -69,14 +69,17 @@ TEST_CASE("nested parallel_for runs inline without deadlock", "[kernels][threads
   set_num_threads(2);
   std::atomic<int64_t> total{0};
   std::atomic<bool> inner_was_inline{true};
+  std::atomic<bool> outer_in_region{true};
+  // Catch's assertions are not thread-safe: chunks record, the caller asserts.
   parallel_for(8, 1, [&](int64_t, int64_t) {
-    REQUIRE(in_parallel_region());
+    if (!in_parallel_region()) outer_in_region = false;
     parallel_for(100, 10, [&](int64_t b, int64_t e) {
       if (!in_parallel_region()) inner_was_inline = false;
       total += e - b;
     });
   });
   REQUIRE(total.load() == 800);
+  REQUIRE(outer_in_region.load());
   REQUIRE(inner_was_inline.load());
   REQUIRE_FALSE(in_parallel_region());
 }
