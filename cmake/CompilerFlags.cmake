@@ -16,16 +16,27 @@ if(NOT MSVC)
   add_compile_options(-ffp-contract=off)
 endif()
 
-# At most one sanitizer build at a time: ThreadSanitizer cannot be combined
-# with AddressSanitizer, and the fuzz build already includes ASan and UBSan.
+# ThreadSanitizer cannot be combined with AddressSanitizer, so a TSan build
+# is a build of its own. The fuzz build is the ASan + UBSan build plus the
+# libFuzzer targets (clang only): CI builds it once, runs the whole test suite
+# in it, then fuzzes.
 option(CF_TSAN "Build with -fsanitize=thread" OFF)
-option(CF_FUZZ "Build the libFuzzer targets of tests/fuzz (clang only)" OFF)
-if((CF_TSAN AND CF_SANITIZE) OR (CF_TSAN AND CF_FUZZ) OR (CF_SANITIZE AND CF_FUZZ))
-  message(FATAL_ERROR "CF_SANITIZE, CF_TSAN and CF_FUZZ are mutually exclusive: "
-                      "CF_SANITIZE=${CF_SANITIZE} CF_TSAN=${CF_TSAN} CF_FUZZ=${CF_FUZZ}. "
-                      "Use a separate build folder for each.")
+option(CF_FUZZ "Also build the libFuzzer targets of tests/fuzz (clang only; implies CF_SANITIZE)" OFF)
+if(CF_TSAN AND (CF_SANITIZE OR CF_FUZZ))
+  message(FATAL_ERROR "CF_TSAN cannot be combined with CF_SANITIZE or CF_FUZZ "
+                      "(CF_SANITIZE=${CF_SANITIZE}, CF_FUZZ=${CF_FUZZ}): "
+                      "use a separate build folder for each.")
+endif()
+if(CF_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "CF_FUZZ needs clang (libFuzzer); configure with CXX=clang++, "
+                        "not ${CMAKE_CXX_COMPILER_ID}")
+  endif()
+  set(CF_SANITIZE ON)
 endif()
 
+# A UBSan report aborts (-fno-sanitize-recover), so that a test or a fuzzer
+# counts it as a failure.
 if(CF_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer
                       -fno-sanitize-recover=all)
@@ -35,19 +46,6 @@ endif()
 if(CF_TSAN)
   add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
   add_link_options(-fsanitize=thread)
-endif()
-
-# Fuzzing: every target gets coverage instrumentation and ASan + UBSan (a
-# UBSan report aborts, so the fuzzer counts it as a crash); only the fuzz
-# targets link libFuzzer's main (tests/fuzz/CMakeLists.txt).
-if(CF_FUZZ)
-  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
-    message(FATAL_ERROR "CF_FUZZ needs clang (libFuzzer); configure with CXX=clang++, "
-                        "not ${CMAKE_CXX_COMPILER_ID}")
-  endif()
-  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
-                      -fno-sanitize-recover=all)
-  add_link_options(-fsanitize=address,undefined)
 endif()
 
 # The x86 SIMD sources get their instruction-set flags; elsewhere (ARM, or a

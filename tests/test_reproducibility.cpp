@@ -90,8 +90,8 @@ TEST_CASE("Universal and Cortical Transformers train to the same bits with 1, 2,
   require_same_bits_for_any_thread_count({
       {"ut_cifar", "patch_size = 8\ndim = 16\nheads = 2\nsteps = 2"},
       {"ut_act_cifar", "patch_size = 8\ndim = 16\nheads = 2\nmax_steps = 3"},
-      {"cortical_cpu_baseline", "conv_channels = 8"},
-      {"cortical_cpu_macro_micro_meso", "conv_channels = 8\ntimesteps = 3"}});
+      {"cortical_cpu_baseline", "conv_channels = 8\ndim = 16\nheads = 2\ntimesteps = 2"},
+      {"cortical_cpu_macro_micro_meso", "conv_channels = 8\ndim = 16\nheads = 2\ntimesteps = 3\nmeso_width = 2"}});
 }
 
 TEST_CASE("The scalar and AVX2 kernel paths train to nearly the same weights", "[determinism][train][kernels]") {

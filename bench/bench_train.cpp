@@ -1,0 +1,173 @@
+// Training and inference speed of one registered model, and the autograd
+// overhead per recorded op: cf's half of the side-by-side comparison with
+// PyTorch (bench/torch_models.py is the other half, bench/compare_torch.sh
+// runs the two alternately and prints the table; docs/PERFORMANCE.md,
+// "Against PyTorch").
+//
+//   bench_train NAME [--batch B] [--threads T] [--warmup W] [--steps N] [--infer M]
+//     Builds the registered model NAME at its defaults (32x32x3 images, 10
+//     classes), runs W untimed training steps, then times N steps of
+//     forward, cross-entropy (plus the model's auxiliary losses), backward
+//     and AdamW, then M forward passes under NoGradGuard in eval mode, on a
+//     fixed batch of random images.
+//
+//   bench_train autograd [--threads T] [--ops N] [--runs R]
+//     A chain of N tiny recorded ops on a 16-element tensor (x = x * 1.0001,
+//     then x = x + 0.0001, alternately), summed, then backward: microseconds
+//     per op of forward + backward, the median of R runs.
+//
+// Each prints one line of key=value pairs (the same keys as the PyTorch
+// side). The process measures one model so that its peak RSS (ru_maxrss) is
+// that model's; rss_base_mb is the resident size before the model is built.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "autograd/error.h"
+#include "autograd/graph.h"
+#include "autograd/kernels/threads.h"
+#include "autograd/ops.h"
+#include "nn/registry.h"
+#include "train/optim.h"
+
+using namespace cf;
+
+namespace {
+
+struct Args {
+  std::string name;  // a registered model, or "autograd"
+  int threads = 1;
+  int64_t batch = 64;
+  int warmup = 2, steps = 5, infer = 5;
+  int64_t ops = 10000;
+  int runs = 7;
+};
+
+[[noreturn]] void usage() {
+  std::fprintf(stderr,
+               "usage: bench_train NAME [--batch B] [--threads T] [--warmup W] [--steps N] [--infer M]\n"
+               "       bench_train autograd [--threads T] [--ops N] [--runs R]\n");
+  std::exit(2);
+}
+
+Args parse(int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') usage();
+  Args a;
+  a.name = argv[1];
+  for (int i = 2; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (i + 1 >= argc) usage();
+    const long value = std::atol(argv[++i]);
+    // Zero warm-up steps is allowed; every other count must be positive.
+    if (value < (arg == "--warmup" ? 0 : 1)) usage();
+    if (arg == "--threads") a.threads = int(value);
+    else if (arg == "--batch") a.batch = value;
+    else if (arg == "--warmup") a.warmup = int(value);
+    else if (arg == "--steps") a.steps = int(value);
+    else if (arg == "--infer") a.infer = int(value);
+    else if (arg == "--ops") a.ops = value;
+    else if (arg == "--runs") a.runs = int(value);
+    else usage();
+  }
+  return a;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// The resident set now (VmRSS), in MiB; 0 where /proc is missing.
+double current_rss_mb() {
+  std::ifstream status("/proc/self/status");
+  std::string key;
+  while (status >> key) {
+    if (key == "VmRSS:") {
+      double kib = 0;
+      status >> kib;
+      return kib / 1024.0;
+    }
+    status.ignore(1 << 16, '\n');
+  }
+  return 0.0;
+}
+
+// The largest resident set so far, in MiB (Linux reports ru_maxrss in KiB).
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return double(usage.ru_maxrss) / 1024.0;
+}
+
+void run_model(const Args& a) {
+  const double base_rss = current_rss_mb();
+  std::unique_ptr<Model> model = build_model(a.name);
+  // Weight decay on every parameter: torch.optim.AdamW(model.parameters())
+  // on the other side has one group too.
+  AdamW opt(weight_decay_groups(model->named_parameters(), 0.05f, true), 5e-4f);
+  const Tensor images = Tensor::randn({a.batch, 3, 32, 32}, 1);
+  std::vector<int64_t> labels(size_t(a.batch));
+  for (int64_t i = 0; i < a.batch; ++i) labels[size_t(i)] = i % 10;
+
+  auto train_step = [&] {
+    opt.zero_grad();
+    Tensor loss = cross_entropy(model->forward(images), labels);
+    for (auto& [aux_name, aux] : model->aux_losses()) loss = add(loss, aux);
+    loss.backward();
+    opt.step();
+  };
+  for (int s = 0; s < a.warmup; ++s) train_step();
+  auto start = std::chrono::steady_clock::now();
+  for (int s = 0; s < a.steps; ++s) train_step();
+  const double train_rate = double(a.batch * a.steps) / seconds_since(start);
+
+  model->eval();
+  NoGradGuard no_grad;
+  model->forward(images);  // untimed, as the training steps' warm-up
+  start = std::chrono::steady_clock::now();
+  for (int s = 0; s < a.infer; ++s) model->forward(images);
+  const double infer_rate = double(a.batch * a.infer) / seconds_since(start);
+
+  std::printf("side=cf model=%s batch=%lld threads=%d params=%lld train_img_s=%.2f infer_img_s=%.2f "
+              "rss_base_mb=%.1f peak_rss_mb=%.1f steps=%d infer=%d\n",
+              a.name.c_str(), static_cast<long long>(a.batch), a.threads,
+              static_cast<long long>(model->num_parameters()), train_rate, infer_rate, base_rss,
+              peak_rss_mb(), a.steps, a.infer);
+}
+
+void run_autograd(const Args& a) {
+  std::vector<double> us_per_op;
+  for (int run = 0; run < a.runs; ++run) {
+    Tensor x0 = Tensor::full({16}, 1.0f);
+    x0.requires_grad_();
+    const auto start = std::chrono::steady_clock::now();
+    Tensor x = x0;
+    for (int64_t i = 0; i < a.ops; ++i) x = i % 2 == 0 ? mul_scalar(x, 1.0001f) : add_scalar(x, 0.0001f);
+    sum(x).backward();
+    us_per_op.push_back(seconds_since(start) * 1e6 / double(a.ops));
+  }
+  std::sort(us_per_op.begin(), us_per_op.end());
+  std::printf("side=cf model=autograd threads=%d ops=%lld runs=%d us_per_op=%.3f peak_rss_mb=%.1f\n",
+              a.threads, static_cast<long long>(a.ops), a.runs, us_per_op[us_per_op.size() / 2],
+              peak_rss_mb());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args a = parse(argc, argv);
+  kernels::set_num_threads(a.threads);
+  try {
+    if (a.name == "autograd") run_autograd(a);
+    else run_model(a);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "bench_train: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
