@@ -123,6 +123,35 @@ Tensor accumulate(const Tensor& a, const Tensor& b) {
   return a.defined() ? add(a, b) : b;
 }
 
+// Runs `node`'s backward on the gradient `g` of its output and adds what it
+// returns to the gradients of its inputs in `grads`.
+void propagate(const Node& node, const Tensor& g,
+               std::unordered_map<TensorImpl*, Tensor>& grads) {
+  std::vector<Tensor> in_grads = node.backward(g);
+  CF_CHECK(in_grads.size() == node.inputs.size(),
+           node.op << " backward: returned " << in_grads.size()
+                   << " gradients for " << node.inputs.size() << " inputs");
+  if (check_finite())
+    for (size_t i = 0; i < in_grads.size(); ++i) {
+      std::ostringstream msg;
+      msg << "check_finite: the backward of " << node.op << " produced ";
+      if (describe_non_finite(in_grads[i], "the gradient for input " + std::to_string(i), msg)) {
+        describe_sources({g}, "incoming gradient", msg);
+        throw Error(msg.str());
+      }
+    }
+  for (size_t i = 0; i < in_grads.size(); ++i) {
+    const Tensor& in = node.inputs[i];
+    if (!in.defined() || !in.requires_grad() || !in_grads[i].defined()) continue;
+    CF_CHECK(in_grads[i].shape() == in.shape(),
+             node.op << " backward: gradient of shape "
+                     << shape_str(in_grads[i].shape()) << " for input " << i
+                     << " of shape " << shape_str(in.shape()));
+    Tensor& slot = grads[in.impl().get()];
+    slot = accumulate(slot, in_grads[i]);
+  }
+}
+
 }  // namespace
 
 void Tensor::backward(const Tensor& grad_output) const {
@@ -149,49 +178,27 @@ void Tensor::backward(const Tensor& grad_output) const {
   std::vector<ImplPtr> order = topological_order(impl());
   std::unordered_map<TensorImpl*, Tensor> grads{{impl().get(), seed.detach()}};
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    TensorImpl* t = it->get();
-    auto found = grads.find(t);
-    if (found == grads.end()) continue;  // no path to the output
-    Tensor g = std::move(found->second);
-    grads.erase(found);
-    if (!t->grad_fn) {  // a leaf: accumulate into .grad, owning its buffer
-      Tensor leaf(*it);
-      t->grad = (t->grad ? accumulate(leaf.grad(), g) : g.clone()).impl();
-      continue;
+    const ImplPtr t = std::move(*it);  // the tape lets go of t at the end of this turn
+    auto found = grads.find(t.get());
+    if (found != grads.end()) {  // else no path to the output
+      Tensor g = std::move(found->second);
+      grads.erase(found);
+      if (t->grad_fn)
+        propagate(*t->grad_fn, g, grads);
+      else  // a leaf: accumulate into .grad, owning its buffer
+        t->grad = (t->grad ? accumulate(Tensor(t).grad(), g) : g.clone()).impl();
     }
-    Node& node = *t->grad_fn;
-    std::vector<Tensor> in_grads = node.backward(g);
-    CF_CHECK(in_grads.size() == node.inputs.size(),
-             node.op << " backward: returned " << in_grads.size()
-                     << " gradients for " << node.inputs.size() << " inputs");
-    if (check_finite())
-      for (size_t i = 0; i < in_grads.size(); ++i) {
-        std::ostringstream msg;
-        msg << "check_finite: the backward of " << node.op << " produced ";
-        if (describe_non_finite(in_grads[i], "the gradient for input " + std::to_string(i), msg)) {
-          describe_sources({g}, "incoming gradient", msg);
-          throw Error(msg.str());
-        }
-      }
-    for (size_t i = 0; i < in_grads.size(); ++i) {
-      const Tensor& in = node.inputs[i];
-      if (!in.defined() || !in.requires_grad() || !in_grads[i].defined()) continue;
-      CF_CHECK(in_grads[i].shape() == in.shape(),
-               node.op << " backward: gradient of shape "
-                       << shape_str(in_grads[i].shape()) << " for input " << i
-                       << " of shape " << shape_str(in.shape()));
-      Tensor& slot = grads[in.impl().get()];
-      slot = accumulate(slot, in_grads[i]);
+    // Release t's node as soon as its backward has run: the node holds its
+    // inputs and saved activations, which are freed now (unless the user
+    // holds them) rather than at the end, so backward's gradients reuse
+    // their memory. Reverse topological order releases every consumer
+    // before its producers, so no destruction recurses down a long chain.
+    // The released tensor stops requiring grad: a second backward through
+    // it fails with a message instead of silently computing nothing.
+    if (t->grad_fn) {
+      t->grad_fn.reset();
+      t->requires_grad = false;
     }
-  }
-  // Release the tape: nodes hold their inputs, so dropping them frees every
-  // intermediate result. Root first, so nothing is freed recursively. The
-  // intermediates stop requiring grad, so a second backward through them
-  // fails with a message instead of silently computing nothing.
-  for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    if (!(*it)->grad_fn) continue;
-    (*it)->grad_fn.reset();
-    (*it)->requires_grad = false;
   }
 }
 

@@ -8,6 +8,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "autograd/buffer_pool.h"
 #include "autograd/error.h"
 #include "autograd/graph.h"
 #include "autograd/random.h"
@@ -66,23 +67,6 @@ std::string shape_str(const Shape& shape) {
 
 namespace {
 
-// 64-byte aligned so that every row a kernel touches starts on a cache line
-// when its length is a multiple of 16 floats. Not initialised: ops that write
-// every element (most) would only pay for a memset they overwrite.
-std::shared_ptr<float> allocate(int64_t n) {
-  size_t bytes = size_t(n > 0 ? n : 1) * sizeof(float);
-  bytes = (bytes + 63) / 64 * 64;
-#if defined(_MSC_VER)
-  void* p = _aligned_malloc(bytes, 64);
-  if (!p) throw std::bad_alloc();
-  return std::shared_ptr<float>(static_cast<float*>(p), [](float* q) { _aligned_free(q); });
-#else
-  void* p = std::aligned_alloc(64, bytes);
-  if (!p) throw std::bad_alloc();
-  return std::shared_ptr<float>(static_cast<float*>(p), [](float* q) { std::free(q); });
-#endif
-}
-
 // Sizes are checked before anything is allocated, so a bad shape is reported
 // with the shape rather than as std::bad_alloc.
 void check_shape(const Shape& shape, const char* who) {
@@ -105,7 +89,11 @@ Tensor Tensor::empty(const Shape& shape) {
   check_shape(shape, "Tensor::empty");
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = shape;
-  impl->storage = allocate(cf::numel(shape));
+  // 64-byte aligned, so that every row a kernel touches starts on a cache
+  // line when its length is a multiple of 16 floats; not initialised, as
+  // ops that write every element (most) would only pay for a memset they
+  // overwrite; from the buffer pool (autograd/buffer_pool.h).
+  impl->storage = pooled_buffer(cf::numel(shape));
   return Tensor(std::move(impl));
 }
 

@@ -4,12 +4,13 @@
 // runs the two alternately and prints the table; docs/PERFORMANCE.md,
 // "Against PyTorch").
 //
-//   bench_train NAME [--batch B] [--threads T] [--warmup W] [--steps N] [--infer M]
+//   bench_train NAME [--batch B] [--threads T] [--warmup W] [--steps N] [--infer M] [--pool 0|1]
 //     Builds the registered model NAME at its defaults (32x32x3 images, 10
 //     classes), runs W untimed training steps, then times N steps of
 //     forward, cross-entropy (plus the model's auxiliary losses), backward
 //     and AdamW, then M forward passes under NoGradGuard in eval mode, on a
-//     fixed batch of random images.
+//     fixed batch of random images. --pool 0 turns the buffer pool off
+//     (autograd/buffer_pool.h), to measure what it is worth.
 //
 //   bench_train autograd [--threads T] [--ops N] [--runs R]
 //     A chain of N tiny recorded ops on a 16-element tensor (x = x * 1.0001,
@@ -29,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "autograd/buffer_pool.h"
 #include "autograd/error.h"
 #include "autograd/graph.h"
 #include "autograd/kernels/threads.h"
@@ -47,11 +49,12 @@ struct Args {
   int warmup = 2, steps = 5, infer = 5;
   int64_t ops = 10000;
   int runs = 7;
+  bool pool = true;
 };
 
 [[noreturn]] void usage() {
   std::fprintf(stderr,
-               "usage: bench_train NAME [--batch B] [--threads T] [--warmup W] [--steps N] [--infer M]\n"
+               "usage: bench_train NAME [--batch B] [--threads T] [--warmup W] [--steps N] [--infer M] [--pool 0|1]\n"
                "       bench_train autograd [--threads T] [--ops N] [--runs R]\n");
   std::exit(2);
 }
@@ -64,7 +67,12 @@ Args parse(int argc, char** argv) {
     const std::string arg = argv[i];
     if (i + 1 >= argc) usage();
     const long value = std::atol(argv[++i]);
-    // Zero warm-up steps is allowed; every other count must be positive.
+    // Zero warm-up steps and --pool 0 are allowed; every count must be positive.
+    if (arg == "--pool") {
+      if (std::string(argv[i]) != "0" && std::string(argv[i]) != "1") usage();
+      a.pool = value == 1;
+      continue;
+    }
     if (value < (arg == "--warmup" ? 0 : 1)) usage();
     if (arg == "--threads") a.threads = int(value);
     else if (arg == "--batch") a.batch = value;
@@ -162,6 +170,7 @@ void run_autograd(const Args& a) {
 int main(int argc, char** argv) {
   const Args a = parse(argc, argv);
   kernels::set_num_threads(a.threads);
+  set_buffer_pool_enabled(a.pool);
   try {
     if (a.name == "autograd") run_autograd(a);
     else run_model(a);

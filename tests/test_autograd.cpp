@@ -1,3 +1,5 @@
+#include <cmath>
+
 #include "autograd/graph.h"
 #include "tests/helpers.h"
 
@@ -47,6 +49,26 @@ TEST_CASE("backward releases the tape", "[autograd]") {
   CHECK(y.grad_fn() == nullptr);
   // A second backward through the released graph is an error, not a no-op.
   CHECK(error_of([&] { y.backward(); }).find("released") != std::string::npos);
+}
+
+TEST_CASE("backward frees each activation as soon as its consumers' backward has run", "[autograd]") {
+  // x -> a (a probe op) -> h = exp(a) -> y = sum(h * 3). When the probe's
+  // backward runs, the nodes of h and of h * 3 have run and h, which only
+  // they held, must already be freed: its memory is free for the gradients.
+  Tensor x = Tensor::ones({4}).requires_grad_();
+  std::weak_ptr<TensorImpl> h_impl;
+  bool h_freed_before_probe = false;
+  Tensor a = record("probe", x.detach().clone(), {x}, [&](const Tensor& g) {
+    h_freed_before_probe = h_impl.expired();
+    return std::vector<Tensor>{g};
+  });
+  Tensor h = exp(a);
+  h_impl = h.impl();
+  Tensor y = sum(h * 3.0f);
+  h = Tensor();
+  y.backward();
+  CHECK(h_freed_before_probe);
+  for (float g : x.grad().to_vector()) CHECK(g == Approx(3.0 * std::exp(1.0)).epsilon(1e-6));
 }
 
 TEST_CASE("training steps do not grow memory", "[autograd]") {
