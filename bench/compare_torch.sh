@@ -54,6 +54,17 @@ if [[ ! -x "$bench" ]]; then
 fi
 torch_version=$("$python" -c 'import torch; print(torch.__version__)') || {
   echo "compare_torch.sh: $python cannot import torch (set TORCH_PYTHON)" >&2; exit 1; }
+# Debian's python3-torch (BLAS_INFO=generic) runs its matmuls on whatever
+# libblas.so.3 the system selects. With the reference BLAS (libopenblas0 not
+# installed) PyTorch ran ViT-lite inference 15x slower here, which would
+# make the comparison meaningless, so refuse.
+if "$python" -c 'import sys, torch; sys.exit("BLAS_INFO=generic" not in torch.__config__.show())'; then
+  libblas=$(ldconfig -p 2>/dev/null | awk '$1 == "libblas.so.3" {print $NF; exit}')
+  if [[ -n "$libblas" ]] && ! readlink -f "$libblas" | grep -qiE 'openblas|blis|mkl'; then
+    echo "compare_torch.sh: PyTorch would use the reference BLAS ($(readlink -f "$libblas")), about 15x slower than OpenBLAS; install libopenblas0 (Debian: apt install libopenblas0)" >&2
+    exit 1
+  fi
+fi
 [[ -n "$log" ]] || log=$(mktemp /tmp/compare_torch.XXXXXX)
 : > "$log"
 
