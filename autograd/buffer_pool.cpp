@@ -41,19 +41,12 @@ void system_free(void* p) {
 
 // An idle buffer is poisoned under AddressSanitizer: reading a tensor after
 // its last handle is gone is reported, as it would be without the pool.
-void mark_idle(void* p, size_t bytes) {
+void set_idle(void* p, size_t bytes, bool idle) {
 #ifdef CF_ASAN
-  ASAN_POISON_MEMORY_REGION(p, bytes);
+  if (idle) ASAN_POISON_MEMORY_REGION(p, bytes);
+  else ASAN_UNPOISON_MEMORY_REGION(p, bytes);
 #else
-  (void)p, (void)bytes;
-#endif
-}
-
-void mark_in_use(void* p, size_t bytes) {
-#ifdef CF_ASAN
-  ASAN_UNPOISON_MEMORY_REGION(p, bytes);
-#else
-  (void)p, (void)bytes;
+  (void)p, (void)bytes, (void)idle;
 #endif
 }
 
@@ -70,7 +63,7 @@ class BufferPool {
         found->second.pop_back();
         stats_.idle_bytes -= int64_t(bytes);
         ++stats_.reuses;
-        mark_in_use(p, bytes);
+        set_idle(p, bytes, false);
         return p;
       }
       ++stats_.system_allocations;
@@ -92,7 +85,7 @@ class BufferPool {
       if (enabled_ && stats_.idle_bytes + int64_t(bytes) <= 2 * stats_.peak_live_bytes) {
         idle_[bytes].push_back(p);
         stats_.idle_bytes += int64_t(bytes);
-        mark_idle(p, bytes);
+        set_idle(p, bytes, true);
         return;
       }
     }
@@ -108,7 +101,7 @@ class BufferPool {
     }
     for (auto& [bytes, buffers] : idle)
       for (void* p : buffers) {
-        mark_in_use(p, bytes);
+        set_idle(p, bytes, false);
         system_free(p);
       }
   }

@@ -57,14 +57,14 @@ TEST_CASE("a steady-state training step takes no memory from the system", "[pool
   }
 }
 
-TEST_CASE("the pool keeps no more idle memory than was ever in use at once", "[pool]") {
+TEST_CASE("the pool keeps at most twice the peak live memory idle", "[pool]") {
   {
     std::vector<Tensor> many;
     for (int i = 0; i < 50; ++i) many.push_back(Tensor::empty({1000 + 16 * i}));
   }
   const BufferPoolStats s = buffer_pool_stats();
   CHECK(s.idle_bytes > 0);
-  CHECK(s.idle_bytes <= s.peak_live_bytes);
+  CHECK(s.idle_bytes <= 2 * s.peak_live_bytes);  // the bound of buffer_pool.h
   buffer_pool_release();
   CHECK(buffer_pool_stats().idle_bytes == 0);
 }
