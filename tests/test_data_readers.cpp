@@ -417,3 +417,19 @@ TEST_CASE("a PNG with an empty IDAT chunk decodes", "[data][folder][errors]") {
   CHECK(decode(with_empty).pixels == decode(png).pixels);
   CHECK(decode(png).pixels == std::vector<uint8_t>(src.image(0), src.image(0) + 48));
 }
+
+TEST_CASE("a PNG chunk longer than the file is refused", "[data][folder][errors]") {
+  // A second IDAT whose header claims 0x50810029 bytes in a 130-byte file
+  // (found by fuzz_image: stb asked for 2 GiB before reading the chunk).
+  TempDir dir;
+  const ImageSet src = cf::test::pattern_set(1, 4, 4, 1);
+  write_png(dir.file("a.png"), src.image(0), 4, 4, 3);
+  std::vector<uint8_t> png = data::read_file_bytes(dir.file("a.png"));
+  std::vector<uint8_t> bad(png.begin(), png.begin() + 33);  // signature, IHDR
+  append(bad, {0x50, 0x81, 0x00, 0x29, 'I', 'D', 'A', 'T', 1, 2, 3});
+  REQUIRE_THROWS_WITH(decode(bad), Contains("bad.img: corrupt PNG: the chunk at offset 33 claims "
+                                            "1350631465 bytes, but only 3 follow its header"));
+  // A truncated file: its IDAT runs past the end.
+  png.resize(png.size() - 20);
+  REQUIRE_THROWS_WITH(decode(png), Contains("bad.img: corrupt PNG: the chunk at offset 33 claims"));
+}
