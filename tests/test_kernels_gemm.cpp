@@ -106,10 +106,10 @@ TEST_CASE("sgemm alpha and beta, with K spanning several cache blocks", "[kernel
   cf::test::SimdPathGuard guard;
   for (SimdPath path : cf::test::supported_paths()) {
     set_simd_path(path);
-    // K = 600 crosses the K blocking (256) twice; M, N cross the tile edges.
+    // K = 1100 crosses the K blocking (512) twice; M, N cross the tile edges.
     for (bool ta : {false, true})
       for (bool tb : {false, true}) {
-        Problem p(ta, tb, 37, 45, 600, 5, 100 + 2 * ta + tb);
+        Problem p(ta, tb, 37, 45, 1100, 5, 100 + 2 * ta + tb);
         for (auto [alpha, beta] : {std::pair{1.0f, 0.0f}, {-0.5f, 1.0f}, {2.0f, -1.5f}})
           check_against_reference(p, alpha, beta);
       }

@@ -1,12 +1,14 @@
 // Public entry points of rowops.h: argument checks, path choice, threads.
 // Rows are independent, so they are split into chunks of whole rows (fixed
 // by the sizes, threads.h) and every output is the same for any thread count.
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "autograd/kernels/rowops.h"
 #include "autograd/kernels/simd_kernels.h"
+#include "autograd/kernels/vecmath.h"
 
 namespace cf::kernels {
 namespace {
@@ -75,31 +77,40 @@ void layernorm_backward(const float* x, const float* w, const float* mean, const
                         int64_t cols) {
   check("layernorm_backward", rows, cols, false);
   const auto fn = CF_AVX2_OR(layernorm_backward_scalar, detail::layernorm_backward_avx2);
-  const int64_t grain = detail::row_grain(cols);
+  // dw and db sum over rows: each chunk of rows sums into its own partial,
+  // and the partials are added in chunk order, so the sums do not depend on
+  // which thread ran which chunk. The chunks are at most kMaxPartials (more
+  // than any pool needs, and fixed by the sizes alone), so the partials stay
+  // small enough to zero and add every call; they live in one buffer per
+  // calling thread, which a steady state reuses without allocating.
+  constexpr int64_t kMaxPartials = 16;
+  const int64_t grain =
+      std::max(detail::row_grain(cols), (rows + kMaxPartials - 1) / kMaxPartials);
   const int64_t chunks = (rows + grain - 1) / grain;
   if ((dw == nullptr && db == nullptr) || chunks <= 1) {
-    detail::parallel_rows(rows, cols, [&](int64_t r0, int64_t r1) {
+    parallel_for(rows, grain, [&](int64_t r0, int64_t r1) {
       fn(x + r0 * cols, w, mean + r0, rstd + r0, dy + r0 * cols, dx + r0 * cols, dw, db,
          r1 - r0, cols);
     });
     return;
   }
-  // dw and db sum over rows: each chunk sums its rows into its own partial,
-  // and the partials are added in chunk order, so the sums do not depend on
-  // which thread ran which chunk.
-  std::vector<float> part_dw(dw ? size_t(chunks * cols) : 0);
-  std::vector<float> part_db(db ? size_t(chunks * cols) : 0);
-  detail::parallel_rows(rows, cols, [&](int64_t r0, int64_t r1) {
+  thread_local std::vector<float> partials;
+  partials.resize(size_t(2 * chunks * cols));
+  float* part_dw = dw ? partials.data() : nullptr;
+  float* part_db = db ? partials.data() + chunks * cols : nullptr;
+  parallel_for(rows, grain, [&](int64_t r0, int64_t r1) {
     const int64_t c = r0 / grain;
-    fn(x + r0 * cols, w, mean + r0, rstd + r0, dy + r0 * cols, dx + r0 * cols,
-       dw ? part_dw.data() + c * cols : nullptr, db ? part_db.data() + c * cols : nullptr,
-       r1 - r0, cols);
+    float* pw = part_dw ? part_dw + c * cols : nullptr;
+    float* pb = part_db ? part_db + c * cols : nullptr;
+    if (pw) std::fill(pw, pw + cols, 0.0f);
+    if (pb) std::fill(pb, pb + cols, 0.0f);
+    fn(x + r0 * cols, w, mean + r0, rstd + r0, dy + r0 * cols, dx + r0 * cols, pw, pb, r1 - r0,
+       cols);
   });
-  for (int64_t c = 0; c < chunks; ++c)
-    for (int64_t j = 0; j < cols; ++j) {
-      if (dw) dw[j] += part_dw[size_t(c * cols + j)];
-      if (db) db[j] += part_db[size_t(c * cols + j)];
-    }
+  for (int64_t c = 0; c < chunks; ++c) {
+    if (dw) add_row(dw, part_dw + c * cols, dw, 1, cols);
+    if (db) add_row(db, part_db + c * cols, db, 1, cols);
+  }
 }
 
 void gelu_forward(const float* x, float* y, int64_t n) {

@@ -102,31 +102,89 @@ void layernorm_forward_avx2(const float* x, const float* w, const float* b, floa
   }
 }
 
+namespace {
+
+// Layer norm's backward for kGroup consecutive rows, one instance per
+// combination of the optional operands so the loops test no null pointer.
+// Pass 1 takes each row's two means; pass 2 writes dx for every row of the
+// group and adds the group's terms into dw and db in registers, row after
+// row, so dw and db are loaded and stored once per group instead of once
+// per row (the same rounding as row by row: one FMA per row, in order).
+template <bool kW, bool kDw, bool kDb, int kGroup>
+void layernorm_backward_group(const float* x, const float* w, const float* mean,
+                              const float* rstd, const float* dy, float* dx, float* dw, float* db,
+                              int64_t cols) {
+  const auto grad = [&](__m256 d, int64_t i, int64_t k) {
+    return kW ? _mm256_mul_ps(d, load(w + i, k)) : d;
+  };
+  // dx = rstd (g - mean(g) - xhat mean(g xhat)), with g = dy w, written as
+  // rstd g - c - b (x - mean) with c = rstd mean(g), b = rstd^2 mean(g xhat).
+  __m256 vm[kGroup], vrs[kGroup], vb[kGroup], vc[kGroup];
+  for (int r = 0; r < kGroup; ++r) {
+    const float* xr = x + r * cols;
+    const float* dyr = dy + r * cols;
+    vm[r] = set1(mean[r]);
+    vrs[r] = set1(rstd[r]);
+    const Pair sums = sum_blocks(cols, [&](int64_t i, int64_t k) {
+      const __m256 g = grad(load(dyr + i, k), i, k);
+      const __m256 xh = _mm256_mul_ps(_mm256_sub_ps(load(xr + i, k), vm[r]), vrs[r]);
+      return Pair{g, _mm256_mul_ps(g, xh)};
+    });
+    vc[r] = set1(rstd[r] * (hsum(sums.a) / float(cols)));
+    vb[r] = set1(rstd[r] * rstd[r] * (hsum(sums.b) / float(cols)));
+  }
+  for_blocks(cols, [&](int64_t i, int64_t k) {
+    __m256 acc_w = kDw ? load(dw + i, k) : _mm256_setzero_ps();
+    __m256 acc_b = kDb ? load(db + i, k) : _mm256_setzero_ps();
+    for (int r = 0; r < kGroup; ++r) {
+      const int64_t at = r * cols + i;
+      const __m256 d = load(dy + at, k);
+      const __m256 xm = _mm256_sub_ps(load(x + at, k), vm[r]);
+      store(dx + at, _mm256_fmsub_ps(vrs[r], grad(d, i, k), _mm256_fmadd_ps(vb[r], xm, vc[r])), k);
+      if (kDw) acc_w = _mm256_fmadd_ps(d, _mm256_mul_ps(xm, vrs[r]), acc_w);
+      if (kDb) acc_b = _mm256_add_ps(acc_b, d);
+    }
+    if (kDw) store(dw + i, acc_w, k);
+    if (kDb) store(db + i, acc_b, k);
+  });
+}
+
+// Groups of kLayerNormGroup rows, then the rows left one at a time.
+constexpr int kLayerNormGroup = 2;
+
+template <bool kW, bool kDw, bool kDb>
+void layernorm_backward_rows(const float* x, const float* w, const float* mean, const float* rstd,
+                             const float* dy, float* dx, float* dw, float* db, int64_t rows,
+                             int64_t cols) {
+  int64_t r = 0;
+  for (; r + kLayerNormGroup <= rows; r += kLayerNormGroup)
+    layernorm_backward_group<kW, kDw, kDb, kLayerNormGroup>(
+        x + r * cols, w, mean + r, rstd + r, dy + r * cols, dx + r * cols, dw, db, cols);
+  for (; r < rows; ++r)
+    layernorm_backward_group<kW, kDw, kDb, 1>(x + r * cols, w, mean + r, rstd + r,
+                                              dy + r * cols, dx + r * cols, dw, db, cols);
+}
+
+template <bool kW, bool kDw>
+auto layernorm_backward_for(bool has_db) {
+  return has_db ? &layernorm_backward_rows<kW, kDw, true>
+                : &layernorm_backward_rows<kW, kDw, false>;
+}
+
+template <bool kW>
+auto layernorm_backward_for(bool has_dw, bool has_db) {
+  return has_dw ? layernorm_backward_for<kW, true>(has_db)
+                : layernorm_backward_for<kW, false>(has_db);
+}
+
+}  // namespace
+
 void layernorm_backward_avx2(const float* x, const float* w, const float* mean,
                              const float* rstd, const float* dy, float* dx, float* dw,
                              float* db, int64_t rows, int64_t cols) {
-  for (int64_t r = 0; r < rows; ++r, x += cols, dy += cols, dx += cols) {
-    const __m256 vm = set1(mean[r]), vrs = set1(rstd[r]);
-    // Pass 1: the two row means of g = dy * w and g * xhat, and dw, db.
-    const Pair sums = sum_blocks(cols, [&](int64_t i, int64_t k) {
-      const __m256 d = load(dy + i, k);
-      const __m256 xh = _mm256_mul_ps(_mm256_sub_ps(load(x + i, k), vm), vrs);
-      const __m256 g = w ? _mm256_mul_ps(d, load(w + i, k)) : d;
-      if (dw) store(dw + i, _mm256_fmadd_ps(d, xh, load(dw + i, k)), k);
-      if (db) store(db + i, _mm256_add_ps(load(db + i, k), d), k);
-      return Pair{g, _mm256_mul_ps(g, xh)};
-    });
-    const __m256 g_mean = set1(hsum(sums.a) / float(cols));
-    const __m256 gx_mean = set1(hsum(sums.b) / float(cols));
-    // Pass 2: dx = rstd * (g - mean(g) - xhat * mean(g xhat)).
-    for_blocks(cols, [&](int64_t i, int64_t k) {
-      const __m256 d = load(dy + i, k);
-      const __m256 xh = _mm256_mul_ps(_mm256_sub_ps(load(x + i, k), vm), vrs);
-      const __m256 g = w ? _mm256_mul_ps(d, load(w + i, k)) : d;
-      const __m256 t = _mm256_fnmadd_ps(xh, gx_mean, _mm256_sub_ps(g, g_mean));
-      store(dx + i, _mm256_mul_ps(vrs, t), k);
-    });
-  }
+  const auto rows_fn = w ? layernorm_backward_for<true>(dw != nullptr, db != nullptr)
+                         : layernorm_backward_for<false>(dw != nullptr, db != nullptr);
+  rows_fn(x, w, mean, rstd, dy, dx, dw, db, rows, cols);
 }
 
 void gelu_forward_avx2(const float* x, float* y, int64_t n) {

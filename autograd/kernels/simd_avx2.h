@@ -206,10 +206,14 @@ inline void store(float* p, __m256 v, int64_t n) {
 }
 
 // Calls f(i, k) for the blocks of 8 of [0, n): i the offset, k = 8 except for
-// a shorter last block. One loop body serves full and partial blocks.
+// a shorter last block. One loop body serves full and partial blocks; the
+// full blocks get a loop of their own, where k is the constant 8 and the
+// masked paths of load and store vanish at compile time.
 template <class F>
 inline void for_blocks(int64_t n, F&& f) {
-  for (int64_t i = 0; i < n; i += 8) f(i, n - i < 8 ? n - i : 8);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) f(i, int64_t(8));
+  if (i < n) f(i, n - i);
 }
 
 // Two sums computed in the same pass (layer norm's backward needs both).
