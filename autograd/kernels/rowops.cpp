@@ -94,22 +94,26 @@ void layernorm_backward(const float* x, const float* w, const float* mean, const
     });
     return;
   }
+  // Chunk c's dw partial starts at 2 c stride, its db partial at
+  // (2 c + 1) stride. The stride pads a row by 64 bytes, so the two never
+  // share their address bits below 4 KiB (a load of one behind a store to
+  // the other would wait for it: 4K aliasing).
+  const int64_t stride = cols + 16;
   thread_local std::vector<float> partials;
-  partials.resize(size_t(2 * chunks * cols));
-  float* part_dw = dw ? partials.data() : nullptr;
-  float* part_db = db ? partials.data() + chunks * cols : nullptr;
+  partials.resize(size_t(2 * chunks * stride));
+  float* const part = partials.data();  // the caller's: workers have their own `partials`
   parallel_for(rows, grain, [&](int64_t r0, int64_t r1) {
     const int64_t c = r0 / grain;
-    float* pw = part_dw ? part_dw + c * cols : nullptr;
-    float* pb = part_db ? part_db + c * cols : nullptr;
+    float* pw = dw ? part + 2 * c * stride : nullptr;
+    float* pb = db ? part + (2 * c + 1) * stride : nullptr;
     if (pw) std::fill(pw, pw + cols, 0.0f);
     if (pb) std::fill(pb, pb + cols, 0.0f);
     fn(x + r0 * cols, w, mean + r0, rstd + r0, dy + r0 * cols, dx + r0 * cols, pw, pb, r1 - r0,
        cols);
   });
   for (int64_t c = 0; c < chunks; ++c) {
-    if (dw) add_row(dw, part_dw + c * cols, dw, 1, cols);
-    if (db) add_row(db, part_db + c * cols, db, 1, cols);
+    if (dw) add_row(dw, part + 2 * c * stride, dw, 1, cols);
+    if (db) add_row(db, part + (2 * c + 1) * stride, db, 1, cols);
   }
 }
 

@@ -114,9 +114,9 @@ template <bool kW, bool kDw, bool kDb, int kGroup>
 void layernorm_backward_group(const float* x, const float* w, const float* mean,
                               const float* rstd, const float* dy, float* dx, float* dw, float* db,
                               int64_t cols) {
-  const auto grad = [&](__m256 d, int64_t i, int64_t k) {
-    return kW ? _mm256_mul_ps(d, load(w + i, k)) : d;
-  };
+  // g = dy w; without w, g = dy (and w is never read).
+  const auto weight = [&](int64_t i, int64_t k) { return kW ? load(w + i, k) : _mm256_setzero_ps(); };
+  const auto grad = [](__m256 d, __m256 wv) { return kW ? _mm256_mul_ps(d, wv) : d; };
   // dx = rstd (g - mean(g) - xhat mean(g xhat)), with g = dy w, written as
   // rstd g - c - b (x - mean) with c = rstd mean(g), b = rstd^2 mean(g xhat).
   __m256 vm[kGroup], vrs[kGroup], vb[kGroup], vc[kGroup];
@@ -126,23 +126,31 @@ void layernorm_backward_group(const float* x, const float* w, const float* mean,
     vm[r] = set1(mean[r]);
     vrs[r] = set1(rstd[r]);
     const Pair sums = sum_blocks(cols, [&](int64_t i, int64_t k) {
-      const __m256 g = grad(load(dyr + i, k), i, k);
+      const __m256 g = grad(load(dyr + i, k), weight(i, k));
       const __m256 xh = _mm256_mul_ps(_mm256_sub_ps(load(xr + i, k), vm[r]), vrs[r]);
       return Pair{g, _mm256_mul_ps(g, xh)};
     });
     vc[r] = set1(rstd[r] * (hsum(sums.a) / float(cols)));
     vb[r] = set1(rstd[r] * rstd[r] * (hsum(sums.b) / float(cols)));
   }
+  // Every load of the group comes before its first store: with rows of a
+  // multiple of 1024 floats, dx of one row and dy, x of the next share their
+  // address bits below 4 KiB, and a load behind such a store waits for it
+  // (4K aliasing).
   for_blocks(cols, [&](int64_t i, int64_t k) {
+    __m256 d[kGroup], xm[kGroup];
+    for (int r = 0; r < kGroup; ++r) {
+      d[r] = load(dy + r * cols + i, k);
+      xm[r] = _mm256_sub_ps(load(x + r * cols + i, k), vm[r]);
+    }
     __m256 acc_w = kDw ? load(dw + i, k) : _mm256_setzero_ps();
     __m256 acc_b = kDb ? load(db + i, k) : _mm256_setzero_ps();
+    const __m256 wv = weight(i, k);
     for (int r = 0; r < kGroup; ++r) {
-      const int64_t at = r * cols + i;
-      const __m256 d = load(dy + at, k);
-      const __m256 xm = _mm256_sub_ps(load(x + at, k), vm[r]);
-      store(dx + at, _mm256_fmsub_ps(vrs[r], grad(d, i, k), _mm256_fmadd_ps(vb[r], xm, vc[r])), k);
-      if (kDw) acc_w = _mm256_fmadd_ps(d, _mm256_mul_ps(xm, vrs[r]), acc_w);
-      if (kDb) acc_b = _mm256_add_ps(acc_b, d);
+      const __m256 g = grad(d[r], wv);
+      store(dx + r * cols + i, _mm256_fmsub_ps(vrs[r], g, _mm256_fmadd_ps(vb[r], xm[r], vc[r])), k);
+      if (kDw) acc_w = _mm256_fmadd_ps(d[r], _mm256_mul_ps(xm[r], vrs[r]), acc_w);
+      if (kDb) acc_b = _mm256_add_ps(acc_b, d[r]);
     }
     if (kDw) store(dw + i, acc_w, k);
     if (kDb) store(db + i, acc_b, k);
