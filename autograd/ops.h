@@ -88,6 +88,13 @@ Tensor gather(const Tensor& x, int64_t axis, const std::vector<int64_t>& index,
 Tensor softmax(const Tensor& x, int64_t axis = -1);
 Tensor log_softmax(const Tensor& x, int64_t axis = -1);
 
+// --- Attention (ops/attention.cpp) ----------------------------------------
+// o = softmax(scale q k^T) v per batch entry and head, without keeping the
+// score matrix. q [B, N, H dk], k [B, M, G dk], v [B, M, G dv] -> [B, N, H dv],
+// heads side by side along the last axis; G key/value heads (G divides H,
+// query head h reads key head h / (H / G); G = 1 is multi-query).
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, int64_t heads, float scale);
+
 // --- Normalisation (ops/norm.cpp) -----------------------------------------
 // Over the last axis; weight and bias (shape [D]) may be undefined: no affine.
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,

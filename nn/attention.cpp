@@ -100,6 +100,17 @@ Tensor Attention::scores(Tensor query, Tensor key) const {
   return s;
 }
 
+Tensor Attention::fused(const Tensor& qx, const Tensor& kx, const Tensor& vx) const {
+  if (!options.qk_norm) return attention(qx, kx, vx, options.heads, 1.0f / std::sqrt(float(d_qk)));
+  // Section 8: per-head unit q and k, the gain g in place of 1/sqrt(d_qk).
+  auto unit_heads = [&](const Tensor& t, int64_t heads) {
+    const int64_t B = t.size(0), N = t.size(1);
+    return reshape(l2_normalise(reshape(t, {B, N, heads, d_qk})), {B, N, heads * d_qk});
+  };
+  const Tensor query = unit_heads(qx, options.heads), key = unit_heads(kx, kv_heads);
+  return attention(mul(query, qk_scale), key, vx, options.heads, 1.0f);
+}
+
 Tensor Attention::forward(const Tensor& x) {
   CF_CHECK(x.defined() && x.dim() == 3 && x.size(2) == options.dim,
            "Attention: input of shape " << (x.defined() ? shape_str(x.shape()) : "undefined")
@@ -114,9 +125,19 @@ Tensor Attention::forward(const Tensor& x) {
     return permute(reshape(t, {B, N, heads, w}), {0, 2, 1, 3});
   };
   // (A1)
-  Tensor query = split_heads(q.forward(x), H, d_qk);
-  Tensor key = split_heads(k.forward(x), kv_heads, d_qk);
-  Tensor value = options.no_vp ? split_heads(x, H, d_v) : split_heads(v->forward(x), kv_heads, d_v);
+  const Tensor qx = q.forward(x), kx = k.forward(x), vx = options.no_vp ? x : v->forward(x);
+  const bool needs_map = keep_map || options.attn_bias || options.head_bias || options.rel_pos_bias ||
+                         (options.attn_dropout > 0 && attn_drop.is_training());
+  // Under no_vp with multi_query, v has H heads and k one: not the op's layout.
+  const bool fusable = !options.linear && !needs_map && !(options.no_vp && options.multi_query);
+  attention_ = Tensor();
+  if (fusable) {
+    const Tensor o = fused(qx, kx, vx);
+    return proj_drop.forward(options.no_vp ? o : proj->forward(o));       // (A5)
+  }
+  Tensor query = split_heads(qx, H, d_qk);
+  Tensor key = split_heads(kx, kv_heads, d_qk);
+  Tensor value = split_heads(vx, options.no_vp ? H : kv_heads, d_v);
 
   Tensor o;
   if (options.linear) {
@@ -132,6 +153,12 @@ Tensor Attention::forward(const Tensor& x) {
   }
   o = reshape(permute(o, {0, 2, 1, 3}), {B, N, H * d_v});
   return proj_drop.forward(options.no_vp ? o : proj->forward(o));          // (A5)
+}
+
+void keep_attention_maps(Module& root, bool on) {
+  root.apply([on](Module& m) {
+    if (auto* a = dynamic_cast<Attention*>(&m)) a->keep_map = on;
+  });
 }
 
 }  // namespace cf

@@ -24,6 +24,12 @@
 //                 O(N). It forms no A, so attention_map() stays undefined
 //                 and the score biases, qk_norm and attn_dropout do not apply.
 //
+// (A2)-(A4) run fused (the attention op of autograd/ops.h: scores a block of
+// rows at a time, never the whole (B, H, N, N) A) unless something needs A:
+// keep_map (inspection, losses on A), a score bias, or dropout on A while
+// training. The unfused path forms and keeps A. Both give the same values up
+// to rounding.
+//
 // Params: H D d_qk + Hkv D d_qk + [!no_vp](Hkv D d_v + D^2 + D)
 //         + [qkv_bias](H d_qk + Hkv d_qk + [!no_vp] Hkv d_v)
 //         + [attn_bias] N^2 + [head_bias] H N^2 + [qk_norm] 1
@@ -66,9 +72,11 @@ class Attention : public Module {
   // x [B, N, D] -> [B, N, D].
   Tensor forward(const Tensor& x);
   // A (B, H, N, N) of the last forward pass, with its graph, for inspection
-  // and for losses on attention; undefined before the first pass and with
-  // linear attention.
+  // and for losses on attention. Kept only with keep_map set (see
+  // keep_attention_maps); undefined otherwise and with linear attention.
   const Tensor& attention_map() const { return attention_; }
+  // Forward forms and keeps A (the unfused path). Off by default.
+  bool keep_map = false;
 
   const AttentionOptions options;
   const int64_t d_qk, d_v, kv_heads;
@@ -83,9 +91,15 @@ class Attention : public Module {
  private:
   // (B, H, N, N) scores of (A2) from q (B, H, N, d_qk) and k (B, Hkv, N, d_qk).
   Tensor scores(Tensor query, Tensor key) const;
+  // (A2)-(A4) by the fused op, on q, k, v as the projections give them.
+  Tensor fused(const Tensor& qx, const Tensor& kx, const Tensor& vx) const;
   // For each pair (t, t'), row-major, its column of rel_pos_bias.
   std::vector<int64_t> offset_index_;
   Tensor attention_;
 };
+
+// Sets keep_map on every Attention in `root`'s tree: models' attention_maps()
+// are filled from then on (train's --inspect does this).
+void keep_attention_maps(Module& root, bool on = true);
 
 }  // namespace cf

@@ -19,7 +19,9 @@ class Model : public Module {
   // pass (each is logged separately). None for ViT and CCT.
   virtual std::vector<std::pair<std::string, Tensor>> aux_losses() const { return {}; }
   // The attention map (B, H, N, N) of each block, by block index, and each
-  // block's output features (B, N, D), from the last forward pass.
+  // block's output features (B, N, D), from the last forward pass. Models
+  // built on nn/attention.h keep their maps only after keep_attention_maps
+  // (their fused attention forms none); the others always keep them.
   virtual std::vector<Tensor> attention_maps() const { return {}; }
   virtual std::vector<Tensor> block_outputs() const { return {}; }
   // Figures of the last forward pass worth logging, by name (the Universal

@@ -167,6 +167,10 @@ void Module::zero_grad() {
   for (Tensor& t : parameters()) t.zero_grad();
 }
 
+void Module::apply(const std::function<void(Module&)>& fn) {
+  visit("", [&](const std::string&, Module& m) { fn(m); });
+}
+
 void Module::train(bool on) {
   visit("", [&](const std::string&, Module& m) { m.training_ = on; });
 }

@@ -26,6 +26,7 @@
 // (the model factories do this).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -77,6 +78,10 @@ class Module {
 
   int64_t num_parameters() const;  // learnable scalars
   void zero_grad();
+
+  // Calls fn on this module and every descendant, depth first (PyTorch's
+  // Module.apply): e.g. to switch an option on every layer of one kind.
+  void apply(const std::function<void(Module&)>& fn);
 
   void train(bool on = true);
   void eval() { train(false); }

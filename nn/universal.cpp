@@ -109,7 +109,7 @@ Tensor UniversalTransformer::encode(const Tensor& x) {
   auto step = [&](const Tensor& h, int64_t t) {
     Tensor out = block.forward(add(h, coordinates(t)));  // (U2)
     block_outputs_.push_back(out);
-    attention_maps_.push_back(block.attention_map());
+    if (block.attention_map().defined()) attention_maps_.push_back(block.attention_map());
     return out;
   };
   if (!act) {

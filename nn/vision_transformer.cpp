@@ -180,7 +180,8 @@ Tensor VisionTransformer::forward(const Tensor& images) {
 
 std::vector<Tensor> VisionTransformer::attention_maps() const {
   std::vector<Tensor> maps;
-  for (const auto& block : blocks) maps.push_back(block->attention_map());
+  for (const auto& block : blocks)
+    if (block->attention_map().defined()) maps.push_back(block->attention_map());
   return maps;
 }
 

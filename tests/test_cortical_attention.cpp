@@ -48,6 +48,7 @@ TEST_CASE("MRSA runs nn's MHSA in each region with that region's weights (K3, eq
       a.heads = H;
       a.qk_dim = d_qk;
       Attention mhsa(a);
+      mhsa.keep_map = true;  // the map is compared below
       // nn stores W [out, in] with head h's columns at h d + j; ours are (R, H, D, d) and (R, H d_v, D).
       for (int64_t h = 0; h < H; ++h)
         for (int64_t i = 0; i < D; ++i) {

@@ -131,6 +131,60 @@ TEST_CASE("Attention matches a per-head loop of (A1)-(A5)", "[nn][attention]") {
   }
 }
 
+TEST_CASE("Attention: the fused path equals the one that keeps A", "[nn][attention]") {
+  for (int variant = 0; variant < 6; ++variant) {
+    AttentionOptions o;
+    o.dim = 8;
+    o.heads = 2;
+    o.tokens = 70;  // two blocks of the fused op's 64 rows
+    o.qk_dim = variant == 1 ? 3 : 0;
+    o.qkv_bias = variant == 2;
+    o.no_vp = variant == 3;
+    o.multi_query = variant == 4;
+    o.qk_norm = variant == 5;
+    INFO("variant " << variant);
+    Attention fused(o), kept(o);
+    kept.keep_map = true;
+    randomise(fused, 50);
+    for (auto& [name, t] : fused.named_parameters()) kept.parameter(name) = t.detach().requires_grad_();
+    Tensor x1 = Tensor::randn({2, 70, 8}, 51).requires_grad_(), x2 = x1.detach().requires_grad_();
+    Tensor r = Tensor::randn({2, 70, 8}, 52);
+    Tensor y1 = fused.forward(x1), y2 = kept.forward(x2);
+    CHECK_FALSE(fused.attention_map().defined());
+    REQUIRE(kept.attention_map().shape() == Shape{2, 2, 70, 70});
+    sum(mul(y1, r)).backward();
+    sum(mul(y2, r)).backward();
+    auto near = [](const Tensor& a, const Tensor& b) {
+      REQUIRE(a.shape() == b.shape());
+      for (int64_t i = 0; i < a.numel(); ++i) REQUIRE(a.data()[i] == Approx(b.data()[i]).margin(1e-4));
+    };
+    near(y1, y2);
+    near(x1.grad(), x2.grad());
+    for (auto& [name, t] : fused.named_parameters()) {
+      INFO(name);
+      near(t.grad(), kept.parameter(name).grad());
+    }
+  }
+}
+
+TEST_CASE("Attention keeps A only when asked, through keep_attention_maps", "[nn][attention]") {
+  BlockOptions o;
+  o.attention.dim = 4;
+  o.attention.heads = 2;
+  o.mlp_hidden = 6;
+  Block block(o);
+  Tensor x = Tensor::randn({2, 3, 4}, 60);
+  block.forward(x);
+  CHECK_FALSE(block.attention_map().defined());
+  keep_attention_maps(block);
+  CHECK(block.attn.keep_map);
+  block.forward(x);
+  CHECK(block.attention_map().shape() == Shape{2, 2, 3, 3});
+  keep_attention_maps(block, false);
+  block.forward(x);
+  CHECK_FALSE(block.attention_map().defined());
+}
+
 TEST_CASE("Attention rejects inconsistent options and inputs", "[nn][attention][errors]") {
   AttentionOptions o;
   o.dim = 6;
@@ -167,5 +221,7 @@ TEST_CASE("Block (2.3): gradients with LayerScale and DropPath", "[nn][attention
   block.eval();
   require_module_gradcheck(block, Tensor::randn({2, 3, 4}, 42),
                            [&](const Tensor& x) { return block.forward(x); });
+  keep_attention_maps(block);
+  block.forward(Tensor::randn({2, 3, 4}, 43));
   CHECK(block.attention_map().shape() == Shape{2, 2, 3, 3});
 }

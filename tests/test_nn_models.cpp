@@ -101,6 +101,9 @@ TEST_CASE("Models: shapes, attention maps by block, seeded init", "[nn][models]"
     auto model = build_model(name, c);
     Tensor logits = model->forward(Tensor::randn({2, 3, 8, 8}, 1));
     CHECK(logits.shape() == Shape{2, 3});
+    CHECK(model->attention_maps().empty());  // not kept unless asked
+    keep_attention_maps(*model);
+    model->forward(Tensor::randn({2, 3, 8, 8}, 1));
     const int64_t N = name == "vit_lite_cpu" ? 4 : 16;
     REQUIRE(model->attention_maps().size() == 2);
     CHECK(model->attention_maps()[1].shape() == Shape{2, 2, N, N});

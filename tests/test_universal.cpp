@@ -100,6 +100,7 @@ TEST_CASE("Universal Transformer: T fixed steps are T applications of the shared
   auto& ut = dynamic_cast<UniversalTransformer&>(*model);
   NoGradGuard no_grad;
   Tensor images = Tensor::randn({2, 3, 8, 8}, 2);
+  keep_attention_maps(ut);
   ut.forward(images);
   const int64_t N = 4, D = 8;
   Tensor h = ut.patch_embed.forward(images);

@@ -11,6 +11,7 @@
 #include "data/loader.h"
 #include "data/cifar10c.h"
 #include "data/corruptions.h"
+#include "nn/attention.h"
 #include "nn/columnformer.h"
 #include "nn/registry.h"
 #include "train/args.h"
@@ -265,6 +266,7 @@ int inspect_command(const std::vector<std::string>& argv, std::ostream& out) {
   const data::Batch batch = data::make_batch(*test, {index}, options, 0);
   NoGradGuard no_grad;
   model->eval();
+  keep_attention_maps(*model);
   const Tensor logits = model->forward(batch.images);
   const std::vector<std::string> written = write_attention_pngs(model->attention_maps(), 0, args.str("out"));
   out << "Image " << index << " (" << test->classes[size_t(batch.labels[0])] << "): wrote "

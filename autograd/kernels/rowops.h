@@ -6,7 +6,8 @@
 // from the twins by rounding only (8-lane sums, the vector exp/erf of
 // vecmath.h's accuracy table); in GELU's negative tail it is the more
 // accurate one. Rows are contiguous, `cols` floats long. Negative sizes throw
-// std::invalid_argument, as does layer norm over empty rows.
+// std::invalid_argument, as does layer norm over empty rows. The softmax
+// kernels may run in place (y == x, dx == dy).
 #pragma once
 #include <cstdint>
 
