@@ -5,12 +5,15 @@
 // "Against PyTorch").
 //
 //   bench_train NAME [--batch B] [--threads T] [--warmup W] [--steps N] [--infer M] [--pool 0|1]
+//               [--fused 0|1]
 //     Builds the registered model NAME at its defaults (32x32x3 images, 10
 //     classes), runs W untimed training steps, then times N steps of
 //     forward, cross-entropy (plus the model's auxiliary losses), backward
 //     and AdamW, then M forward passes under NoGradGuard in eval mode, on a
 //     fixed batch of random images. --pool 0 turns the buffer pool off
-//     (autograd/buffer_pool.h), to measure what it is worth.
+//     (autograd/buffer_pool.h), and --fused 0 makes nn's Attention form and
+//     keep its (B, H, N, N) maps (keep_attention_maps), to measure what each
+//     is worth.
 //
 //   bench_train autograd [--threads T] [--ops N] [--runs R]
 //     A chain of N tiny recorded ops on a 16-element tensor (x = x * 1.0001,
@@ -35,6 +38,7 @@
 #include "autograd/graph.h"
 #include "autograd/kernels/threads.h"
 #include "autograd/ops.h"
+#include "nn/attention.h"
 #include "nn/registry.h"
 #include "train/optim.h"
 
@@ -50,11 +54,13 @@ struct Args {
   int64_t ops = 10000;
   int runs = 7;
   bool pool = true;
+  bool fused = true;  // nn's Attention may run the fused op
 };
 
 [[noreturn]] void usage() {
   std::fprintf(stderr,
                "usage: bench_train NAME [--batch B] [--threads T] [--warmup W] [--steps N] [--infer M] [--pool 0|1]\n"
+               "                  [--fused 0|1]\n"
                "       bench_train autograd [--threads T] [--ops N] [--runs R]\n");
   std::exit(2);
 }
@@ -67,10 +73,10 @@ Args parse(int argc, char** argv) {
     const std::string arg = argv[i];
     if (i + 1 >= argc) usage();
     const long value = std::atol(argv[++i]);
-    // Zero warm-up steps and --pool 0 are allowed; every count must be positive.
-    if (arg == "--pool") {
+    // Zero warm-up steps, --pool 0 and --fused 0 are allowed; every count must be positive.
+    if (arg == "--pool" || arg == "--fused") {
       if (std::string(argv[i]) != "0" && std::string(argv[i]) != "1") usage();
-      a.pool = value == 1;
+      (arg == "--pool" ? a.pool : a.fused) = value == 1;
       continue;
     }
     if (value < (arg == "--warmup" ? 0 : 1)) usage();
@@ -115,6 +121,7 @@ double peak_rss_mb() {
 void run_model(const Args& a) {
   const double base_rss = current_rss_mb();
   std::unique_ptr<Model> model = build_model(a.name);
+  if (!a.fused) keep_attention_maps(*model);
   // Weight decay on every parameter: torch.optim.AdamW(model.parameters())
   // on the other side has one group too.
   AdamW opt(weight_decay_groups(model->named_parameters(), 0.05f, true), 5e-4f);
