@@ -2,6 +2,7 @@
 // Rows are independent, so they are split into chunks of whole rows (fixed
 // by the sizes, threads.h) and every output is the same for any thread count.
 #include <algorithm>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -95,13 +96,17 @@ void layernorm_backward(const float* x, const float* w, const float* mean, const
     return;
   }
   // Chunk c's dw partial starts at 2 c stride, its db partial at
-  // (2 c + 1) stride. The stride pads a row by 64 bytes, so the two never
-  // share their address bits below 4 KiB (a load of one behind a store to
-  // the other would wait for it: 4K aliasing).
-  const int64_t stride = cols + 16;
+  // (2 c + 1) stride. Each starts on a 64-byte line, as a tensor's rows do
+  // (a vector load that straddles two lines costs twice). The stride pads a
+  // row by a further 64 bytes, so the two never share their address bits
+  // below 4 KiB (a load of one behind a store to the other would wait for
+  // it: 4K aliasing).
+  const int64_t stride = (cols + 15) / 16 * 16 + 16;
   thread_local std::vector<float> partials;
-  partials.resize(size_t(2 * chunks * stride));
-  float* const part = partials.data();  // the caller's: workers have their own `partials`
+  partials.resize(size_t(2 * chunks * stride + 16));
+  // The caller's buffer (workers have their own `partials`), from its first
+  // 64-byte boundary.
+  float* const part = partials.data() + (16 - reinterpret_cast<uintptr_t>(partials.data()) / 4 % 16) % 16;
   parallel_for(rows, grain, [&](int64_t r0, int64_t r1) {
     const int64_t c = r0 / grain;
     float* pw = dw ? part + 2 * c * stride : nullptr;

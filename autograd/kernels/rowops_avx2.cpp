@@ -104,73 +104,49 @@ void layernorm_forward_avx2(const float* x, const float* w, const float* b, floa
 
 namespace {
 
-// Layer norm's backward for kGroup consecutive rows, one instance per
-// combination of the optional operands so the loops test no null pointer.
-// Pass 1 takes each row's two means; pass 2 writes dx for every row of the
-// group and adds the group's terms into dw and db in registers, row after
-// row, so dw and db are loaded and stored once per group instead of once
-// per row (the same rounding as row by row: one FMA per row, in order).
-template <bool kW, bool kDw, bool kDb, int kGroup>
-void layernorm_backward_group(const float* x, const float* w, const float* mean,
-                              const float* rstd, const float* dy, float* dx, float* dw, float* db,
-                              int64_t cols) {
-  // g = dy w; without w, g = dy (and w is never read).
-  const auto weight = [&](int64_t i, int64_t k) { return kW ? load(w + i, k) : _mm256_setzero_ps(); };
-  const auto grad = [](__m256 d, __m256 wv) { return kW ? _mm256_mul_ps(d, wv) : d; };
-  // dx = rstd (g - mean(g) - xhat mean(g xhat)), with g = dy w, written as
-  // rstd g - c - b (x - mean) with c = rstd mean(g), b = rstd^2 mean(g xhat).
-  __m256 vm[kGroup], vrs[kGroup], vb[kGroup], vc[kGroup];
-  for (int r = 0; r < kGroup; ++r) {
-    const float* xr = x + r * cols;
-    const float* dyr = dy + r * cols;
-    vm[r] = set1(mean[r]);
-    vrs[r] = set1(rstd[r]);
-    const Pair sums = sum_blocks(cols, [&](int64_t i, int64_t k) {
-      const __m256 g = grad(load(dyr + i, k), weight(i, k));
-      const __m256 xh = _mm256_mul_ps(_mm256_sub_ps(load(xr + i, k), vm[r]), vrs[r]);
-      return Pair{g, _mm256_mul_ps(g, xh)};
-    });
-    vc[r] = set1(rstd[r] * (hsum(sums.a) / float(cols)));
-    vb[r] = set1(rstd[r] * rstd[r] * (hsum(sums.b) / float(cols)));
-  }
-  // Every load of the group comes before its first store: with rows of a
-  // multiple of 1024 floats, dx of one row and dy, x of the next share their
-  // address bits below 4 KiB, and a load behind such a store waits for it
-  // (4K aliasing).
+// Layer norm's backward for one row, one instance per combination of the
+// optional operands so the loops test no null pointer. With xh = (x - mean)
+// rstd and g = dy w (g = dy without w):
+//   dx = rstd (g - mean(g) - xh mean(g xh)),  dw += dy xh,  db += dy.
+// Pass 1 takes the two means and also adds the row's terms into dw and db;
+// pass 2 writes dx. Each pass touches one row of x and dy, which pass 2
+// finds in L1, and pass 2 keeps the fewest streams (x, dy, w in; dx out).
+// Rows one at a time measured faster than two or four at once, which hold
+// dw and db in registers across rows but overflow L1 (docs/PERFORMANCE.md).
+template <bool kW, bool kDw, bool kDb>
+void layernorm_backward_row(const float* x, const float* w, float mean, float rstd,
+                            const float* dy, float* dx, float* dw, float* db, int64_t cols) {
+  const __m256 vm = set1(mean), vrs = set1(rstd);
+  const auto xhat = [&](int64_t i, int64_t k) {
+    return _mm256_mul_ps(_mm256_sub_ps(load(x + i, k), vm), vrs);
+  };
+  const auto grad = [&](__m256 d, int64_t i, int64_t k) {
+    return kW ? _mm256_mul_ps(d, load(w + i, k)) : d;
+  };
+  const Pair sums = sum_blocks(cols, [&](int64_t i, int64_t k) {
+    const __m256 d = load(dy + i, k);
+    const __m256 g = grad(d, i, k);
+    const __m256 xh = xhat(i, k);
+    if (kDw) store(dw + i, _mm256_fmadd_ps(d, xh, load(dw + i, k)), k);
+    if (kDb) store(db + i, _mm256_add_ps(load(db + i, k), d), k);
+    return Pair{g, _mm256_mul_ps(g, xh)};
+  });
+  // dx = rstd g - (c + b xh), with c = rstd mean(g), b = rstd mean(g xh).
+  const __m256 vc = set1(rstd * (hsum(sums.a) / float(cols)));
+  const __m256 vb = set1(rstd * (hsum(sums.b) / float(cols)));
   for_blocks(cols, [&](int64_t i, int64_t k) {
-    __m256 d[kGroup], xm[kGroup];
-    for (int r = 0; r < kGroup; ++r) {
-      d[r] = load(dy + r * cols + i, k);
-      xm[r] = _mm256_sub_ps(load(x + r * cols + i, k), vm[r]);
-    }
-    __m256 acc_w = kDw ? load(dw + i, k) : _mm256_setzero_ps();
-    __m256 acc_b = kDb ? load(db + i, k) : _mm256_setzero_ps();
-    const __m256 wv = weight(i, k);
-    for (int r = 0; r < kGroup; ++r) {
-      const __m256 g = grad(d[r], wv);
-      store(dx + r * cols + i, _mm256_fmsub_ps(vrs[r], g, _mm256_fmadd_ps(vb[r], xm[r], vc[r])), k);
-      if (kDw) acc_w = _mm256_fmadd_ps(d[r], _mm256_mul_ps(xm[r], vrs[r]), acc_w);
-      if (kDb) acc_b = _mm256_add_ps(acc_b, d[r]);
-    }
-    if (kDw) store(dw + i, acc_w, k);
-    if (kDb) store(db + i, acc_b, k);
+    const __m256 g = grad(load(dy + i, k), i, k);
+    store(dx + i, _mm256_fmsub_ps(vrs, g, _mm256_fmadd_ps(vb, xhat(i, k), vc)), k);
   });
 }
-
-// Groups of kLayerNormGroup rows, then the rows left one at a time.
-constexpr int kLayerNormGroup = 2;
 
 template <bool kW, bool kDw, bool kDb>
 void layernorm_backward_rows(const float* x, const float* w, const float* mean, const float* rstd,
                              const float* dy, float* dx, float* dw, float* db, int64_t rows,
                              int64_t cols) {
-  int64_t r = 0;
-  for (; r + kLayerNormGroup <= rows; r += kLayerNormGroup)
-    layernorm_backward_group<kW, kDw, kDb, kLayerNormGroup>(
-        x + r * cols, w, mean + r, rstd + r, dy + r * cols, dx + r * cols, dw, db, cols);
-  for (; r < rows; ++r)
-    layernorm_backward_group<kW, kDw, kDb, 1>(x + r * cols, w, mean + r, rstd + r,
-                                              dy + r * cols, dx + r * cols, dw, db, cols);
+  for (int64_t r = 0; r < rows; ++r)
+    layernorm_backward_row<kW, kDw, kDb>(x + r * cols, w, mean[r], rstd[r], dy + r * cols,
+                                         dx + r * cols, dw, db, cols);
 }
 
 template <bool kW, bool kDw>
