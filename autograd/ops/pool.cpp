@@ -31,8 +31,9 @@ PoolGeometry check_pool(const char* op, const Tensor& x, int64_t k, int64_t stri
   return g;
 }
 
-// Calls f(out_index, in_index) for every (output pixel, input pixel inside
-// its window) pair of the planes [p0, p1), window by window.
+// Calls f(out, window) for every output pixel `out` of the planes [p0, p1);
+// window(g) calls g(in) for every input pixel `in` inside out's window, row
+// by row. Each output is reduced in registers and stored once.
 template <class F>
 void for_each_window(const PoolGeometry& g, int64_t p0, int64_t p1, F f) {
   for (int64_t p = p0; p < p1; ++p)
@@ -42,9 +43,10 @@ void for_each_window(const PoolGeometry& g, int64_t p0, int64_t p1, F f) {
       for (int64_t x = 0; x < g.Wo; ++x) {
         const int64_t x0 = std::max<int64_t>(0, x * g.stride - g.pad);
         const int64_t x1 = std::min<int64_t>(g.W, x * g.stride - g.pad + g.k);
-        const int64_t out = (p * g.Ho + y) * g.Wo + x;
-        for (int64_t iy = y0; iy < y1; ++iy)
-          for (int64_t ix = x0; ix < x1; ++ix) f(out, (p * g.H + iy) * g.W + ix);
+        f((p * g.Ho + y) * g.Wo + x, [&](auto&& visit) {
+          for (int64_t iy = y0; iy < y1; ++iy)
+            for (int64_t ix = x0; ix < x1; ++ix) visit((p * g.H + iy) * g.W + ix);
+        });
       }
     }
 }
@@ -61,16 +63,24 @@ Shape pooled_shape(const Tensor& x, const PoolGeometry& g) {
 // y = max over the window; the gradient goes to the first maximal input.
 Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding) {
   const PoolGeometry g = check_pool("max_pool2d", x, kernel, stride, padding);
-  Tensor y = Tensor::full(pooled_shape(x, g), -std::numeric_limits<float>::infinity());
-  std::vector<int64_t> argmax(size_t(y.numel()), -1);
+  Tensor y = Tensor::empty(pooled_shape(x, g));
+  std::vector<int64_t> argmax(size_t(y.numel()));
   const float* px = x.data();
   float* py = y.data();
+  int64_t* pa = argmax.data();
   kernels::parallel_for(g.planes, kPlanesPerChunk, [&](int64_t p0, int64_t p1) {
-    for_each_window(g, p0, p1, [&](int64_t out, int64_t in) {
-      if (px[in] > py[out]) {
-        py[out] = px[in];
-        argmax[size_t(out)] = in;
-      }
+    for_each_window(g, p0, p1, [&](int64_t out, auto&& window) {
+      // A window of NaNs only leaves -inf and no arg max (-1).
+      float best = -std::numeric_limits<float>::infinity();
+      int64_t arg = -1;
+      window([&](int64_t in) {
+        if (px[in] > best) {
+          best = px[in];
+          arg = in;
+        }
+      });
+      py[out] = best;
+      pa[out] = arg;
     });
   });
   return record("max_pool2d", y, {x}, [x, argmax = std::move(argmax)](const Tensor& dy) {
@@ -88,17 +98,24 @@ Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t paddi
 // y = sum over the window / k^2 (padding counts as zeros).
 Tensor avg_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding) {
   const PoolGeometry g = check_pool("avg_pool2d", x, kernel, stride, padding);
-  Tensor y = Tensor::zeros(pooled_shape(x, g));
+  Tensor y = Tensor::empty(pooled_shape(x, g));
   const float scale = 1.0f / float(kernel * kernel);
   const float* px = x.data();
   float* py = y.data();
   kernels::parallel_for(g.planes, kPlanesPerChunk, [&](int64_t p0, int64_t p1) {
-    for_each_window(g, p0, p1, [&](int64_t out, int64_t in) { py[out] += px[in] * scale; });
+    for_each_window(g, p0, p1, [&](int64_t out, auto&& window) {
+      float sum = 0.0f;
+      window([&](int64_t in) { sum += px[in] * scale; });
+      py[out] = sum;
+    });
   });
   return record("avg_pool2d", y, {x}, [x, g, scale](const Tensor& dy) {
     Tensor dx = Tensor::zeros(x.shape());
     kernels::parallel_for(g.planes, kPlanesPerChunk, [&](int64_t p0, int64_t p1) {
-      for_each_window(g, p0, p1, [&](int64_t out, int64_t in) { dx.data()[in] += dy.data()[out] * scale; });
+      for_each_window(g, p0, p1, [&](int64_t out, auto&& window) {
+        const float d = dy.data()[out] * scale;
+        window([&](int64_t in) { dx.data()[in] += d; });
+      });
     });
     return std::vector<Tensor>{dx};
   });
