@@ -1,3 +1,5 @@
+#include <limits>
+
 #include "tests/helpers.h"
 
 using namespace cf;
@@ -13,6 +15,28 @@ TEST_CASE("pooling values", "[ops][pool]") {
   Tensor p = max_pool2d(x, 3, 2, 1);
   CHECK(p.to_vector() == std::vector<float>{5, 7, 13, 15});
   CHECK(avg_pool2d(x, 3, 2, 1).at({0, 0, 0, 0}) == Approx((0 + 1 + 4 + 5) / 9.0f));
+}
+
+// max_pool2d keeps no arg max: backward finds it again. Ties, NaNs and -inf
+// must give what the forward's definition says.
+TEST_CASE("max_pool2d: ties, NaN and -inf windows", "[ops][pool][grad]") {
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  // Ties: every window of ones sends its gradient to its first element.
+  Tensor ones = Tensor::ones({1, 1, 4, 4}).requires_grad_(true);
+  sum(max_pool2d(ones, 2, 2)).backward();
+  CHECK(ones.grad().to_vector() ==
+        std::vector<float>{1, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0});
+  // Windows (2x2, stride 2): NaNs skipped; all NaN; all -inf.
+  Tensor x = Tensor::from({nan, 2, nan, nan, -inf, -inf,
+                           3, nan, nan, nan, -inf, -inf}, {1, 1, 2, 6}).requires_grad_(true);
+  Tensor y = max_pool2d(x, 2, 2);
+  CHECK(y.to_vector() == std::vector<float>{3, -inf, -inf});
+  sum(y).backward();
+  CHECK(x.grad().to_vector() == std::vector<float>{0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0});
+  Tensor z = reshape(Tensor::arange(9), {1, 1, 3, 3}).requires_grad_(true);
+  // Maxima of the nine windows: 4, 5, 5 / 7, 8, 8 / 7, 8, 8.
+  sum(max_pool2d(z, 3, 1, 1)).backward();
+  CHECK(z.grad().to_vector() == std::vector<float>{0, 0, 0, 0, 1, 2, 0, 2, 4});
 }
 
 TEST_CASE("pooling gradients", "[ops][pool][grad]") {

@@ -51,6 +51,8 @@ void for_each_window(const PoolGeometry& g, int64_t p0, int64_t p1, F f) {
     }
 }
 
+constexpr float kLowest = -std::numeric_limits<float>::infinity();
+
 // Planes (image, channel pairs) per parallel chunk: planes are independent.
 constexpr int64_t kPlanesPerChunk = 8;
 
@@ -61,35 +63,56 @@ Shape pooled_shape(const Tensor& x, const PoolGeometry& g) {
 }  // namespace
 
 // y = max over the window; the gradient goes to the first maximal input.
+// Forward keeps no arg max: each output row first takes the maximum of its
+// window's input rows, column by column (contiguous, so it vectorises), then
+// of each window's columns. Backward finds the arg max again by scanning the
+// window, which costs a training step less than storing it cost every pass
+// (inference included). NaNs are never the maximum (x > best is false); a
+// window of NaNs (or of -inf) gives -inf and sends no gradient.
 Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding) {
   const PoolGeometry g = check_pool("max_pool2d", x, kernel, stride, padding);
   Tensor y = Tensor::empty(pooled_shape(x, g));
-  std::vector<int64_t> argmax(size_t(y.numel()));
   const float* px = x.data();
   float* py = y.data();
-  int64_t* pa = argmax.data();
   kernels::parallel_for(g.planes, kPlanesPerChunk, [&](int64_t p0, int64_t p1) {
-    for_each_window(g, p0, p1, [&](int64_t out, auto&& window) {
-      // A window of NaNs only leaves -inf and no arg max (-1).
-      float best = -std::numeric_limits<float>::infinity();
-      int64_t arg = -1;
-      window([&](int64_t in) {
-        if (px[in] > best) {
-          best = px[in];
-          arg = in;
+    std::vector<float> column_max(size_t(g.W));
+    float* cm = column_max.data();
+    for (int64_t p = p0; p < p1; ++p)
+      for (int64_t oy = 0; oy < g.Ho; ++oy) {
+        const int64_t y0 = std::max<int64_t>(0, oy * g.stride - g.pad);
+        const int64_t y1 = std::min<int64_t>(g.H, oy * g.stride - g.pad + g.k);
+        std::fill_n(cm, g.W, kLowest);
+        for (int64_t iy = y0; iy < y1; ++iy) {
+          const float* row = px + (p * g.H + iy) * g.W;
+          for (int64_t ix = 0; ix < g.W; ++ix) cm[ix] = row[ix] > cm[ix] ? row[ix] : cm[ix];
         }
-      });
-      py[out] = best;
-      pa[out] = arg;
-    });
+        float* out = py + (p * g.Ho + oy) * g.Wo;
+        for (int64_t ox = 0; ox < g.Wo; ++ox) {
+          const int64_t x0 = std::max<int64_t>(0, ox * g.stride - g.pad);
+          const int64_t x1 = std::min<int64_t>(g.W, ox * g.stride - g.pad + g.k);
+          float best = kLowest;
+          for (int64_t ix = x0; ix < x1; ++ix) best = cm[ix] > best ? cm[ix] : best;
+          out[ox] = best;
+        }
+      }
   });
-  return record("max_pool2d", y, {x}, [x, argmax = std::move(argmax)](const Tensor& dy) {
-    // Each output's arg max lies in its own plane: planes run in parallel.
+  return record("max_pool2d", y, {x}, [x, g](const Tensor& dy) {
     Tensor dx = Tensor::zeros(x.shape());
-    const int64_t per_plane = int64_t(argmax.size()) / x.size(0) / x.size(1);
-    kernels::parallel_for(x.size(0) * x.size(1), kPlanesPerChunk, [&](int64_t p0, int64_t p1) {
-      for (int64_t out = p0 * per_plane; out < p1 * per_plane; ++out)
-        if (argmax[size_t(out)] >= 0) dx.data()[argmax[size_t(out)]] += dy.data()[out];
+    const float* px = x.data();
+    const float* pdy = dy.data();
+    float* pdx = dx.data();
+    // Each window lies in its own plane: planes run in parallel.
+    kernels::parallel_for(g.planes, kPlanesPerChunk, [&](int64_t p0, int64_t p1) {
+      for_each_window(g, p0, p1, [&](int64_t out, auto&& window) {
+        float best = kLowest;
+        int64_t arg = -1;
+        window([&](int64_t in) {  // without branches: where the maximum lies is data
+          const bool greater = px[in] > best;
+          arg = greater ? in : arg;
+          best = greater ? px[in] : best;
+        });
+        if (arg >= 0) pdx[arg] += pdy[out];
+      });
     });
     return std::vector<Tensor>{dx};
   });
