@@ -87,6 +87,8 @@ thread_local PackBuffer t_pack_b;
 struct GemmKernels {
   detail::GemmMicroKernel micro;
   detail::PackStripRows pack_rows;  // may be null: use the portable loop
+  // May be null: pack each A block before computing with it.
+  detail::GemmPackingMicroKernel micro_packing = nullptr;
 };
 
 // Pack a `rows` x kc slice of an operand into strips `w` rows wide: strip s
@@ -195,16 +197,25 @@ void gemm_blocked(const Gemm& g, const GemmKernels& kern, bool parallel) {
           const int64_t s_begin = (t % groups) * strips_per_group;
           const int64_t s_end = std::min(n_strips, s_begin + strips_per_group);
           float* packed_a = t_pack_a.get(size_t(mc_max * kc_max));
-          pack_strips<MR>(kern, g.A + ic * a_si + pc * a_sk, a_si, a_sk, mc, kc, 0,
-                               ceil_div(mc, MR), packed_a);
+          const float* a_block = g.A + ic * a_si + pc * a_sk;
           for (int64_t s = s_begin; s < s_end; ++s) {
             const int64_t jr = s * NR;
             const int n = int(std::min<int64_t>(NR, nc - jr));
             const float* b_strip = packed_b + s * NR * kc;
             for (int64_t ir = 0; ir < mc; ir += MR) {
               const int m = int(std::min<int64_t>(MR, mc - ir));
-              kern.micro(kc, packed_a + ir * kc, b_strip, g.C + (ic + ir) * g.ldc + jc + jr,
-                     g.ldc, m, n, g.alpha, beta);
+              float* c = g.C + (ic + ir) * g.ldc + jc + jr;
+              // The block's first B strip packs the A strips it reads: a full
+              // one inside the micro-kernel, a short one (zero-padded) first.
+              if (s == s_begin && m == MR && kern.micro_packing) {
+                kern.micro_packing(kc, a_block + ir * a_si, a_si, a_sk, packed_a + ir * kc,
+                                   b_strip, c, g.ldc, n, g.alpha, beta);
+                continue;
+              }
+              if (s == s_begin)
+                pack_strips<MR>(kern, a_block, a_si, a_sk, mc, kc, ir / MR, ir / MR + 1,
+                                packed_a);
+              kern.micro(kc, packed_a + ir * kc, b_strip, c, g.ldc, m, n, g.alpha, beta);
             }
           }
         }
@@ -218,12 +229,18 @@ void gemm_on_active_path(const Gemm& g, bool parallel) {
 #if defined(CF_HAVE_AVX512) && defined(CF_HAVE_AVX2)
   if (detail::avx512_active())
     return gemm_blocked<detail::kGemmAvx512MR, detail::kGemmAvx512NR>(
-        g, {detail::gemm_microkernel_avx512, detail::pack_strip_rows_avx2}, parallel);
+        g,
+        {detail::gemm_microkernel_avx512, detail::pack_strip_rows_avx2,
+         detail::gemm_packing_microkernel_avx512},
+        parallel);
 #endif
 #ifdef CF_HAVE_AVX2
   if (detail::avx2_active())
     return gemm_blocked<detail::kGemmMR, detail::kGemmNR>(
-        g, {detail::gemm_microkernel_avx2, detail::pack_strip_rows_avx2}, parallel);
+        g,
+        {detail::gemm_microkernel_avx2, detail::pack_strip_rows_avx2,
+         detail::gemm_packing_microkernel_avx2},
+        parallel);
 #endif
   gemm_blocked<detail::kGemmMR, detail::kGemmNR>(g, {detail::gemm_microkernel_scalar, nullptr}, parallel);
 }

@@ -7,6 +7,7 @@
 // Compiled with -mavx2 -mfma; only called when cpu.h says the CPU has both.
 #include <immintrin.h>
 
+#include "autograd/kernels/gemm_a_source.h"
 #include "autograd/kernels/gemm_microkernel.h"
 
 namespace cf::kernels::detail {
@@ -46,10 +47,14 @@ inline void store_row(float* c, __m256 lo, __m256 hi, int n, __m256 alpha, __m25
   _mm256_maskstore_ps(c + 8, mhi, hi);
 }
 
-}  // namespace
+struct Avx2Ops {
+  static __m256 broadcast(const float* p) { return _mm256_broadcast_ss(p); }
+  static void store_first(float* p, __m256 v) { _mm_store_ss(p, _mm256_castps256_ps128(v)); }
+};
 
-void gemm_microkernel_avx2(int64_t kc, const float* a, const float* b, float* c,
-                           int64_t ldc, int m, int n, float alpha, float beta) {
+template <class A>
+void microkernel(int64_t kc, A a, const float* b, float* c, int64_t ldc, int m, int n,
+                 float alpha, float beta) {
   static_assert(kGemmMR == 6 && kGemmNR == 16, "the register tile below is 6 x 16");
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
@@ -66,30 +71,28 @@ void gemm_microkernel_avx2(int64_t kc, const float* a, const float* b, float* c,
 
 #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; ++k) {
-    // The packed panels are read strictly in order; prefetch a few steps ahead
-    // so the A strip (from L2) and the B strip (L1/L2) arrive in time.
     const __m256 b0 = _mm256_load_ps(b);
     const __m256 b1 = _mm256_load_ps(b + 8);
     __m256 ai;
-    ai = _mm256_broadcast_ss(a + 0);
+    ai = a.broadcast(0);
     c00 = _mm256_fmadd_ps(ai, b0, c00);
     c01 = _mm256_fmadd_ps(ai, b1, c01);
-    ai = _mm256_broadcast_ss(a + 1);
+    ai = a.broadcast(1);
     c10 = _mm256_fmadd_ps(ai, b0, c10);
     c11 = _mm256_fmadd_ps(ai, b1, c11);
-    ai = _mm256_broadcast_ss(a + 2);
+    ai = a.broadcast(2);
     c20 = _mm256_fmadd_ps(ai, b0, c20);
     c21 = _mm256_fmadd_ps(ai, b1, c21);
-    ai = _mm256_broadcast_ss(a + 3);
+    ai = a.broadcast(3);
     c30 = _mm256_fmadd_ps(ai, b0, c30);
     c31 = _mm256_fmadd_ps(ai, b1, c31);
-    ai = _mm256_broadcast_ss(a + 4);
+    ai = a.broadcast(4);
     c40 = _mm256_fmadd_ps(ai, b0, c40);
     c41 = _mm256_fmadd_ps(ai, b1, c41);
-    ai = _mm256_broadcast_ss(a + 5);
+    ai = a.broadcast(5);
     c50 = _mm256_fmadd_ps(ai, b0, c50);
     c51 = _mm256_fmadd_ps(ai, b1, c51);
-    a += kGemmMR;
+    a.next();
     b += kGemmNR;
   }
 
@@ -102,6 +105,22 @@ void gemm_microkernel_avx2(int64_t kc, const float* a, const float* b, float* c,
   if (m > 4) store_row(c + 4 * ldc, c40, c41, n, va, vb, read_c);
   if (m > 5) store_row(c + 5 * ldc, c50, c51, n, va, vb, read_c);
 }
+
+}  // namespace
+
+void gemm_microkernel_avx2(int64_t kc, const float* a, const float* b, float* c,
+                           int64_t ldc, int m, int n, float alpha, float beta) {
+  microkernel(kc, PackedA<kGemmMR, Avx2Ops>{a}, b, c, ldc, m, n, alpha, beta);
+}
+
+void gemm_packing_microkernel_avx2(int64_t kc, const float* src, int64_t si, int64_t sk,
+                                   float* a_pack, const float* b, float* c, int64_t ldc, int n,
+                                   float alpha, float beta) {
+  microkernel(kc, OperandA<kGemmMR, Avx2Ops>(src, si, sk, a_pack), b, c, ldc, kGemmMR, n,
+              alpha, beta);
+}
+
+namespace {
 
 // Transpose 8 rows of 8 floats in registers: afterwards r[k] holds element k
 // of every input row, i.e. one column.
@@ -144,6 +163,8 @@ inline void store_first(float* dst, __m256 v, int n) {
   if (n == 1) _mm_store_ss(dst, part);
 }
 
+}  // namespace
+
 void pack_strip_rows_avx2(const float* src, int64_t si, int r, int64_t kc, int w, float* dst) {
   const int64_t kc8 = kc - kc % 8;
   for (int i0 = 0; i0 < w; i0 += 8) {
@@ -151,9 +172,8 @@ void pack_strip_rows_avx2(const float* src, int64_t si, int r, int64_t kc, int w
     const int rows = w - i0 < 8 ? w - i0 : 8;
     for (int64_t k = 0; k < kc8; k += 8) {
       __m256 v[8];
-      for (int i = 0; i < 8; ++i) {
+      for (int i = 0; i < 8; ++i)
         v[i] = i0 + i < r ? _mm256_loadu_ps(src + (i0 + i) * si + k) : _mm256_setzero_ps();
-      }
       transpose8(v);
       for (int j = 0; j < 8; ++j) store_first(dst + (k + j) * w + i0, v[j], rows);
     }

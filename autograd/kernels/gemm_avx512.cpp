@@ -14,6 +14,7 @@
 // only called when cpu.h says the CPU and OS support them.
 #include <immintrin.h>
 
+#include "autograd/kernels/gemm_a_source.h"
 #include "autograd/kernels/gemm_microkernel.h"
 
 namespace cf::kernels::detail {
@@ -39,10 +40,14 @@ inline __mmask16 first_lanes(int n) {
   return n >= 16 ? __mmask16(0xFFFF) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1);
 }
 
-}  // namespace
+struct Avx512Ops {
+  static __m512 broadcast(const float* p) { return _mm512_set1_ps(*p); }
+  static void store_first(float* p, __m512 v) { *p = _mm512_cvtss_f32(v); }
+};
 
-void gemm_microkernel_avx512(int64_t kc, const float* a, const float* b, float* c,
-                             int64_t ldc, int m, int n, float alpha, float beta) {
+template <class A>
+void microkernel(int64_t kc, A a, const float* b, float* c, int64_t ldc, int m, int n,
+                 float alpha, float beta) {
   __m512 lo[MR], hi[MR];
   for (int i = 0; i < MR; ++i) lo[i] = hi[i] = _mm512_setzero_ps();
 
@@ -58,11 +63,11 @@ void gemm_microkernel_avx512(int64_t kc, const float* a, const float* b, float* 
     // Fully unrolled, so the 24 accumulators stay in registers.
 #pragma GCC unroll 12
     for (int i = 0; i < MR; ++i) {
-      const __m512 ai = _mm512_set1_ps(a[i]);
+      const __m512 ai = a.broadcast(i);
       lo[i] = _mm512_fmadd_ps(ai, b0, lo[i]);
       hi[i] = _mm512_fmadd_ps(ai, b1, hi[i]);
     }
-    a += MR;
+    a.next();
     b += NR;
   }
 
@@ -71,6 +76,20 @@ void gemm_microkernel_avx512(int64_t kc, const float* a, const float* b, float* 
 #pragma GCC unroll 12
   for (int i = 0; i < MR; ++i)
     if (i < m) store_row(c + i * ldc, lo[i], hi[i], mlo, mhi, va, vb, beta != 0.0f);
+}
+
+}  // namespace
+
+void gemm_microkernel_avx512(int64_t kc, const float* a, const float* b, float* c,
+                             int64_t ldc, int m, int n, float alpha, float beta) {
+  microkernel(kc, PackedA<MR, Avx512Ops>{a}, b, c, ldc, m, n, alpha, beta);
+}
+
+void gemm_packing_microkernel_avx512(int64_t kc, const float* src, int64_t si, int64_t sk,
+                                     float* a_pack, const float* b, float* c, int64_t ldc,
+                                     int n, float alpha, float beta) {
+  microkernel(kc, OperandA<MR, Avx512Ops>(src, si, sk, a_pack), b, c, ldc, MR, n,
+              alpha, beta);
 }
 
 }  // namespace cf::kernels::detail

@@ -33,6 +33,17 @@ constexpr int kGemmAvx512NR = 32;
 using GemmMicroKernel = void (*)(int64_t kc, const float* a, const float* b, float* c,
                                  int64_t ldc, int m, int n, float alpha, float beta);
 
+// The same product for a full MR-row strip whose A values are read from the
+// operand itself, X(i, k) = src[i * si + k * sk], rather than from a packed
+// strip; as it reads them it writes the packed strip to a_pack (MR x kc, the
+// layout above), for the calls on the block's other B strips. The arithmetic
+// is the micro-kernel's, so C gets the same bits. Packing this way hides the
+// operand's reads (often from L3 or memory) behind the FMAs instead of
+// paying for them in a pass of their own.
+using GemmPackingMicroKernel = void (*)(int64_t kc, const float* src, int64_t si, int64_t sk,
+                                        float* a_pack, const float* b, float* c, int64_t ldc,
+                                        int n, float alpha, float beta);
+
 // Packing helper for the one layout plain loops handle badly: a strip whose
 // w source rows are each contiguous along k (X(i, k) = src[i * si + k]; this
 // is A when not transposed, and B when transposed). Writes, for each k, the
@@ -51,10 +62,16 @@ void gemm_microkernel_scalar(int64_t kc, const float* a, const float* b, float* 
 #ifdef CF_HAVE_AVX2
 void gemm_microkernel_avx2(int64_t kc, const float* a, const float* b, float* c,
                            int64_t ldc, int m, int n, float alpha, float beta);
+void gemm_packing_microkernel_avx2(int64_t kc, const float* src, int64_t si, int64_t sk,
+                                   float* a_pack, const float* b, float* c, int64_t ldc, int n,
+                                   float alpha, float beta);
 #endif
 #ifdef CF_HAVE_AVX512
 void gemm_microkernel_avx512(int64_t kc, const float* a, const float* b, float* c,
                              int64_t ldc, int m, int n, float alpha, float beta);
+void gemm_packing_microkernel_avx512(int64_t kc, const float* src, int64_t si, int64_t sk,
+                                     float* a_pack, const float* b, float* c, int64_t ldc,
+                                     int n, float alpha, float beta);
 #endif
 
 }  // namespace cf::kernels::detail
