@@ -46,28 +46,28 @@ void run(const char* name, RowMap2 fn, const float* a, const float* b, float* y,
 }  // namespace
 
 void softmax_forward(const float* x, float* y, int64_t rows, int64_t cols) {
-  run("softmax_forward", CF_AVX2_OR(softmax_forward_scalar, detail::softmax_forward_avx2), x, y,
+  run("softmax_forward", CF_SIMD_OR(softmax_forward_scalar, detail::simd::softmax_forward), x, y,
       rows, cols);
 }
 void softmax_backward(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols) {
-  run("softmax_backward", CF_AVX2_OR(softmax_backward_scalar, detail::softmax_backward_avx2), y,
+  run("softmax_backward", CF_SIMD_OR(softmax_backward_scalar, detail::simd::softmax_backward), y,
       dy, dx, rows, cols);
 }
 void log_softmax_forward(const float* x, float* y, int64_t rows, int64_t cols) {
   run("log_softmax_forward",
-      CF_AVX2_OR(log_softmax_forward_scalar, detail::log_softmax_forward_avx2), x, y, rows, cols);
+      CF_SIMD_OR(log_softmax_forward_scalar, detail::simd::log_softmax_forward), x, y, rows, cols);
 }
 void log_softmax_backward(const float* y, const float* dy, float* dx, int64_t rows,
                           int64_t cols) {
   run("log_softmax_backward",
-      CF_AVX2_OR(log_softmax_backward_scalar, detail::log_softmax_backward_avx2), y, dy, dx, rows,
+      CF_SIMD_OR(log_softmax_backward_scalar, detail::simd::log_softmax_backward), y, dy, dx, rows,
       cols);
 }
 
 void layernorm_forward(const float* x, const float* w, const float* b, float* y, float* mean,
                        float* rstd, int64_t rows, int64_t cols, float eps) {
   check("layernorm_forward", rows, cols, false);
-  const auto fn = CF_AVX2_OR(layernorm_forward_scalar, detail::layernorm_forward_avx2);
+  const auto fn = CF_SIMD_OR(layernorm_forward_scalar, detail::simd::layernorm_forward);
   detail::parallel_rows(rows, cols, [&](int64_t r0, int64_t r1) {
     fn(x + r0 * cols, w, b, y + r0 * cols, mean + r0, rstd + r0, r1 - r0, cols, eps);
   });
@@ -77,7 +77,7 @@ void layernorm_backward(const float* x, const float* w, const float* mean, const
                         const float* dy, float* dx, float* dw, float* db, int64_t rows,
                         int64_t cols) {
   check("layernorm_backward", rows, cols, false);
-  const auto fn = CF_AVX2_OR(layernorm_backward_scalar, detail::layernorm_backward_avx2);
+  const auto fn = CF_SIMD_OR(layernorm_backward_scalar, detail::simd::layernorm_backward);
   // dw and db sum over rows: each chunk of rows sums into its own partial,
   // and the partials are added in chunk order, so the sums do not depend on
   // which thread ran which chunk. The chunks are at most kMaxPartials (more
@@ -124,13 +124,13 @@ void layernorm_backward(const float* x, const float* w, const float* mean, const
 
 void gelu_forward(const float* x, float* y, int64_t n) {
   if (n < 0) throw std::invalid_argument("gelu_forward: n = " + std::to_string(n) + " < 0");
-  const auto fn = CF_AVX2_OR(gelu_forward_scalar, detail::gelu_forward_avx2);
+  const auto fn = CF_SIMD_OR(gelu_forward_scalar, detail::simd::gelu_forward);
   detail::parallel_elements(n, [&](int64_t b, int64_t e) { fn(x + b, y + b, e - b); });
 }
 
 void gelu_backward(const float* x, const float* dy, float* dx, int64_t n) {
   if (n < 0) throw std::invalid_argument("gelu_backward: n = " + std::to_string(n) + " < 0");
-  const auto fn = CF_AVX2_OR(gelu_backward_scalar, detail::gelu_backward_avx2);
+  const auto fn = CF_SIMD_OR(gelu_backward_scalar, detail::simd::gelu_backward);
   detail::parallel_elements(n, [&](int64_t b, int64_t e) { fn(x + b, dy + b, dx + b, e - b); });
 }
 

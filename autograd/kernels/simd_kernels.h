@@ -23,7 +23,8 @@ inline bool avx2_active() {
 #endif
 }
 
-// True when the AVX-512 bodies should run (so far: the GEMM micro-kernel).
+// True when the AVX-512 bodies should run (the GEMM micro-kernel, the row
+// and elementwise kernels; not the block sum).
 inline bool avx512_active() {
 #ifdef CF_HAVE_AVX512
   return simd_path() == SimdPath::Avx512;
@@ -43,6 +44,20 @@ constexpr int64_t kChunkFloats = int64_t(1) << 14;
 #define CF_AVX2_OR(scalar, avx2) (::cf::kernels::detail::avx2_active() ? (avx2) : (scalar))
 #else
 #define CF_AVX2_OR(scalar, avx2) (scalar)
+#endif
+
+// The same for a kernel template of rowops_simd.h or vecmath_simd.h (declared
+// below): its AVX-512 or AVX2 instance, else the scalar twin.
+#if defined(CF_HAVE_AVX512) && defined(CF_HAVE_AVX2)
+#define CF_SIMD_OR(scalar, kernel)                                 \
+  (::cf::kernels::detail::avx512_active() ? &kernel<::cf::kernels::detail::Avx512> \
+   : ::cf::kernels::detail::avx2_active() ? &kernel<::cf::kernels::detail::Avx2>   \
+                                          : (scalar))
+#elif defined(CF_HAVE_AVX2)
+#define CF_SIMD_OR(scalar, kernel) \
+  (::cf::kernels::detail::avx2_active() ? &kernel<::cf::kernels::detail::Avx2> : (scalar))
+#else
+#define CF_SIMD_OR(scalar, kernel) (scalar)
 #endif
 
 // fn(begin, end) over chunks of [0, n) elements.
@@ -74,31 +89,53 @@ inline float bias_correction(float beta, int64_t step) {
 void adamw_scalar(float* p, const float* g, float* m, float* v, int64_t n, float lr,
                   float beta1, float beta2, float eps, float weight_decay, float bc1, float bc2);
 
-#ifdef CF_HAVE_AVX2
-void softmax_forward_avx2(const float* x, float* y, int64_t rows, int64_t cols);
-void softmax_backward_avx2(const float* y, const float* dy, float* dx, int64_t rows,
-                           int64_t cols);
-void log_softmax_forward_avx2(const float* x, float* y, int64_t rows, int64_t cols);
-void log_softmax_backward_avx2(const float* y, const float* dy, float* dx, int64_t rows,
-                               int64_t cols);
-void layernorm_forward_avx2(const float* x, const float* w, const float* b, float* y,
-                            float* mean, float* rstd, int64_t rows, int64_t cols, float eps);
-void layernorm_backward_avx2(const float* x, const float* w, const float* mean,
-                             const float* rstd, const float* dy, float* dx, float* dw,
-                             float* db, int64_t rows, int64_t cols);
-void gelu_forward_avx2(const float* x, float* y, int64_t n);
-void gelu_backward_avx2(const float* x, const float* dy, float* dx, int64_t n);
+// The instruction sets of the SIMD bodies (simd_avx2.h, simd_avx512.h), and
+// the kernel templates that rowops_simd.h and vecmath_simd.h define and the
+// *_avx2.cpp / *_avx512.cpp files instantiate.
+struct Avx2;
+struct Avx512;
+namespace simd {
+template <class S>
+void softmax_forward(const float* x, float* y, int64_t rows, int64_t cols);
+template <class S>
+void softmax_backward(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols);
+template <class S>
+void log_softmax_forward(const float* x, float* y, int64_t rows, int64_t cols);
+template <class S>
+void log_softmax_backward(const float* y, const float* dy, float* dx, int64_t rows,
+                          int64_t cols);
+template <class S>
+void layernorm_forward(const float* x, const float* w, const float* b, float* y, float* mean,
+                       float* rstd, int64_t rows, int64_t cols, float eps);
+template <class S>
+void layernorm_backward(const float* x, const float* w, const float* mean, const float* rstd,
+                        const float* dy, float* dx, float* dw, float* db, int64_t rows,
+                        int64_t cols);
+template <class S>
+void gelu_forward(const float* x, float* y, int64_t n);
+template <class S>
+void gelu_backward(const float* x, const float* dy, float* dx, int64_t n);
+template <class S>
+void vec_exp(const float* x, float* y, int64_t n);
+template <class S>
+void vec_log(const float* x, float* y, int64_t n);
+template <class S>
+void vec_tanh(const float* x, float* y, int64_t n);
+template <class S>
+void vec_sigmoid(const float* x, float* y, int64_t n);
+template <class S>
+void vec_erf(const float* x, float* y, int64_t n);
+template <class S>
+void add_row(const float* x, const float* row, float* y, int64_t rows, int64_t cols);
+template <class S>
+void mul_row(const float* x, const float* row, float* y, int64_t rows, int64_t cols);
+template <class S>
+void adamw(float* p, const float* g, float* m, float* v, int64_t n, float lr, float beta1,
+           float beta2, float eps, float weight_decay, float bc1, float bc2);
+}  // namespace simd
 
-void vec_exp_avx2(const float* x, float* y, int64_t n);
-void vec_log_avx2(const float* x, float* y, int64_t n);
-void vec_tanh_avx2(const float* x, float* y, int64_t n);
-void vec_sigmoid_avx2(const float* x, float* y, int64_t n);
-void vec_erf_avx2(const float* x, float* y, int64_t n);
-void add_row_avx2(const float* x, const float* row, float* y, int64_t rows, int64_t cols);
-void mul_row_avx2(const float* x, const float* row, float* y, int64_t rows, int64_t cols);
+#ifdef CF_HAVE_AVX2
 float sum_block_avx2(const float* x, int64_t n);
-void adamw_avx2(float* p, const float* g, float* m, float* v, int64_t n, float lr, float beta1,
-                float beta2, float eps, float weight_decay, float bc1, float bc2);
 #endif
 
 }  // namespace cf::kernels::detail

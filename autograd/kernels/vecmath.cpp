@@ -33,28 +33,28 @@ void run_rows(const char* name, RowFn fn, const float* x, const float* row, floa
 }  // namespace
 
 void vec_exp(const float* x, float* y, int64_t n) {
-  run_unary("vec_exp", CF_AVX2_OR(vec_exp_scalar, detail::vec_exp_avx2), x, y, n);
+  run_unary("vec_exp", CF_SIMD_OR(vec_exp_scalar, detail::simd::vec_exp), x, y, n);
 }
 void vec_log(const float* x, float* y, int64_t n) {
-  run_unary("vec_log", CF_AVX2_OR(vec_log_scalar, detail::vec_log_avx2), x, y, n);
+  run_unary("vec_log", CF_SIMD_OR(vec_log_scalar, detail::simd::vec_log), x, y, n);
 }
 void vec_tanh(const float* x, float* y, int64_t n) {
-  run_unary("vec_tanh", CF_AVX2_OR(vec_tanh_scalar, detail::vec_tanh_avx2), x,
+  run_unary("vec_tanh", CF_SIMD_OR(vec_tanh_scalar, detail::simd::vec_tanh), x,
             y, n);
 }
 void vec_sigmoid(const float* x, float* y, int64_t n) {
-  run_unary("vec_sigmoid", CF_AVX2_OR(vec_sigmoid_scalar, detail::vec_sigmoid_avx2), x, y, n);
+  run_unary("vec_sigmoid", CF_SIMD_OR(vec_sigmoid_scalar, detail::simd::vec_sigmoid), x, y, n);
 }
 void vec_erf(const float* x, float* y, int64_t n) {
-  run_unary("vec_erf", CF_AVX2_OR(vec_erf_scalar, detail::vec_erf_avx2), x, y, n);
+  run_unary("vec_erf", CF_SIMD_OR(vec_erf_scalar, detail::simd::vec_erf), x, y, n);
 }
 
 void add_row(const float* x, const float* row, float* y, int64_t rows, int64_t cols) {
-  run_rows("add_row", CF_AVX2_OR(add_row_scalar, detail::add_row_avx2), x, row,
+  run_rows("add_row", CF_SIMD_OR(add_row_scalar, detail::simd::add_row), x, row,
            y, rows, cols);
 }
 void mul_row(const float* x, const float* row, float* y, int64_t rows, int64_t cols) {
-  run_rows("mul_row", CF_AVX2_OR(mul_row_scalar, detail::mul_row_avx2), x, row,
+  run_rows("mul_row", CF_SIMD_OR(mul_row_scalar, detail::simd::mul_row), x, row,
            y, rows, cols);
 }
 
@@ -76,7 +76,7 @@ void adamw_step(float* p, const float* g, float* m, float* v, int64_t n, float l
                                 ", steps count from 1");
   const float bc1 = detail::bias_correction(beta1, step);
   const float bc2 = detail::bias_correction(beta2, step);
-  const auto fn = CF_AVX2_OR(detail::adamw_scalar, detail::adamw_avx2);
+  const auto fn = CF_SIMD_OR(detail::adamw_scalar, detail::simd::adamw);
   detail::parallel_elements(n, [&](int64_t b, int64_t e) {
     fn(p + b, g + b, m + b, v + b, e - b, lr, beta1, beta2, eps, weight_decay, bc1, bc2);
   });
