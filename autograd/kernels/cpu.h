@@ -9,8 +9,9 @@
 // The environment variable CF_SIMD picks the path by name at start-up:
 //   CF_SIMD=scalar  force the portable path (reference results, debugging)
 //   CF_SIMD=avx2    AVX2+FMA (falls back to scalar, with a warning, if absent)
-//   CF_SIMD=avx512  AVX-512F for the GEMM, AVX2 for the rest (the default
-//                   where the CPU and OS support it)
+//   CF_SIMD=avx512  AVX-512F for the GEMM and the row and elementwise
+//                   kernels, AVX2 for the block sum (the default where the
+//                   CPU and OS support it)
 // Tests switch paths with set_simd_path().
 #pragma once
 
@@ -19,9 +20,9 @@ namespace cf::kernels {
 enum class SimdPath {
   Scalar = 0,  // portable C++; the only path on non-x86 builds
   Avx2 = 1,    // AVX2 + FMA, 8 floats per register
-  // AVX-512F kernels (*_avx512.cpp, 16 floats per register) where they
-  // exist — so far the GEMM micro-kernel, which gives the same bits as the
-  // AVX2 one — and the AVX2 kernels elsewhere. Needs the AVX2 path too.
+  // AVX-512F kernels (*_avx512.cpp, 16 floats per register): the GEMM
+  // micro-kernel and the row and elementwise kernels, all giving the AVX2
+  // kernels' bits; the AVX2 block sum. Needs the AVX2 path too.
   Avx512 = 2,
 };
 
