@@ -4,7 +4,10 @@
 // registers), broadcasts each of the 6 A values of column k, and issues 12
 // FMAs. That is 8 loads for 12 FMAs: with two FMA pipes and two or three load
 // ports the FMAs are the bottleneck, which is what "reaching peak" means.
-// Compiled with -mavx2 -mfma; only called when cpu.h says the CPU has both.
+// One body serves the packed A strip and, on a block's first B strip, the
+// operand itself, packed as it is read (gemm_a_source.h). Also here: the
+// AVX2 packer for strips whose rows run along k. Compiled with -mavx2 -mfma;
+// only called when cpu.h says the CPU has both.
 #include <immintrin.h>
 
 #include "autograd/kernels/gemm_a_source.h"

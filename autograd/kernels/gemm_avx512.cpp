@@ -10,8 +10,10 @@
 // Every element goes through the same operations, in the same order, as in
 // the AVX2 kernel (one fused multiply-add per k, then alpha * acc, then
 // + beta * C fused), so the two paths give the same bits: an AVX-512 machine
-// reproduces an AVX2 machine's results. Compiled with the AVX-512 flags;
-// only called when cpu.h says the CPU and OS support them.
+// reproduces an AVX2 machine's results. As on AVX2, one body serves the
+// packed A strip and the operand packed as it is read (gemm_a_source.h).
+// Compiled with the AVX-512 flags; only called when cpu.h says the CPU and
+// OS support them.
 #include <immintrin.h>
 
 #include "autograd/kernels/gemm_a_source.h"
