@@ -1,8 +1,9 @@
 // Internal: the per-instruction-set bodies behind rowops.h and vecmath.h, and
 // the path and chunking helpers the public kernels (gemm.cpp too) share.
 // The public functions (rowops.cpp, vecmath.cpp) pick one by simd_path() and
-// run it over chunks on the thread pool. The AVX2 ones exist only in builds
-// that compile *_avx2.cpp (CF_HAVE_AVX2).
+// run it over chunks on the thread pool. The AVX2 and AVX-512 instances exist
+// only in builds that compile *_avx2.cpp (CF_HAVE_AVX2) and *_avx512.cpp
+// (CF_HAVE_AVX512).
 #pragma once
 #include <algorithm>
 #include <cmath>
