@@ -20,7 +20,6 @@
 // each C element is still computed by one micro-kernel call per pc step, in
 // the same order, so results are bit-identical for any thread count.
 #include <algorithm>
-#include <new>
 #include <stdexcept>
 #include <string>
 
@@ -55,32 +54,9 @@ int64_t balanced_block(int64_t total, int64_t max_block, int64_t unit) {
   return round_up(ceil_div(total, ceil_div(total, max_block)), unit);
 }
 
-// A per-thread, 64-byte aligned scratch buffer that only grows, so packing
-// allocates once per thread rather than once per call.
-class PackBuffer {
- public:
-  ~PackBuffer() { release(); }
-  float* get(size_t floats) {
-    if (floats > capacity_) {
-      release();
-      data_ = static_cast<float*>(::operator new(floats * sizeof(float), std::align_val_t(64)));
-      capacity_ = floats;
-    }
-    return data_;
-  }
-
- private:
-  void release() {
-    if (data_) ::operator delete(data_, std::align_val_t(64));
-    data_ = nullptr;
-    capacity_ = 0;
-  }
-  float* data_ = nullptr;
-  size_t capacity_ = 0;
-};
-
-thread_local PackBuffer t_pack_a;
-thread_local PackBuffer t_pack_b;
+// Packing allocates once per thread rather than once per call.
+thread_local detail::ScratchBuffer t_pack_a;
+thread_local detail::ScratchBuffer t_pack_b;
 
 // The instruction-set specific pieces: the micro-kernel, and optionally a
 // faster packer for strips whose rows are contiguous along k.

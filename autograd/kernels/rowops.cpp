@@ -2,10 +2,8 @@
 // Rows are independent, so they are split into chunks of whole rows (fixed
 // by the sizes, threads.h) and every output is the same for any thread count.
 #include <algorithm>
-#include <cstdint>
 #include <stdexcept>
 #include <string>
-#include <vector>
 
 #include "autograd/kernels/rowops.h"
 #include "autograd/kernels/simd_kernels.h"
@@ -102,11 +100,9 @@ void layernorm_backward(const float* x, const float* w, const float* mean, const
   // below 4 KiB (a load of one behind a store to the other would wait for
   // it: 4K aliasing).
   const int64_t stride = (cols + 15) / 16 * 16 + 16;
-  thread_local std::vector<float> partials;
-  partials.resize(size_t(2 * chunks * stride + 16));
-  // The caller's buffer (workers have their own `partials`), from its first
-  // 64-byte boundary.
-  float* const part = partials.data() + (16 - reinterpret_cast<uintptr_t>(partials.data()) / 4 % 16) % 16;
+  thread_local detail::ScratchBuffer partials;
+  // The caller's buffer: workers have their own `partials`.
+  float* const part = partials.get(size_t(2 * chunks * stride));
   parallel_for(rows, grain, [&](int64_t r0, int64_t r1) {
     const int64_t c = r0 / grain;
     float* pw = dw ? part + 2 * c * stride : nullptr;

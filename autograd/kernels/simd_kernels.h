@@ -7,7 +7,9 @@
 #pragma once
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
+#include <new>
 
 #include "autograd/kernels/cpu.h"
 #include "autograd/kernels/threads.h"
@@ -77,6 +79,35 @@ template <class F>
 void parallel_rows(int64_t rows, int64_t cols, F&& fn) {
   parallel_for(rows, row_grain(cols), fn);
 }
+
+// A 64-byte aligned scratch buffer that only grows: kept per thread
+// (thread_local), it lets a kernel that needs scratch space (GEMM packing,
+// layer norm's partial sums) allocate once per thread rather than per call.
+// get() does not keep the contents when it grows.
+class ScratchBuffer {
+ public:
+  ScratchBuffer() = default;
+  ScratchBuffer(const ScratchBuffer&) = delete;
+  ScratchBuffer& operator=(const ScratchBuffer&) = delete;
+  ~ScratchBuffer() { release(); }
+  float* get(size_t floats) {
+    if (floats > capacity_) {
+      release();
+      data_ = static_cast<float*>(::operator new(floats * sizeof(float), std::align_val_t(64)));
+      capacity_ = floats;
+    }
+    return data_;
+  }
+
+ private:
+  void release() {
+    if (data_) ::operator delete(data_, std::align_val_t(64));
+    data_ = nullptr;
+    capacity_ = 0;
+  }
+  float* data_ = nullptr;
+  size_t capacity_ = 0;
+};
 
 // Helpers of vecmath.h whose scalar form is also the `_scalar` twin's core.
 // Sum of one block (n <= kSumBlock) in the order vecmath.h documents.
