@@ -22,6 +22,7 @@
 #include "autograd/kernels/gemm.h"
 #include "autograd/kernels/rowops.h"
 #include "autograd/kernels/threads.h"
+#include "bench/fma_peak.h"
 
 #ifdef CF_BENCH_OPENBLAS
 #include <cblas.h>
@@ -31,67 +32,9 @@ extern "C" char* openblas_get_corename(void);
 
 namespace ck = cf::kernels;
 using Clock = std::chrono::steady_clock;
+using cf::bench::seconds_since;
 
 namespace {
-
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-// The core clock in GHz, measured: a chain of dependent integer adds runs at
-// exactly one add per cycle on every x86 core of the last 20 years, so
-// adds / seconds is the clock the core runs at right now (turbo included).
-// Elsewhere, fall back to a documented 4.4 GHz.
-double measure_ghz() {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  double best = 0;
-  for (int rep = 0; rep < 5; ++rep) {
-    uint64_t x = 0;
-    const int64_t loops = 200000;
-    const auto t0 = Clock::now();
-    for (int64_t i = 0; i < loops; ++i)
-      __asm__ volatile(".rept 1000\n\taddq $1, %0\n\t.endr" : "+r"(x));
-    best = std::max(best, loops * 1000.0 / seconds_since(t0) * 1e-9);
-  }
-  return best;
-#else
-  return 4.4;
-#endif
-}
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-// The FMA throughput the machine really delivers to `threads` threads at
-// once: 10 independent chains of 256-bit FMAs per thread (enough to cover
-// the 4-cycle latency on two pipes). On a machine whose two vCPUs are SMT
-// siblings the 2-thread figure is no higher than the 1-thread one, and no
-// GEMM can scale past it.
-__attribute__((target("avx2,fma"))) double fma_loop_seconds(int64_t iters, float seed) {
-  __m256 acc[10];
-  for (int i = 0; i < 10; ++i) acc[i] = _mm256_set1_ps(seed + float(i));
-  const __m256 b = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
-  const auto t0 = Clock::now();
-  for (int64_t it = 0; it < iters; ++it) {
-    for (int i = 0; i < 10; ++i) acc[i] = _mm256_fmadd_ps(acc[i], b, c);
-    // Keep the chains in registers and the loop from being collapsed.
-    __asm__ volatile("" : "+x"(acc[0]), "+x"(acc[1]), "+x"(acc[2]), "+x"(acc[3]), "+x"(acc[4]),
-                     "+x"(acc[5]), "+x"(acc[6]), "+x"(acc[7]), "+x"(acc[8]), "+x"(acc[9]));
-  }
-  return seconds_since(t0);
-}
-
-double fma_gflops(int threads) {
-  const int64_t iters = 20000000;
-  std::vector<double> seconds(static_cast<size_t>(threads));
-  ck::set_num_threads(threads);
-  ck::parallel_for(threads, 1, [&](int64_t t, int64_t) {
-    seconds[static_cast<size_t>(t)] = fma_loop_seconds(iters, float(t));
-  });
-  double total = 0;
-  for (double s : seconds) total += iters * 10.0 * 16.0 / s * 1e-9;
-  return total;
-}
-#endif
 
 // Median seconds of one call of fn: `reps` samples, each timing enough calls
 // to last at least ~20 ms so the clock's resolution does not matter.
@@ -279,17 +222,17 @@ void bench_rowops(int64_t rows) {
 
 int main(int argc, char** argv) {
   const std::string only = argc > 1 ? argv[1] : "";
-  const double ghz = measure_ghz();
-  // 2 FMA pipes x 8 (AVX2) or 16 (AVX-512) floats x 2 FLOP per cycle.
+  const double ghz = cf::bench::measure_ghz();
+  // 2 FMA pipes x 8 (AVX2) or 16 (AVX-512) floats x 2 FLOP per cycle: the
+  // nominal peak. The FMA loop below measures what the cores really deliver
+  // (bench/fma_peak.h): on Zen 4 its AVX-512 figure is half the nominal one.
   const bool avx512 = ck::simd_path() == ck::SimdPath::Avx512;
   const double peak = (avx512 ? 64.0 : 32.0) * ghz;
   std::printf("SIMD path: %s   clock (measured): %.2f GHz   %s FMA peak: %.1f GFLOP/s/core\n",
               ck::simd_path_name(ck::simd_path()), ghz, avx512 ? "AVX-512" : "AVX2", peak);
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  if (ck::cpu_features().avx2 && ck::cpu_features().fma && ck::cpu_features().os_ymm)
+  if (ck::simd_path() != ck::SimdPath::Scalar)
     std::printf("FMA loop, all threads together: 1 thread %.1f GFLOP/s, 2 threads %.1f GFLOP/s\n",
-                fma_gflops(1), fma_gflops(2));
-#endif
+                cf::bench::fma_peak_gflops(1), cf::bench::fma_peak_gflops(2));
   if (only.empty() || only == "gemm") bench_gemm(peak);
   if (only.empty() || only == "rowops") {
     bench_rowops(64);

@@ -23,6 +23,12 @@
 // Each prints one line of key=value pairs (the same keys as the PyTorch
 // side). The process measures one model so that its peak RSS (ru_maxrss) is
 // that model's; rss_base_mb is the resident size before the model is built.
+// A model's line also gives the matrix-product work per image of a training
+// step and of an inference pass (train_gflop_img, infer_gflop_img: every
+// sgemm counted, kernels::gemm_flop_count) and the FMA throughput the same
+// threads reach in a tight loop (fma_peak_gflop_s, bench/fma_peak.h). Their
+// quotient bounds the images/s any implementation of the same products can
+// reach on this machine; PyTorch's side performs the same products.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -36,13 +42,16 @@
 #include "autograd/buffer_pool.h"
 #include "autograd/error.h"
 #include "autograd/graph.h"
+#include "autograd/kernels/gemm.h"
 #include "autograd/kernels/threads.h"
 #include "autograd/ops.h"
+#include "bench/fma_peak.h"
 #include "nn/attention.h"
 #include "nn/registry.h"
 #include "train/optim.h"
 
 using namespace cf;
+using cf::bench::seconds_since;
 
 namespace {
 
@@ -92,10 +101,6 @@ Args parse(int argc, char** argv) {
   return a;
 }
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 // The resident set now (VmRSS), in MiB; 0 where /proc is missing.
 double current_rss_mb() {
   std::ifstream status("/proc/self/status");
@@ -137,22 +142,28 @@ void run_model(const Args& a) {
     opt.step();
   };
   for (int s = 0; s < a.warmup; ++s) train_step();
+  uint64_t flops = kernels::gemm_flop_count();
   auto start = std::chrono::steady_clock::now();
   for (int s = 0; s < a.steps; ++s) train_step();
   const double train_rate = double(a.batch * a.steps) / seconds_since(start);
+  const double train_gflop = double(kernels::gemm_flop_count() - flops) * 1e-9 / double(a.batch * a.steps);
 
   model->eval();
   NoGradGuard no_grad;
   model->forward(images);  // untimed, as the training steps' warm-up
+  flops = kernels::gemm_flop_count();
   start = std::chrono::steady_clock::now();
   for (int s = 0; s < a.infer; ++s) model->forward(images);
   const double infer_rate = double(a.batch * a.infer) / seconds_since(start);
+  const double infer_gflop = double(kernels::gemm_flop_count() - flops) * 1e-9 / double(a.batch * a.infer);
+  const double rss = peak_rss_mb();
 
   std::printf("side=cf model=%s batch=%lld threads=%d params=%lld train_img_s=%.2f infer_img_s=%.2f "
-              "rss_base_mb=%.1f peak_rss_mb=%.1f steps=%d infer=%d\n",
+              "rss_base_mb=%.1f peak_rss_mb=%.1f steps=%d infer=%d train_gflop_img=%.4f "
+              "infer_gflop_img=%.4f fma_peak_gflop_s=%.1f\n",
               a.name.c_str(), static_cast<long long>(a.batch), a.threads,
               static_cast<long long>(model->num_parameters()), train_rate, infer_rate, base_rss,
-              peak_rss_mb(), a.steps, a.infer);
+              rss, a.steps, a.infer, train_gflop, infer_gflop, cf::bench::fma_peak_gflops(a.threads));
 }
 
 void run_autograd(const Args& a) {

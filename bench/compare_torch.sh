@@ -149,6 +149,27 @@ for (model, batch, threads), side in runs.items():
     print("| " + " | ".join(cells) + " |")
 
 print()
+print("The FMA ceiling: the matrix products' work per image (cf's count; PyTorch's models run the same\n"
+      "products), the rate each side reached as a share of the FMA throughput of the same threads\n"
+      "(fma_peak_gflop_s), and the largest cf/torch ratio possible: cf running every product at that\n"
+      "throughput and spending no time on anything else.\n")
+print("| model | batch | thr | GFLOP/img train | infer | FMA GFLOP/s | train % of FMA cf | torch "
+      "| train ceiling cf/torch | infer % of FMA cf | torch | infer ceiling cf/torch |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+for (model, batch, threads), side in runs.items():
+    cf, torch = side["cf"], side["torch"]
+    if model == "autograd" or not cf or not torch or "fma_peak_gflop_s" not in cf[0]:
+        continue
+    peak = med(cf, "fma_peak_gflop_s")
+    cells = [model, batch, threads, f"{med(cf, 'train_gflop_img'):.3f}", f"{med(cf, 'infer_gflop_img'):.3f}",
+             f"{peak:.0f}"]
+    for rate, work in (("train_img_s", "train_gflop_img"), ("infer_img_s", "infer_gflop_img")):
+        gflop = med(cf, work)
+        cells += [f"{100 * med(cf, rate) * gflop / peak:.0f} %", f"{100 * med(torch, rate) * gflop / peak:.0f} %",
+                  f"**{peak / gflop / med(torch, rate):.2f}x**"]
+    print("| " + " | ".join(cells) + " |")
+
+print()
 print("| autograd, 10,000 ops | thr | cf us/op | torch us/op | cf/torch (range) |")
 print("|---|---:|---:|---:|---|")
 for (model, batch, threads), side in runs.items():

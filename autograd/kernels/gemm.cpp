@@ -20,6 +20,7 @@
 // each C element is still computed by one micro-kernel call per pc step, in
 // the same order, so results are bit-identical for any thread count.
 #include <algorithm>
+#include <atomic>
 #include <stdexcept>
 #include <string>
 
@@ -52,6 +53,12 @@ int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 // multiple of `unit`.
 int64_t balanced_block(int64_t total, int64_t max_block, int64_t unit) {
   return round_up(ceil_div(total, ceil_div(total, max_block)), unit);
+}
+
+std::atomic<uint64_t> g_flops{0};
+
+void count_flops(int64_t M, int64_t N, int64_t K, int64_t batch) {
+  g_flops.fetch_add(uint64_t(2 * M * N * K * batch), std::memory_order_relaxed);
 }
 
 // Packing allocates once per thread rather than once per call.
@@ -259,6 +266,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
            int64_t ldc) {
   const Gemm g{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
   check(g, "sgemm");
+  count_flops(M, N, K, 1);
   run(g, true);
 }
 
@@ -278,6 +286,7 @@ void sgemm_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, 
   if (stride_a < 0 || stride_b < 0 || stride_c < 0) fail("negative stride");
   if (batch > 1 && stride_c == 0 && M > 0 && N > 0)
     fail("stride_c == 0 would make every product write the same C");
+  count_flops(M, N, K, batch);
 
   auto item = [&](int64_t i, bool parallel) {
     Gemm gi = g;
@@ -299,5 +308,7 @@ void sgemm_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, 
     for (int64_t i = 0; i < batch; ++i) item(i, true);
   }
 }
+
+uint64_t gemm_flop_count() { return g_flops.load(std::memory_order_relaxed); }
 
 }  // namespace cf::kernels

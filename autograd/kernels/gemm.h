@@ -32,6 +32,12 @@ void sgemm_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
                    const float* B, int64_t ldb, int64_t stride_b, float beta,
                    float* C, int64_t ldc, int64_t stride_c, int64_t batch);
 
+// Floating-point operations (2 M N K per product, whatever alpha and beta)
+// of every sgemm and sgemm_batched call since the program started, on any
+// thread: the benchmarks divide it by time for a FLOP rate. Counting is one
+// relaxed atomic add per call.
+uint64_t gemm_flop_count();
+
 // The scalar reference twin: plain loops, summing over k in increasing order.
 // Every fast path is tested against it.
 void sgemm_scalar(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
