@@ -68,6 +68,10 @@ Tensor var(const Tensor& x, int64_t axis, bool keepdim = false,
 // As numpy.matmul: 1-D operands are promoted to a row / column and the added
 // axis removed again; leading (batch) axes broadcast.
 Tensor matmul(const Tensor& a, const Tensor& b);
+// The affine layer, y = x W^T + b (PyTorch's F.linear): x [..., in], weight
+// [out, in], bias [out] or undefined. One op rather than matmul, transpose
+// and add, so that neither W^T nor x W^T is ever stored apart.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
 
 // --- Shape and indexing (ops/shape.cpp) -----------------------------------
 Tensor reshape(const Tensor& x, const Shape& shape);  // one -1 may be inferred

@@ -3,12 +3,12 @@
 #pragma once
 #include <cstdint>
 
+#include "autograd/ops.h"
 #include "nn/module.h"
 
 namespace cf {
 
-// y = x W^T (+ b): x [..., in], weight [out, in], bias [out] or undefined.
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
+// forward is the op linear (autograd/ops/matmul.cpp).
 
 class Linear : public Module {
  public:

@@ -11,6 +11,16 @@
 
 namespace cf::test {
 
+// a and b have one shape and agree element by element within tol, relative
+// to |b| beyond 1.
+inline void require_close(const Tensor& a, const Tensor& b, float tol = 1e-5f) {
+  REQUIRE(a.shape() == b.shape());
+  for (int64_t i = 0; i < a.numel(); ++i) {
+    INFO("element " << i);
+    REQUIRE(std::fabs(a.data()[i] - b.data()[i]) <= tol * (1.0f + std::fabs(b.data()[i])));
+  }
+}
+
 inline void require_gradcheck(const GradcheckFn& fn, const std::vector<Tensor>& inputs,
                               const GradcheckOptions& options = {}) {
   GradcheckResult r = gradcheck(fn, inputs, options);

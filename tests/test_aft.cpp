@@ -11,6 +11,7 @@
 using namespace cf;
 using cf::test::contains;
 using cf::test::error_of;
+using cf::test::require_close;
 using cf::test::require_module_gradcheck;
 
 namespace {
@@ -25,14 +26,6 @@ AftOptions tiny(const std::string& variant) {
   o.window = variant == "local" ? 2 : 3;
   o.heads = variant == "conv" ? 2 : 1;
   return o;
-}
-
-void require_close(const Tensor& a, const Tensor& b, float tol = 1e-5f) {
-  REQUIRE(a.shape() == b.shape());
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    INFO("element " << i);
-    REQUIRE(std::fabs(a.data()[i] - b.data()[i]) <= tol * (1.0f + std::fabs(b.data()[i])));
-  }
 }
 
 // Copies every parameter both modules have.

@@ -17,15 +17,9 @@ using namespace cf;
 using cf::test::away_from_zero;
 using cf::test::contains;
 using cf::test::error_of;
+using cf::test::require_close;
 using cf::test::require_gradcheck;
 using cf::test::require_module_gradcheck;
-
-namespace {
-void require_close(const Tensor& a, const Tensor& b, float tol = 1e-5f) {
-  REQUIRE(a.shape() == b.shape());
-  for (int64_t i = 0; i < a.numel(); ++i) REQUIRE(std::fabs(a.data()[i] - b.data()[i]) <= tol);
-}
-}  // namespace
 
 TEST_CASE("UntiedLinear with every column's weights equal is Linear (3.1)", "[columnformer]") {
   const int64_t B = 3, N = 4, in = 5, out = 6;

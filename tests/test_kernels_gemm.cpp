@@ -236,6 +236,18 @@ TEST_CASE("sgemm_batched: strides, broadcast and many small products", "[kernels
       }
 }
 
+TEST_CASE("gemm_flop_count adds 2 M N K per product", "[kernels][gemm]") {
+  const int64_t M = 5, N = 7, K = 3, batch = 4;
+  auto A = uniform(size_t(batch * M * K), 1), B = uniform(size_t(K * N), 2);
+  std::vector<float> C(size_t(batch * M * N));
+  const uint64_t before = gemm_flop_count();
+  sgemm(false, false, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, C.data(), N);
+  CHECK(gemm_flop_count() - before == uint64_t(2 * M * N * K));
+  sgemm_batched(false, false, M, N, K, 1.0f, A.data(), K, M * K, B.data(), N, 0, 0.0f, C.data(), N,
+                M * N, batch);
+  CHECK(gemm_flop_count() - before == uint64_t(2 * M * N * K * (1 + batch)));
+}
+
 TEST_CASE("sgemm rejects bad arguments with a message naming the sizes", "[kernels][gemm]") {
   std::vector<float> a(64), b(64), c(64);
   auto message = [](auto f) -> std::string {

@@ -13,6 +13,7 @@
 using namespace cf;
 using cf::test::contains;
 using cf::test::error_of;
+using cf::test::require_close;
 using cf::test::require_module_gradcheck;
 
 namespace {
@@ -33,12 +34,6 @@ int64_t attention_params(const AttentionOptions& o) {
   return H * D * d_qk + Hkv * D * d_qk + !o.no_vp * (Hkv * D * d_v + D * D + D) +
          o.qkv_bias * (H * d_qk + Hkv * d_qk + !o.no_vp * Hkv * d_v) + o.attn_bias * N * N +
          o.head_bias * H * N * N + o.qk_norm + o.rel_pos_bias * H * offsets;
-}
-
-// (B, N, D) -> (B, N, D), every element compared.
-void require_close(const Tensor& a, const Tensor& b, float tol = 1e-5f) {
-  REQUIRE(a.shape() == b.shape());
-  for (int64_t i = 0; i < a.numel(); ++i) REQUIRE(std::fabs(a.data()[i] - b.data()[i]) <= tol);
 }
 
 }  // namespace

@@ -1,7 +1,10 @@
+#include "autograd/kernels/threads.h"
 #include "tests/helpers.h"
+#include "tests/test_kernels_util.h"
 
 using namespace cf;
 using cf::test::error_of;
+using cf::test::require_close;
 using cf::test::require_gradcheck;
 
 namespace {
@@ -55,4 +58,66 @@ TEST_CASE("matmul rejects shapes that do not chain", "[ops][matmul][errors]") {
   CHECK(msg.find("cannot be broadcast") != std::string::npos);
   CHECK(error_of([] { matmul(Tensor::scalar(1), Tensor::ones({3})); }).find("at least one axis") !=
         std::string::npos);
+}
+
+TEST_CASE("linear equals matmul by the transposed weight plus the bias", "[ops][matmul]") {
+  // in = 600 spans two of the GEMM's K blocks, so y = b + (x W^T) is summed
+  // over more than one pass.
+  for (const bool with_bias : {true, false}) {
+    INFO("bias " << with_bias);
+    Tensor x = Tensor::randn({3, 5, 600}, 1).requires_grad_();
+    Tensor w = Tensor::randn({7, 600}, 2).requires_grad_();
+    Tensor b = with_bias ? Tensor::randn({7}, 3).requires_grad_() : Tensor();
+    Tensor y = linear(x, w, b);
+    Tensor composed = matmul(x, transpose(w, 0, 1));
+    if (with_bias) composed = add(composed, b);
+    REQUIRE(y.shape() == Shape{3, 5, 7});
+    require_close(y, composed, 1e-4f);
+
+    Tensor dy = Tensor::randn({3, 5, 7}, 4);
+    sum(mul(y, dy)).backward();
+    const Tensor dx = x.grad(), dw = w.grad(), db = with_bias ? b.grad() : Tensor();
+    x.zero_grad();
+    w.zero_grad();
+    if (with_bias) b.zero_grad();
+    sum(mul(composed, dy)).backward();
+    require_close(dx, x.grad(), 1e-4f);
+    require_close(dw, w.grad(), 1e-4f);
+    if (with_bias) require_close(db, b.grad(), 1e-4f);
+  }
+}
+
+TEST_CASE("linear gradients", "[ops][matmul][grad]") {
+  for (const Shape& xs : {Shape{4}, Shape{3, 4}, Shape{2, 3, 4}}) {
+    INFO(shape_str(xs));
+    require_gradcheck([](const std::vector<Tensor>& v) { return linear(v[0], v[1], v[2]); },
+                      {Tensor::randn(xs, 1), Tensor::randn({5, 4}, 2), Tensor::randn({5}, 3)});
+    require_gradcheck([](const std::vector<Tensor>& v) { return linear(v[0], v[1], Tensor()); },
+                      {Tensor::randn(xs, 1), Tensor::randn({5, 4}, 2)});
+  }
+}
+
+TEST_CASE("linear is bit-identical with 1 and 2 threads", "[ops][matmul][threads]") {
+  cf::test::ThreadCountGuard guard;
+  auto run = [](int threads) {
+    kernels::set_num_threads(threads);
+    Tensor x = Tensor::randn({300, 70}, 1).requires_grad_();
+    Tensor w = Tensor::randn({90, 70}, 2).requires_grad_();
+    Tensor b = Tensor::randn({90}, 3).requires_grad_();
+    Tensor y = linear(x, w, b);
+    sum(mul(y, Tensor::randn({300, 90}, 4))).backward();
+    return std::vector<std::vector<float>>{y.to_vector(), x.grad().to_vector(), w.grad().to_vector(),
+                                           b.grad().to_vector()};
+  };
+  CHECK(run(1) == run(2));
+}
+
+TEST_CASE("linear rejects shapes that do not fit", "[ops][matmul][errors]") {
+  const Tensor w = Tensor::ones({5, 4});
+  CHECK(error_of([&] { linear(Tensor::ones({2, 3}), w, Tensor()); }) ==
+        "linear: input of shape [2, 3] for weight of shape [5, 4] (last axis must be 4)");
+  CHECK(error_of([&] { linear(Tensor::ones({2, 4}), Tensor::ones({4}), Tensor()); }) ==
+        "linear: weight of shape [4] must be [out, in]");
+  CHECK(error_of([&] { linear(Tensor::ones({2, 4}), w, Tensor::ones({4})); }) ==
+        "linear: bias of shape [4] for weight of shape [5, 4] (must be [5])");
 }

@@ -1,4 +1,6 @@
+#include "autograd/kernels/threads.h"
 #include "tests/helpers.h"
+#include "tests/test_kernels_util.h"
 
 using namespace cf;
 using cf::test::error_of;
@@ -36,6 +38,43 @@ TEST_CASE("reduction gradients", "[ops][reduce][grad]") {
         require_gradcheck([=](const std::vector<Tensor>& v) { return max(v[0], axis, keep); }, {x});
         require_gradcheck([=](const std::vector<Tensor>& v) { return var(v[0], axis, keep); }, {x});
       }
+  }
+}
+
+TEST_CASE("sum and max over a middle axis match plain loops, with any thread count", "[ops][reduce][threads]") {
+  // inner = 1300 spans three of the reduction's tiles of 512 columns.
+  const int64_t outer = 3, size = 40, inner = 1300;
+  Tensor x = Tensor::randn({outer, size, inner}, 5);
+  x.data()[7] = x.data()[inner + 7];  // a tie: the first maximum wins
+  std::vector<float> want_sum(size_t(outer * inner)), want_max(size_t(outer * inner));
+  std::vector<int64_t> want_arg(size_t(outer * inner));
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i = 0; i < inner; ++i) {
+      double s = 0;
+      int64_t best = 0;
+      for (int64_t a = 0; a < size; ++a) {
+        const float v = x.data()[(o * size + a) * inner + i];
+        s += v;
+        if (v > x.data()[(o * size + best) * inner + i]) best = a;
+      }
+      want_sum[size_t(o * inner + i)] = float(s);
+      want_arg[size_t(o * inner + i)] = best;
+      want_max[size_t(o * inner + i)] = x.data()[(o * size + best) * inner + i];
+    }
+  cf::test::ThreadCountGuard guard;
+  for (int threads : {1, 2, 3}) {
+    INFO(threads << " threads");
+    kernels::set_num_threads(threads);
+    CHECK(sum(x, 1).to_vector() == want_sum);
+    Tensor xg = x.detach().requires_grad_();
+    Tensor m = max(xg, 1);
+    CHECK(m.to_vector() == want_max);
+    sum(m).backward();
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < inner; ++i)
+        for (int64_t a = 0; a < size; ++a)
+          REQUIRE(xg.grad().data()[(o * size + a) * inner + i] ==
+                  (a == want_arg[size_t(o * inner + i)] ? 1.0f : 0.0f));
   }
 }
 

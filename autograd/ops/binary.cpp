@@ -1,6 +1,7 @@
 // add, sub, mul, div with NumPy broadcasting, and sum_to, their gradient's
 // reduction back to each input's shape.
 #include <algorithm>
+#include <optional>
 
 #include "autograd/error.h"
 #include "autograd/graph.h"
@@ -8,6 +9,7 @@
 #include "autograd/ops.h"
 #include "autograd/ops/broadcast.h"
 #include "autograd/ops/check.h"
+#include "autograd/ops/reduce.h"
 
 namespace cf {
 
@@ -37,12 +39,38 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   return out;
 }
 
+namespace {
+
+// When the axes that sum_to reduces are consecutive (a bias or a positional
+// table summed over the batch: [B, T, D] to [T, D] or [D]), the reduction is
+// one axis sum: (outer, size, inner) around that block of axes.
+std::optional<detail::AxisSplit> summed_block(const Shape& from, const Shape& to) {
+  const size_t rank = from.size(), pad = rank - to.size();
+  auto target = [&](size_t d) { return d < pad ? int64_t(1) : to[d - pad]; };
+  size_t lo = rank, hi = 0;
+  for (size_t d = 0; d < rank; ++d)
+    if (target(d) == 1 && from[d] != 1) lo = std::min(lo, d), hi = d + 1;
+  if (lo >= hi) return std::nullopt;
+  detail::AxisSplit split{1, 1, 1};
+  for (size_t d = 0; d < rank; ++d) {
+    if (d >= lo && d < hi && target(d) != 1) return std::nullopt;  // a kept axis inside
+    (d < lo ? split.outer : d < hi ? split.size : split.inner) *= from[d];
+  }
+  return split;
+}
+
+}  // namespace
+
 Tensor sum_to(const Tensor& g, const Shape& shape) {
   if (g.shape() == shape) return g;
   CF_CHECK(broadcast_shapes(shape, g.shape(), "sum_to") == g.shape(),
            "sum_to: shape " << shape_str(shape) << " does not broadcast to "
                             << shape_str(g.shape()));
   Tensor out = Tensor::zeros(shape);
+  if (const auto split = summed_block(g.shape(), shape)) {
+    detail::sum_axis(g.data(), out.data(), split->outer, split->size, split->inner);
+    return out;
+  }
   const float* pg = g.data();
   float* po = out.data();
   // Serial: several elements of g add into one element of out.
@@ -53,6 +81,18 @@ Tensor sum_to(const Tensor& g, const Shape& shape) {
 
 namespace {
 
+// The element count of `small` when it is `out`'s trailing axes (leading 1s
+// aside): a row that repeats down the other operand, like a bias or a
+// positional table. 0 otherwise.
+int64_t repeated_row(const Shape& small, const Shape& out) {
+  size_t first = 0;
+  while (first < small.size() && small[first] == 1) ++first;
+  const size_t n = small.size() - first;
+  if (n > out.size() || !std::equal(small.begin() + long(first), small.end(), out.end() - long(n)))
+    return 0;
+  return numel(small);
+}
+
 // The shared forward: out = f(a, b) over the broadcast shape.
 template <class F>
 Tensor broadcast_map(const char* op, const Tensor& a, const Tensor& b, F f) {
@@ -62,10 +102,25 @@ Tensor broadcast_map(const char* op, const Tensor& a, const Tensor& b, F f) {
   Tensor out = Tensor::empty(shape);
   const float *pa = a.data(), *pb = b.data();
   float* po = out.data();
+  const int64_t b_row = a.shape() == shape ? repeated_row(b.shape(), shape) : 0;
+  const int64_t a_row = b.shape() == shape ? repeated_row(a.shape(), shape) : 0;
   if (a.shape() == b.shape()) {
     kernels::parallel_for(out.numel(), 32768, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) po[i] = f(pa[i], pb[i]);
     });
+  } else if (a_row > 0 || b_row > 0) {
+    // Plain loops along the row, which the compiler vectorises.
+    const int64_t cols = std::max(a_row, b_row);
+    kernels::parallel_for(out.numel() / cols, std::max<int64_t>(1, 32768 / cols),
+                          [&](int64_t begin, int64_t end) {
+                            for (int64_t r = begin; r < end; ++r) {
+                              const int64_t at = r * cols;
+                              if (b_row > 0)
+                                for (int64_t j = 0; j < cols; ++j) po[at + j] = f(pa[at + j], pb[j]);
+                              else
+                                for (int64_t j = 0; j < cols; ++j) po[at + j] = f(pa[j], pb[at + j]);
+                            }
+                          });
   } else {
     kernels::parallel_for(detail::broadcast_rows(shape), detail::rows_per_chunk(shape),
                           [&](int64_t begin, int64_t end) {

@@ -1,14 +1,19 @@
-// matmul with NumPy semantics. Every product, forward and backward, is one
-// call into the SGEMM kernels with the transpose flags set, never a copy:
+// matmul with NumPy semantics, and linear. Every product, forward and
+// backward, is one call into the SGEMM kernels with the transpose flags set,
+// never a copy:
 //   C = A B,   dA = dC B^T,   dB = A^T dC   (per batch entry)
 // and the gradient of a broadcast operand is summed over the batch entries
 // that shared it.
+#include <algorithm>
+
 #include "autograd/error.h"
 #include "autograd/graph.h"
 #include "autograd/kernels/gemm.h"
 #include "autograd/ops.h"
 #include "autograd/ops/broadcast.h"
 #include "autograd/ops/check.h"
+#include "autograd/ops/reduce.h"
+#include "autograd/kernels/threads.h"
 
 namespace cf {
 
@@ -117,6 +122,60 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     return reshape(batched_matmul(reshape(a, {-1, a.shape().back()}), b), s);
   }
   return batched_matmul(a, b);
+}
+
+// y = x W^T + b over rows of x (ARCHITECTURES.md section 0), for R rows:
+//   y  = b in every row, then y += x W^T     one GEMM, beta = 1, W read transposed
+//   dx = dy W      [R, out] . [out, in]
+//   dW = dy^T x    [out, R] . [R, in]
+//   db = sum over the R rows of dy
+// Starting y at b puts the bias add inside the GEMM's first pass over C
+// instead of in a pass of its own.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  detail::check_input("linear", x);
+  detail::check_input("linear", weight);
+  CF_CHECK(weight.dim() == 2, "linear: weight of shape " << shape_str(weight.shape())
+                                                         << " must be [out, in]");
+  const int64_t out = weight.size(0), in = weight.size(1);
+  CF_CHECK(x.dim() >= 1 && x.shape().back() == in,
+           "linear: input of shape " << shape_str(x.shape()) << " for weight of shape "
+                                     << shape_str(weight.shape()) << " (last axis must be "
+                                     << in << ")");
+  CF_CHECK(!bias.defined() || bias.shape() == Shape{out},
+           "linear: bias of shape " << shape_str(bias.shape()) << " for weight of shape "
+                                    << shape_str(weight.shape()) << " (must be [" << out << "])");
+  const int64_t rows = x.numel() / in;
+  Shape y_shape = x.shape();
+  y_shape.back() = out;
+  Tensor y = Tensor::empty(y_shape);
+  float* py = y.data();
+  if (bias.defined()) {
+    const float* pb = bias.data();
+    kernels::parallel_for(rows, std::max<int64_t>(1, 32768 / out), [&](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; ++r) std::copy(pb, pb + out, py + r * out);
+    });
+  }
+  kernels::sgemm(false, true, rows, out, in, 1.0f, x.data(), in, weight.data(), in,
+                 bias.defined() ? 1.0f : 0.0f, py, out);
+
+  return record("linear", y, {x, weight, bias}, [x, weight, bias, rows, in, out](const Tensor& g) {
+    Tensor dx, dw, db;
+    if (x.requires_grad()) {
+      dx = Tensor::empty(x.shape());
+      kernels::sgemm(false, false, rows, in, out, 1.0f, g.data(), out, weight.data(), in, 0.0f,
+                     dx.data(), in);
+    }
+    if (weight.requires_grad()) {
+      dw = Tensor::empty(weight.shape());
+      kernels::sgemm(true, false, out, in, rows, 1.0f, g.data(), out, x.data(), in, 0.0f,
+                     dw.data(), in);
+    }
+    if (bias.defined() && bias.requires_grad()) {
+      db = Tensor::empty(bias.shape());
+      detail::sum_axis(g.data(), db.data(), 1, rows, out);
+    }
+    return std::vector<Tensor>{dx, dw, db};
+  });
 }
 
 }  // namespace cf

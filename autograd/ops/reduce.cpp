@@ -1,8 +1,13 @@
 // sum, mean, max, var over one axis or over everything. sum and max have their
 // own backward; mean and var are compositions, so their gradients come from
 // the ops they are built of.
+#include "autograd/ops/reduce.h"
+
+#include <algorithm>
+
 #include "autograd/error.h"
 #include "autograd/graph.h"
+#include "autograd/kernels/threads.h"
 #include "autograd/ops.h"
 #include "autograd/ops/check.h"
 
@@ -23,29 +28,53 @@ Tensor flat(const Tensor& x) { return reshape(x, {x.numel()}); }
 
 }  // namespace
 
-// y[o, i] = sum_a x[o, a, i]; dx[o, a, i] = dy[o, i]. Summed in double, in
-// index order, so the result does not depend on how the work is split.
+namespace detail {
+
+// Tiles of up to kTile consecutive i for one o: each tile is one task, read
+// row by row along a so that memory is streamed, with one accumulator per i.
+constexpr int64_t kTile = 512;
+
+template <class F>
+void for_axis_tiles(int64_t outer, int64_t size, int64_t inner, F tile) {
+  const int64_t tiles = (inner + kTile - 1) / kTile;
+  const int64_t per_task = std::max<int64_t>(1, 32768 / (size * std::min(inner, kTile)));
+  kernels::parallel_for(outer * tiles, per_task, [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t) {
+      const int64_t i0 = (t % tiles) * kTile;
+      tile(t / tiles, i0, std::min(inner, i0 + kTile));
+    }
+  });
+}
+
+void sum_axis(const float* x, float* y, int64_t outer, int64_t size, int64_t inner) {
+  for_axis_tiles(outer, size, inner, [&](int64_t o, int64_t i0, int64_t i1) {
+    double acc[kTile] = {};
+    for (int64_t a = 0; a < size; ++a) {
+      const float* row = x + (o * size + a) * inner;
+      for (int64_t i = i0; i < i1; ++i) acc[i - i0] += double(row[i]);
+    }
+    for (int64_t i = i0; i < i1; ++i) y[o * inner + i] = float(acc[i - i0]);
+  });
+}
+
+}  // namespace detail
+
+// y[o, i] = sum_a x[o, a, i]; dx[o, a, i] = dy[o, i].
 Tensor sum(const Tensor& x, int64_t axis, bool keepdim) {
   detail::check_input("sum", x);
   axis = detail::normalize_axis("sum", axis, x.shape());
   const auto [outer, size, inner] = detail::split_at(x.shape(), axis);
   Tensor y = Tensor::empty(reduced_shape(x.shape(), axis, keepdim));
-  const float* px = x.data();
-  float* py = y.data();
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t i = 0; i < inner; ++i) {
-      double s = 0.0;
-      for (int64_t a = 0; a < size; ++a) s += px[(o * size + a) * inner + i];
-      py[o * inner + i] = float(s);
-    }
+  detail::sum_axis(x.data(), y.data(), outer, size, inner);
   return record("sum", y, {x}, [x, axis](const Tensor& g) {
     const auto [outer, size, inner] = detail::split_at(x.shape(), axis);
     Tensor dx = Tensor::empty(x.shape());
     const float* pg = g.data();
     float* pd = dx.data();
-    for (int64_t o = 0; o < outer; ++o)
-      for (int64_t a = 0; a < size; ++a)
-        for (int64_t i = 0; i < inner; ++i) pd[(o * size + a) * inner + i] = pg[o * inner + i];
+    kernels::parallel_for(outer * size, std::max<int64_t>(1, 32768 / inner), [&](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; ++r)
+        std::copy(pg + (r / size) * inner, pg + (r / size + 1) * inner, pd + r * inner);
+    });
     return std::vector<Tensor>{dx};
   });
 }
@@ -66,22 +95,26 @@ Tensor mean(const Tensor& x) {
   return mean(flat(x), 0, false);
 }
 
-// y[o, i] = max_a x[o, a, i]; the gradient flows to the first arg max only.
+// y[o, i] = max_a x[o, a, i]; the gradient flows to the first arg max only
+// (a NaN is never greater, so it is skipped unless it comes first).
 Tensor max(const Tensor& x, int64_t axis, bool keepdim) {
   detail::check_input("max", x);
   axis = detail::normalize_axis("max", axis, x.shape());
   const auto [outer, size, inner] = detail::split_at(x.shape(), axis);
   Tensor y = Tensor::empty(reduced_shape(x.shape(), axis, keepdim));
-  std::vector<int64_t> argmax(size_t(outer * inner));
+  std::vector<int64_t> argmax(size_t(outer * inner), 0);
   const float* px = x.data();
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t i = 0; i < inner; ++i) {
-      int64_t best = 0;
-      for (int64_t a = 1; a < size; ++a)
-        if (px[(o * size + a) * inner + i] > px[(o * size + best) * inner + i]) best = a;
-      argmax[size_t(o * inner + i)] = best;
-      y.data()[o * inner + i] = px[(o * size + best) * inner + i];
+  float* py = y.data();
+  detail::for_axis_tiles(outer, size, inner, [&](int64_t o, int64_t i0, int64_t i1) {
+    float* best = py + o * inner;
+    int64_t* arg = argmax.data() + o * inner;
+    std::copy(px + o * size * inner + i0, px + o * size * inner + i1, best + i0);
+    for (int64_t a = 1; a < size; ++a) {
+      const float* row = px + (o * size + a) * inner;
+      for (int64_t i = i0; i < i1; ++i)
+        if (row[i] > best[i]) best[i] = row[i], arg[i] = a;
     }
+  });
   return record("max", y, {x}, [x, axis, argmax = std::move(argmax)](const Tensor& g) {
     const auto [outer, size, inner] = detail::split_at(x.shape(), axis);
     Tensor dx = Tensor::zeros(x.shape());
