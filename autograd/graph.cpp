@@ -83,28 +83,33 @@ Tensor record(const char* op, Tensor out, std::vector<Tensor> inputs,
     }
   }
   if (!needs_grad(inputs)) return out;
-  out.impl()->requires_grad = true;
-  out.impl()->grad_fn =
-      std::make_shared<Node>(Node{op, std::move(inputs), std::move(backward)});
+  std::vector<std::shared_ptr<AutogradMeta>> edges(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (inputs[i].requires_grad()) edges[i] = inputs[i].impl()->autograd;
+  auto meta = std::make_shared<AutogradMeta>();
+  meta->shape = out.shape();
+  meta->requires_grad = true;
+  meta->grad_fn = std::make_shared<Node>(Node{op, std::move(edges), std::move(backward)});
+  out.impl()->autograd = std::move(meta);
   return out;
 }
 
 namespace {
 
-using ImplPtr = std::shared_ptr<TensorImpl>;
+using MetaPtr = std::shared_ptr<AutogradMeta>;
 
 // Every tensor reachable from `root` through recorded nodes, each after all
 // of its inputs (an iterative depth-first search: a chain of 10^5 ops must not
 // overflow the stack).
-std::vector<ImplPtr> topological_order(const ImplPtr& root) {
-  std::vector<ImplPtr> order;
-  std::unordered_set<TensorImpl*> seen{root.get()};
-  std::vector<std::pair<ImplPtr, size_t>> stack{{root, 0}};
+std::vector<MetaPtr> topological_order(const MetaPtr& root) {
+  std::vector<MetaPtr> order;
+  std::unordered_set<AutogradMeta*> seen{root.get()};
+  std::vector<std::pair<MetaPtr, size_t>> stack{{root, 0}};
   while (!stack.empty()) {
     auto& [impl, next] = stack.back();
     const auto& node = impl->grad_fn;
     if (node && next < node->inputs.size()) {
-      const ImplPtr& in = node->inputs[next++].impl();
+      const MetaPtr& in = node->inputs[next++];
       if (in && in->requires_grad && seen.insert(in.get()).second)
         stack.emplace_back(in, 0);
     } else {
@@ -126,7 +131,7 @@ Tensor accumulate(const Tensor& a, const Tensor& b) {
 // Runs `node`'s backward on the gradient `g` of its output and adds what it
 // returns to the gradients of its inputs in `grads`.
 void propagate(const Node& node, const Tensor& g,
-               std::unordered_map<TensorImpl*, Tensor>& grads) {
+               std::unordered_map<AutogradMeta*, Tensor>& grads) {
   std::vector<Tensor> in_grads = node.backward(g);
   CF_CHECK(in_grads.size() == node.inputs.size(),
            node.op << " backward: returned " << in_grads.size()
@@ -141,13 +146,13 @@ void propagate(const Node& node, const Tensor& g,
       }
     }
   for (size_t i = 0; i < in_grads.size(); ++i) {
-    const Tensor& in = node.inputs[i];
-    if (!in.defined() || !in.requires_grad() || !in_grads[i].defined()) continue;
-    CF_CHECK(in_grads[i].shape() == in.shape(),
+    const MetaPtr& in = node.inputs[i];
+    if (!in || !in->requires_grad || !in_grads[i].defined()) continue;
+    CF_CHECK(in_grads[i].shape() == in->shape,
              node.op << " backward: gradient of shape "
                      << shape_str(in_grads[i].shape()) << " for input " << i
-                     << " of shape " << shape_str(in.shape()));
-    Tensor& slot = grads[in.impl().get()];
+                     << " of shape " << shape_str(in->shape));
+    Tensor& slot = grads[in.get()];
     slot = accumulate(slot, in_grads[i]);
   }
 }
@@ -175,10 +180,10 @@ void Tensor::backward(const Tensor& grad_output) const {
                                         << shape_str(shape()));
 
   NoGradGuard guard;
-  std::vector<ImplPtr> order = topological_order(impl());
-  std::unordered_map<TensorImpl*, Tensor> grads{{impl().get(), seed.detach()}};
+  std::vector<MetaPtr> order = topological_order(impl()->autograd);
+  std::unordered_map<AutogradMeta*, Tensor> grads{{impl()->autograd.get(), seed.detach()}};
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    const ImplPtr t = std::move(*it);  // the tape lets go of t at the end of this turn
+    const MetaPtr t = std::move(*it);  // the tape lets go of t at the end of this turn
     auto found = grads.find(t.get());
     if (found != grads.end()) {  // else no path to the output
       Tensor g = std::move(found->second);
@@ -186,7 +191,7 @@ void Tensor::backward(const Tensor& grad_output) const {
       if (t->grad_fn)
         propagate(*t->grad_fn, g, grads);
       else  // a leaf: accumulate into .grad, owning its buffer
-        t->grad = (t->grad ? accumulate(Tensor(t).grad(), g) : g.clone()).impl();
+        t->grad = (t->grad ? accumulate(Tensor(t->grad), g) : g.clone()).impl();
     }
     // Release t's node as soon as its backward has run: the node holds its
     // inputs and saved activations, which are freed now (unless the user

@@ -23,8 +23,11 @@ namespace cf {
 using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_out)>;
 
 struct Node {
-  const char* op;               // "matmul": named in error messages
-  std::vector<Tensor> inputs;   // what the output was computed from
+  const char* op;  // "matmul": named in error messages
+  // The graph side of each input (tensor.h), null where the input needs no
+  // gradient. Not the inputs' data: what backward needs of it, `backward`
+  // captured when the op recorded it.
+  std::vector<std::shared_ptr<AutogradMeta>> inputs;
   BackwardFn backward;
 };
 

@@ -211,29 +211,36 @@ std::vector<float> Tensor::to_vector() const {
   return std::vector<float>(data(), data() + numel());
 }
 
-bool Tensor::requires_grad() const { return impl_ && impl_->requires_grad; }
+bool Tensor::requires_grad() const {
+  return impl_ && impl_->autograd && impl_->autograd->requires_grad;
+}
 
 Tensor& Tensor::requires_grad_(bool on) {
   CF_CHECK(impl_, "requires_grad_: the tensor is undefined");
-  CF_CHECK(!impl_->grad_fn, "requires_grad_: only leaf tensors can change "
-                            "requires_grad; detach() this one first");
-  impl_->requires_grad = on;
+  CF_CHECK(is_leaf(), "requires_grad_: only leaf tensors can change "
+                      "requires_grad; detach() this one first");
+  if (!impl_->autograd) {
+    if (!on) return *this;
+    impl_->autograd = std::make_shared<AutogradMeta>();
+    impl_->autograd->shape = impl_->shape;
+  }
+  impl_->autograd->requires_grad = on;
   return *this;
 }
 
 Tensor Tensor::grad() const {
-  return impl_ && impl_->grad ? Tensor(impl_->grad) : Tensor();
+  return impl_ && impl_->autograd && impl_->autograd->grad ? Tensor(impl_->autograd->grad) : Tensor();
 }
 
 void Tensor::zero_grad() {
-  if (impl_) impl_->grad.reset();
+  if (impl_ && impl_->autograd) impl_->autograd->grad.reset();
 }
 
-bool Tensor::is_leaf() const { return !impl_ || !impl_->grad_fn; }
+bool Tensor::is_leaf() const { return !impl_ || !impl_->autograd || !impl_->autograd->grad_fn; }
 
 const std::shared_ptr<Node>& Tensor::grad_fn() const {
   static const std::shared_ptr<Node> none;
-  return impl_ ? impl_->grad_fn : none;
+  return impl_ && impl_->autograd ? impl_->autograd->grad_fn : none;
 }
 
 Tensor Tensor::detach() const {

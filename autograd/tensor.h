@@ -32,6 +32,7 @@ int64_t physical_memory_bytes();
 // shape or file that caused it.
 void check_fits_in_memory(int64_t bytes, const std::string& what);
 
+struct AutogradMeta;
 struct Node;
 struct TensorImpl;
 
@@ -96,12 +97,22 @@ class Tensor {
   std::shared_ptr<TensorImpl> impl_;
 };
 
-struct TensorImpl {
+// The graph's side of a tensor that requires grad: all that backward needs
+// to route a gradient through it, and no data. The recorded nodes of the ops
+// that consumed the tensor hold this rather than the tensor, so an
+// activation that no backward function captured is freed when the last
+// Tensor handle to it goes, during the forward pass, as in PyTorch.
+struct AutogradMeta {
   Shape shape;
-  std::shared_ptr<float> storage;  // 64-byte aligned, numel(shape) floats
   bool requires_grad = false;
   std::shared_ptr<TensorImpl> grad;  // same shape, no history
   std::shared_ptr<Node> grad_fn;     // the op that produced this tensor
+};
+
+struct TensorImpl {
+  Shape shape;
+  std::shared_ptr<float> storage;        // 64-byte aligned, numel(shape) floats
+  std::shared_ptr<AutogradMeta> autograd;  // null until it requires grad
 };
 
 // Readable printing: shape, then values with nested brackets; long dimensions
