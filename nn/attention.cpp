@@ -157,7 +157,7 @@ Tensor Attention::forward(const Tensor& x) {
 
 void keep_attention_maps(Module& root, bool on) {
   root.apply([on](Module& m) {
-    if (auto* a = dynamic_cast<Attention*>(&m)) a->keep_map = on;
+    if (auto* a = dynamic_cast<AttentionMapOption*>(&m)) a->keep_map = on;
   });
 }
 

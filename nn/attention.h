@@ -66,7 +66,17 @@ struct AttentionOptions {
   float proj_dropout = 0.0f;  // on the output y
 };
 
-class Attention : public Module {
+// An attention module that runs fused, forming no attention map, unless
+// asked to keep its map: keep_attention_maps sets keep_map on every module
+// of a tree that has this option (Attention, the Cortical MultiRegionAttention).
+struct AttentionMapOption {
+  bool keep_map = false;  // forward forms and keeps A (the unfused path)
+
+ protected:
+  ~AttentionMapOption() = default;
+};
+
+class Attention : public Module, public AttentionMapOption {
  public:
   explicit Attention(const AttentionOptions& options);
   // x [B, N, D] -> [B, N, D].
@@ -75,8 +85,6 @@ class Attention : public Module {
   // and for losses on attention. Kept only with keep_map set (see
   // keep_attention_maps); undefined otherwise and with linear attention.
   const Tensor& attention_map() const { return attention_; }
-  // Forward forms and keeps A (the unfused path). Off by default.
-  bool keep_map = false;
 
   const AttentionOptions options;
   const int64_t d_qk, d_v, kv_heads;
@@ -98,8 +106,8 @@ class Attention : public Module {
   Tensor attention_;
 };
 
-// Sets keep_map on every Attention in `root`'s tree: models' attention_maps()
-// are filled from then on (train's --inspect does this).
+// Sets keep_map on every AttentionMapOption in `root`'s tree: models'
+// attention_maps() are filled from then on (train's --inspect does this).
 void keep_attention_maps(Module& root, bool on = true);
 
 }  // namespace cf

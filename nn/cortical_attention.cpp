@@ -118,11 +118,18 @@ Tensor MultiRegionAttention::forward(const Tensor& z) {
   auto project = [&](const Tensor& w, const Tensor& mask, int64_t width) {
     return reshape(matmul(rows, masked(w, mask)), {R, H, B, N, width});
   };
-  Tensor query = mul_scalar(project(q, q_mask, d_qk), 1.0f / std::sqrt(float(d_qk)));  // (3)
-  Tensor key_t = transpose(project(k, k_mask, d_qk), 3, 4);
+  const float scale = 1.0f / std::sqrt(float(d_qk));
+  Tensor query = project(q, q_mask, d_qk), key = project(k, k_mask, d_qk);
   Tensor value = project(v, v_mask, d_v);
-  attention_ = softmax(matmul(query, key_t), -1);                 // (3) (R, H, B, N, N)
-  Tensor heads = matmul(attention_, value);                       // (3) SA_h, (R, H, B, N, d_v)
+  attention_ = Tensor();
+  Tensor heads;  // (3) SA_h, (R, H, B, N, d_v)
+  if (keep_map) {
+    attention_ = softmax(matmul(mul_scalar(query, scale), transpose(key, 3, 4)), -1);  // (R, H, B, N, N)
+    heads = matmul(attention_, value);
+  } else {
+    auto batch = [&](const Tensor& t) { return reshape(t, {R * H * B, N, t.size(4)}); };
+    heads = reshape(attention(batch(query), batch(key), batch(value), 1, scale), {R, H, B, N, d_v});
+  }
   heads = reshape(permute(heads, {0, 2, 3, 1, 4}), {R, B * N, H * d_v});  // [SA_1; ...; SA_H]
   return reshape(matmul(heads, masked(o, o_mask)), {R, B, N, D});  // (4), stacked (5)
 }

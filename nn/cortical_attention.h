@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "nn/attention.h"
 #include "nn/module.h"
 
 namespace cf {
@@ -45,11 +46,14 @@ struct RegionAttentionOptions {
   uint64_t seed = 0;           // for the sparsity masks
 };
 
-class MultiRegionAttention : public Module {
+// Eq. (3) runs as the fused attention op (autograd/ops.h), every (region,
+// head, batch entry) one entry of its batch, unless keep_map asks for A.
+class MultiRegionAttention : public Module, public AttentionMapOption {
  public:
   explicit MultiRegionAttention(const RegionAttentionOptions& options);
   Tensor forward(const Tensor& z);  // (R, B, N, D) -> (R, B, N, D)
-  // A (R, H, B, N, N) of the last forward pass.
+  // A (R, H, B, N, N) of the last forward pass with keep_map set (see
+  // keep_attention_maps); undefined otherwise.
   const Tensor& attention_map() const { return attention_; }
   int64_t learnable_parameters() const;
 

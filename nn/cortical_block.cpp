@@ -79,7 +79,7 @@ CorticalBlock::CorticalBlock(const CorticalOptions& o)
 Tensor CorticalBlock::step(const Tensor& z, const Routes& routes, int64_t first, int64_t last) {
   const int64_t R = options.regions, B = z.size(1), N = options.tokens, D = options.dim;
   Tensor z1 = add(attn.forward(norm1.forward(z)), z);  // (K1)
-  attention_.push_back(attn.attention_map());
+  if (attn.keep_map) attention_.push_back(attn.attention_map());
   // GELU(RN2(z'_t)_r W^{1,r} + b^{1,r}) for every region: (R, B N, D_ff).
   Tensor hidden = gelu(fc1.forward(reshape(norm2.forward(z1), {R, B * N, D})));
 

@@ -14,6 +14,7 @@
 using namespace cf;
 using cf::test::contains;
 using cf::test::error_of;
+using cf::test::require_close;
 using cf::test::require_module_gradcheck;
 
 namespace {
@@ -41,7 +42,10 @@ TEST_CASE("MRSA runs nn's MHSA in each region with that region's weights (K3, eq
     MultiRegionAttention mrsa(options(R, D, H, d_qk, D / H));
     mrsa.init_parameters(1);
     Tensor z = Tensor::randn({R, B, N, D}, 2);
-    Tensor y = mrsa.forward(z);
+    Tensor y = mrsa.forward(z);  // fused: no map
+    CHECK_FALSE(mrsa.attention_map().defined());
+    mrsa.keep_map = true;        // the map is compared below
+    require_close(mrsa.forward(z), y);
     for (int64_t r = 0; r < R; ++r) {
       AttentionOptions a;
       a.dim = D;
@@ -203,8 +207,12 @@ TEST_CASE("MRSA gradients: dense, reduced, sparse, meso", "[cortical][attention]
     mrsa.init_parameters(8);
     for (Tensor* w : {&mrsa.q, &mrsa.k})  // scores of order 1, not 1e-3
       *w = mul_scalar(w->detach(), 30.0f).requires_grad_();
-    require_module_gradcheck(mrsa, Tensor::randn({R, 1, 3, D}, 9),
-                             [&](const Tensor& x) { return mrsa.forward(x); });
+    for (bool keep_map : {false, true}) {  // the fused op, and the map formed
+      INFO("keep_map " << keep_map);
+      mrsa.keep_map = keep_map;
+      require_module_gradcheck(mrsa, Tensor::randn({R, 1, 3, D}, 9),
+                               [&](const Tensor& x) { return mrsa.forward(x); });
+    }
   }
 }
 

@@ -220,6 +220,9 @@ TEST_CASE("Every cortical configuration is registered and runs; state is exposed
   auto model = build_model("cortical_macro", cortical("image_size = 8\nconv_layers = 1\ndim = 8\nheads = 2\n"
                                                       "regions = 2\ntimesteps = 3\nnum_classes = 3"));
   CHECK(model->forward(Tensor::randn({2, 3, 8, 8}, 1)).shape() == Shape{2, 3});
+  CHECK(model->attention_maps().empty());  // fused unless asked
+  keep_attention_maps(*model);
+  model->forward(Tensor::randn({2, 3, 8, 8}, 1));
   REQUIRE(model->attention_maps().size() == 3 * 2);
   CHECK(model->attention_maps()[5].shape() == Shape{2, 2, 16, 16});
   REQUIRE(model->block_outputs().size() == 2 * 2 + 1);
