@@ -41,8 +41,8 @@ TEST_CASE("backward releases the tape", "[autograd]") {
   Tensor x = Tensor::ones({4}).requires_grad_();
   Tensor h = exp(x);
   std::weak_ptr<TensorImpl> intermediate = h.impl();
-  Tensor y = sum(h * 3.0f);
-  h = Tensor();  // only the tape holds it now
+  Tensor y = sum(mul(h, h));  // mul's backward reads h
+  h = Tensor();               // only the tape holds it now
   CHECK_FALSE(intermediate.expired());
   y.backward();
   CHECK(intermediate.expired());  // freed with the tape
@@ -52,8 +52,8 @@ TEST_CASE("backward releases the tape", "[autograd]") {
 }
 
 TEST_CASE("backward frees each activation as soon as its consumers' backward has run", "[autograd]") {
-  // x -> a (a probe op) -> h = exp(a) -> y = sum(h * 3). When the probe's
-  // backward runs, the nodes of h and of h * 3 have run and h, which only
+  // x -> a (a probe op) -> h = exp(a) -> y = sum(h h). When the probe's
+  // backward runs, the nodes of h and of h h have run and h, which only
   // they held, must already be freed: its memory is free for the gradients.
   Tensor x = Tensor::ones({4}).requires_grad_();
   std::weak_ptr<TensorImpl> h_impl;
@@ -64,11 +64,32 @@ TEST_CASE("backward frees each activation as soon as its consumers' backward has
   });
   Tensor h = exp(a);
   h_impl = h.impl();
-  Tensor y = sum(h * 3.0f);
+  Tensor y = sum(mul(h, h));
   h = Tensor();
+  CHECK_FALSE(h_impl.expired());
   y.backward();
   CHECK(h_freed_before_probe);
-  for (float g : x.grad().to_vector()) CHECK(g == Approx(3.0 * std::exp(1.0)).epsilon(1e-6));
+  for (float g : x.grad().to_vector()) CHECK(g == Approx(2.0 * std::exp(2.0)).epsilon(1e-6));  // 2 h^2
+}
+
+TEST_CASE("an activation no backward captured is freed during the forward pass", "[autograd]") {
+  // y = (x + 1) + 1: add_scalar's backward needs no input, so once the user
+  // drops the middle tensor its data goes, while the graph still routes the
+  // gradient through it. z = m * m captures m, which stays until backward.
+  Tensor x = Tensor::ones({4}).requires_grad_();
+  Tensor mid = add_scalar(x, 1.0f);
+  const std::weak_ptr<float> mid_data = mid.impl()->storage;
+  Tensor y = add_scalar(mid, 1.0f);
+  Tensor m = add_scalar(x, 2.0f);
+  const std::weak_ptr<float> m_data = m.impl()->storage;
+  Tensor z = mul(m, m);
+  mid = Tensor();
+  m = Tensor();
+  CHECK(mid_data.expired());
+  CHECK_FALSE(m_data.expired());
+  sum(add(y, z)).backward();
+  CHECK(m_data.expired());
+  CHECK(x.grad().to_vector() == std::vector<float>(4, 1.0f + 2.0f * 3.0f));  // 1 + 2m
 }
 
 TEST_CASE("training steps do not grow memory", "[autograd]") {

@@ -133,26 +133,31 @@ Tensor broadcast_map(const char* op, const Tensor& a, const Tensor& b, F f) {
   return out;
 }
 
-// The gradient for one input, reduced to its shape, or undefined if unneeded.
-Tensor grad_for(const Tensor& input, const Tensor& g) {
-  return input.requires_grad() ? sum_to(g, input.shape()) : Tensor();
-}
+// What add's and sub's backward need of an input: its shape and whether it
+// wants a gradient, not its data, which may then be freed before backward.
+struct GradTarget {
+  Shape shape;
+  bool needed;
+  explicit GradTarget(const Tensor& t) : shape(t.shape()), needed(t.requires_grad()) {}
+  // The gradient reduced to the input's shape, or undefined if unneeded.
+  Tensor operator()(const Tensor& g) const { return needed ? sum_to(g, shape) : Tensor(); }
+};
 
 }  // namespace
 
 // d(a+b) = da + db
 Tensor add(const Tensor& a, const Tensor& b) {
   Tensor out = broadcast_map("add", a, b, [](float x, float y) { return x + y; });
-  return record("add", out, {a, b}, [a, b](const Tensor& g) {
-    return std::vector<Tensor>{grad_for(a, g), grad_for(b, g)};
+  return record("add", out, {a, b}, [da = GradTarget(a), db = GradTarget(b)](const Tensor& g) {
+    return std::vector<Tensor>{da(g), db(g)};
   });
 }
 
 // d(a-b) = da - db
 Tensor sub(const Tensor& a, const Tensor& b) {
   Tensor out = broadcast_map("sub", a, b, [](float x, float y) { return x - y; });
-  return record("sub", out, {a, b}, [a, b](const Tensor& g) {
-    return std::vector<Tensor>{grad_for(a, g), b.requires_grad() ? neg(grad_for(b, g)) : Tensor()};
+  return record("sub", out, {a, b}, [da = GradTarget(a), db = GradTarget(b)](const Tensor& g) {
+    return std::vector<Tensor>{da(g), db.needed ? neg(db(g)) : Tensor()};
   });
 }
 

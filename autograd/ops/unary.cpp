@@ -17,14 +17,22 @@ namespace {
 // number of threads.
 constexpr int64_t kGrain = 32768;
 
-// dx = df(x, y) * dy, recorded as the backward of an elementwise op.
-template <class DF>
+// What an elementwise op's derivative reads: its input x, its output y, both,
+// or neither (a constant). The backward keeps only that alive, so that
+// exp(x - m), say, does not hold x - m until backward (autograd/graph.h).
+enum Reads { kNone = 0, kX = 1, kY = 2, kXY = kX | kY };
+
+// dx = df(x, y) * dy, recorded as the backward of an elementwise op. An
+// operand df does not read is passed as dy, so there is one loop for all.
+template <int reads, class DF>
 Tensor record_map(const char* op, const Tensor& x, const Tensor& y, DF df) {
-  return record(op, y, {x}, [x, y = y.detach(), df](const Tensor& g) {
-    Tensor dx = Tensor::empty(x.shape());
-    const float *px = x.data(), *py = y.data(), *pg = g.data();
+  const Tensor xs = reads & kX ? x : Tensor(), ys = reads & kY ? y.detach() : Tensor();
+  return record(op, y, {x}, [xs, ys, df, shape = x.shape()](const Tensor& g) {
+    Tensor dx = Tensor::empty(shape);
+    const float* pg = g.data();
+    const float *px = xs.defined() ? xs.data() : pg, *py = ys.defined() ? ys.data() : pg;
     float* pd = dx.data();
-    kernels::parallel_for(x.numel(), kGrain, [&](int64_t begin, int64_t end) {
+    kernels::parallel_for(dx.numel(), kGrain, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) pd[i] = df(px[i], py[i]) * pg[i];
     });
     return std::vector<Tensor>{dx};
@@ -32,7 +40,7 @@ Tensor record_map(const char* op, const Tensor& x, const Tensor& y, DF df) {
 }
 
 // y = f(x) elementwise; backward: dx = df(x, y) * dy, with y the forward result.
-template <class F, class DF>
+template <int reads, class F, class DF>
 Tensor map(const char* op, const Tensor& x, F f, DF df) {
   detail::check_input(op, x);
   Tensor y = Tensor::empty(x.shape());
@@ -41,83 +49,83 @@ Tensor map(const char* op, const Tensor& x, F f, DF df) {
   kernels::parallel_for(x.numel(), kGrain, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) py[i] = f(px[i]);
   });
-  return record_map(op, x, y, df);
+  return record_map<reads>(op, x, y, df);
 }
 
 // The same, with the forward computed by a vectorised kernel (vecmath.h).
-template <class DF>
+template <int reads, class DF>
 Tensor map_kernel(const char* op, const Tensor& x,
                   void (*kernel)(const float*, float*, int64_t), DF df) {
   detail::check_input(op, x);
   Tensor y = Tensor::empty(x.shape());
   kernel(x.data(), y.data(), x.numel());
-  return record_map(op, x, y, df);
+  return record_map<reads>(op, x, y, df);
 }
 
 }  // namespace
 
 Tensor neg(const Tensor& x) {
-  return map("neg", x, [](float v) { return -v; }, [](float, float) { return -1.0f; });
+  return map<kNone>("neg", x, [](float v) { return -v; }, [](float, float) { return -1.0f; });
 }
 
 Tensor add_scalar(const Tensor& x, float s) {
-  return map("add_scalar", x, [s](float v) { return v + s; },
+  return map<kNone>("add_scalar", x, [s](float v) { return v + s; },
              [](float, float) { return 1.0f; });
 }
 
 Tensor mul_scalar(const Tensor& x, float s) {
-  return map("mul_scalar", x, [s](float v) { return v * s; },
+  return map<kNone>("mul_scalar", x, [s](float v) { return v * s; },
              [s](float, float) { return s; });
 }
 
 // d(x^p) = p x^(p-1)
 Tensor pow(const Tensor& x, float p) {
-  return map("pow", x, [p](float v) { return std::pow(v, p); },
+  return map<kX>("pow", x, [p](float v) { return std::pow(v, p); },
              [p](float v, float) { return p * std::pow(v, p - 1.0f); });
 }
 
 // d(e^x) = e^x = y
 Tensor exp(const Tensor& x) {
-  return map_kernel("exp", x, kernels::vec_exp, [](float, float y) { return y; });
+  return map_kernel<kY>("exp", x, kernels::vec_exp, [](float, float y) { return y; });
 }
 
 // d(ln x) = 1 / x
 Tensor log(const Tensor& x) {
-  return map_kernel("log", x, kernels::vec_log, [](float v, float) { return 1.0f / v; });
+  return map_kernel<kX>("log", x, kernels::vec_log, [](float v, float) { return 1.0f / v; });
 }
 
 // d(sqrt x) = 1 / (2 sqrt x) = 1 / (2 y)
 Tensor sqrt(const Tensor& x) {
-  return map("sqrt", x, [](float v) { return std::sqrt(v); },
+  return map<kY>("sqrt", x, [](float v) { return std::sqrt(v); },
              [](float, float y) { return 0.5f / y; });
 }
 
 // d|x| = sign(x), taken as 0 at 0.
 Tensor abs(const Tensor& x) {
-  return map("abs", x, [](float v) { return std::fabs(v); },
+  return map<kX>("abs", x, [](float v) { return std::fabs(v); },
              [](float v, float) { return v > 0.0f ? 1.0f : (v < 0.0f ? -1.0f : 0.0f); });
 }
 
 // d tanh = 1 - y^2
 Tensor tanh(const Tensor& x) {
-  return map_kernel("tanh", x, kernels::vec_tanh, [](float, float y) { return 1.0f - y * y; });
+  return map_kernel<kY>("tanh", x, kernels::vec_tanh, [](float, float y) { return 1.0f - y * y; });
 }
 
 // d sigmoid = y (1 - y)
 Tensor sigmoid(const Tensor& x) {
-  return map_kernel("sigmoid", x, kernels::vec_sigmoid,
+  return map_kernel<kY>("sigmoid", x, kernels::vec_sigmoid,
                     [](float, float y) { return y * (1.0f - y); });
 }
 
 // d relu = [x > 0]
 Tensor relu(const Tensor& x) {
-  return map("relu", x, [](float v) { return v > 0.0f ? v : 0.0f; },
+  return map<kX>("relu", x, [](float v) { return v > 0.0f ? v : 0.0f; },
              [](float v, float) { return v > 0.0f ? 1.0f : 0.0f; });
 }
 
 // d relu(x)^2 = 2 relu(x)
 Tensor squared_relu(const Tensor& x) {
-  return map("squared_relu", x, [](float v) { return v > 0.0f ? v * v : 0.0f; },
+  return map<kX>("squared_relu", x, [](float v) { return v > 0.0f ? v * v : 0.0f; },
              [](float v, float) { return v > 0.0f ? 2.0f * v : 0.0f; });
 }
 
