@@ -1,4 +1,6 @@
+#include "autograd/kernels/threads.h"
 #include "tests/helpers.h"
+#include "tests/test_kernels_util.h"
 
 using namespace cf;
 using cf::test::error_of;
@@ -25,6 +27,39 @@ TEST_CASE("shape ops move elements correctly", "[ops][shape]") {
   CHECK(sel.at({1, 1, 3}) == t.at({1, 0, 3}));
   Tensor g = gather(reshape(x, {4, 6}), 1, {5, 0, 1, 1}, {4, 1});
   CHECK(g.to_vector() == std::vector<float>{5, 6, 13, 19});
+}
+
+TEST_CASE("permute matches the index definition on every copy path, with any thread count",
+          "[ops][shape][threads]") {
+  // Rows copied whole (last axis kept), tiles not a multiple of 16 (last two
+  // swapped), size-1 axes dropped, neighbours merged, and 4-D head splits.
+  const std::vector<std::pair<Shape, std::vector<int64_t>>> cases = {
+      {{3, 37, 21}, {0, 2, 1}}, {{5, 7, 9}, {1, 0, 2}},       {{2, 1, 33, 1, 17}, {4, 3, 2, 1, 0}},
+      {{4, 6, 8, 3}, {0, 2, 1, 3}}, {{4, 6, 8, 3}, {3, 1, 0, 2}}, {{64, 40}, {1, 0}},
+      {{2, 3, 4, 5}, {0, 1, 2, 3}}, {{1, 1}, {1, 0}}};
+  cf::test::ThreadCountGuard guard;
+  for (const auto& [shape, axes] : cases) {
+    INFO(shape_str(shape) << " by " << shape_str(axes));
+    const Tensor x = Tensor::randn(shape, 1);
+    const size_t rank = shape.size();
+    Shape out(rank);
+    for (size_t d = 0; d < rank; ++d) out[d] = shape[size_t(axes[d])];
+    std::vector<float> want(size_t(x.numel()));
+    std::vector<int64_t> idx(rank, 0), src_idx(rank);
+    for (size_t i = 0; i < want.size(); ++i) {
+      for (size_t d = 0; d < rank; ++d) src_idx[size_t(axes[d])] = idx[d];
+      want[i] = x.at(src_idx);
+      for (size_t d = rank; d-- > 0;)
+        if (++idx[d] < out[d]) break;
+        else idx[d] = 0;
+    }
+    for (int threads : {1, 2, 3}) {
+      kernels::set_num_threads(threads);
+      const Tensor y = permute(x, axes);
+      CHECK(y.shape() == out);
+      CHECK(y.to_vector() == want);
+    }
+  }
 }
 
 TEST_CASE("shape op gradients", "[ops][shape][grad]") {

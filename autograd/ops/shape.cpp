@@ -2,9 +2,11 @@
 // the storage), permute and transpose (copy, DESIGN.md), concat, slice,
 // index_select and gather. Each backward moves the gradient back.
 #include <algorithm>
+#include <utility>
 
 #include "autograd/error.h"
 #include "autograd/graph.h"
+#include "autograd/kernels/threads.h"
 #include "autograd/ops.h"
 #include "autograd/ops/check.h"
 
@@ -12,6 +14,68 @@ namespace cf {
 
 namespace {
 std::string index_str(const std::vector<int64_t>& v) { return shape_str(v); }
+
+// dst (contiguous, of `shape`) gets src read through `stride`: element i_0..
+// i_{r-1} of dst is src[sum_d i_d stride_d]. Axes of size 1 are dropped and
+// neighbours that are contiguous in both merged; then either the last axis
+// reads contiguous runs (copied as rows), or it is strided and the axis that
+// reads contiguously is transposed with it in 16 x 16 tiles that stay in L1.
+// The other axes are split over the thread pool; a copy gives the same bits
+// however it is split.
+void strided_copy(const float* src, float* dst, const Shape& shape, const std::vector<int64_t>& stride) {
+  std::vector<int64_t> size, from;  // the axes that matter, outermost first
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 1) continue;
+    if (!size.empty() && from.back() == stride[d] * shape[d]) {
+      size.back() *= shape[d];
+      from.back() = stride[d];
+    } else {
+      size.push_back(shape[d]);
+      from.push_back(stride[d]);
+    }
+  }
+  if (size.empty()) size = {1}, from = {1};
+  const size_t last = size.size() - 1;
+  const int64_t run = size[last];
+  // The axis whose source stride is 1, when the last one's is not: the
+  // transposed pair (j, last) forms the tiles. src is contiguous, so its
+  // innermost axis of size > 1 has stride 1 and j is always found.
+  size_t j = last;
+  if (from[last] != 1)
+    for (size_t d = 0; d < last; ++d)
+      if (from[d] == 1) j = d;
+  std::vector<int64_t> dst_stride(size.size(), 1);
+  for (size_t d = last; d-- > 0;) dst_stride[d] = dst_stride[d + 1] * size[d + 1];
+  // The outer index: every axis but the last and j, odometer-decoded.
+  std::vector<size_t> outer_axes;
+  int64_t outer = 1;
+  for (size_t d = 0; d < last; ++d)
+    if (d != j || j == last) outer_axes.push_back(d), outer *= size[d];
+  const int64_t per_outer = j == last ? run : run * size[j];
+  kernels::parallel_for(outer, std::max<int64_t>(1, 32768 / per_outer), [&](int64_t b, int64_t e) {
+    for (int64_t o = b; o < e; ++o) {
+      int64_t s0 = 0, d0 = 0;
+      for (size_t k = outer_axes.size(), rest = size_t(o); k-- > 0;) {
+        const size_t d = outer_axes[k];
+        const int64_t i = int64_t(rest % size_t(size[d]));
+        rest /= size_t(size[d]);
+        s0 += i * from[d];
+        d0 += i * dst_stride[d];
+      }
+      if (from[last] == 1) {  // one contiguous run
+        std::copy(src + s0, src + s0 + run, dst + d0);
+        continue;
+      }
+      constexpr int64_t kTile = 16;
+      for (int64_t jb = 0; jb < size[j]; jb += kTile)
+        for (int64_t lb = 0; lb < run; lb += kTile)
+          for (int64_t jj = jb; jj < std::min(size[j], jb + kTile); ++jj)
+            for (int64_t l = lb; l < std::min(run, lb + kTile); ++l)
+              dst[d0 + jj * dst_stride[j] + l] = src[s0 + jj + l * from[last]];
+    }
+  });
+}
+
 }  // namespace
 
 Tensor reshape(const Tensor& x, const Shape& shape) {
@@ -41,8 +105,8 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = target;
   impl->storage = x.impl()->storage;
-  return record("reshape", Tensor(std::move(impl)), {x}, [x](const Tensor& g) {
-    return std::vector<Tensor>{reshape(g, x.shape())};
+  return record("reshape", Tensor(std::move(impl)), {x}, [shape = x.shape()](const Tensor& g) {
+    return std::vector<Tensor>{reshape(g, shape)};
   });
 }
 
@@ -86,19 +150,7 @@ Tensor permute(const Tensor& x, const std::vector<int64_t>& axes) {
     src_stride[d] = x_strides[size_t(perm[d])];
   }
   Tensor y = Tensor::empty(out_shape);
-  const float* px = x.data();
-  float* py = y.data();
-  std::vector<int64_t> idx(rank, 0);
-  int64_t src = 0;
-  for (int64_t i = 0, n = y.numel(); i < n; ++i) {
-    py[i] = px[src];
-    for (size_t d = rank; d-- > 0;) {  // odometer over y's index
-      src += src_stride[d];
-      if (++idx[d] < out_shape[d]) break;
-      src -= src_stride[d] * out_shape[d];
-      idx[d] = 0;
-    }
-  }
+  strided_copy(x.data(), y.data(), out_shape, src_stride);
   return record("permute", y, {x}, [inverse](const Tensor& g) {
     return std::vector<Tensor>{permute(g, inverse)};
   });
@@ -142,12 +194,15 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
                 y.data() + o * total * inner + offset);
     offset += len;
   }
-  return record("concat", y, xs, [xs, axis](const Tensor& g) {
+  // Backward needs each input's length along the axis and whether it wants a
+  // gradient, not the inputs themselves.
+  std::vector<std::pair<int64_t, bool>> parts;
+  for (const Tensor& x : xs) parts.emplace_back(x.shape()[size_t(axis)], x.requires_grad());
+  return record("concat", y, xs, [parts, axis](const Tensor& g) {
     std::vector<Tensor> grads;
     int64_t start = 0;
-    for (const Tensor& x : xs) {
-      const int64_t len = x.shape()[size_t(axis)];
-      grads.push_back(x.requires_grad() ? slice(g, axis, start, start + len) : Tensor());
+    for (const auto& [len, needed] : parts) {
+      grads.push_back(needed ? slice(g, axis, start, start + len) : Tensor());
       start += len;
     }
     return grads;
@@ -169,9 +224,9 @@ Tensor slice(const Tensor& x, int64_t axis, int64_t start, int64_t end) {
   for (int64_t o = 0; o < outer; ++o)
     std::copy(x.data() + (o * size + s) * inner, x.data() + (o * size + e) * inner,
               y.data() + o * (e - s) * inner);
-  return record("slice", y, {x}, [x, axis, s, e](const Tensor& g) {
-    const auto [outer, size, inner] = detail::split_at(x.shape(), axis);
-    Tensor dx = Tensor::zeros(x.shape());
+  return record("slice", y, {x}, [shape = x.shape(), axis, s, e](const Tensor& g) {
+    const auto [outer, size, inner] = detail::split_at(shape, axis);
+    Tensor dx = Tensor::zeros(shape);
     for (int64_t o = 0; o < outer; ++o)
       std::copy(g.data() + o * (e - s) * inner, g.data() + (o + 1) * (e - s) * inner,
                 dx.data() + (o * size + s) * inner);
@@ -199,10 +254,10 @@ Tensor index_select(const Tensor& x, int64_t axis, const std::vector<int64_t>& i
       std::copy(x.data() + (o * size + index[size_t(k)]) * inner,
                 x.data() + (o * size + index[size_t(k)] + 1) * inner,
                 y.data() + (o * m + k) * inner);
-  return record("index_select", y, {x}, [x, axis, index](const Tensor& g) {
-    const auto [outer, size, inner] = detail::split_at(x.shape(), axis);
+  return record("index_select", y, {x}, [shape = x.shape(), axis, index](const Tensor& g) {
+    const auto [outer, size, inner] = detail::split_at(shape, axis);
     const int64_t m = int64_t(index.size());
-    Tensor dx = Tensor::zeros(x.shape());
+    Tensor dx = Tensor::zeros(shape);
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t k = 0; k < m; ++k) {
         float* dst = dx.data() + (o * size + index[size_t(k)]) * inner;
@@ -251,8 +306,8 @@ Tensor gather(const Tensor& x, int64_t axis, const std::vector<int64_t>& index,
   }
   Tensor y = Tensor::empty(index_shape);
   for (size_t i = 0; i < source.size(); ++i) y.data()[i] = x.data()[source[i]];
-  return record("gather", y, {x}, [x, source](const Tensor& g) {
-    Tensor dx = Tensor::zeros(x.shape());
+  return record("gather", y, {x}, [shape = x.shape(), source](const Tensor& g) {
+    Tensor dx = Tensor::zeros(shape);
     for (size_t i = 0; i < source.size(); ++i) dx.data()[source[i]] += g.data()[i];
     return std::vector<Tensor>{dx};
   });
