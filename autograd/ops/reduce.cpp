@@ -63,12 +63,12 @@ void sum_axis(const float* x, float* y, int64_t outer, int64_t size, int64_t inn
 Tensor sum(const Tensor& x, int64_t axis, bool keepdim) {
   detail::check_input("sum", x);
   axis = detail::normalize_axis("sum", axis, x.shape());
-  const auto [outer, size, inner] = detail::split_at(x.shape(), axis);
+  const detail::AxisSplit split = detail::split_at(x.shape(), axis);
+  const int64_t outer = split.outer, size = split.size, inner = split.inner;
   Tensor y = Tensor::empty(reduced_shape(x.shape(), axis, keepdim));
   detail::sum_axis(x.data(), y.data(), outer, size, inner);
-  return record("sum", y, {x}, [x, axis](const Tensor& g) {
-    const auto [outer, size, inner] = detail::split_at(x.shape(), axis);
-    Tensor dx = Tensor::empty(x.shape());
+  return record("sum", y, {x}, [shape = x.shape(), outer, size, inner](const Tensor& g) {
+    Tensor dx = Tensor::empty(shape);
     const float* pg = g.data();
     float* pd = dx.data();
     kernels::parallel_for(outer * size, std::max<int64_t>(1, 32768 / inner), [&](int64_t b, int64_t e) {
@@ -100,7 +100,8 @@ Tensor mean(const Tensor& x) {
 Tensor max(const Tensor& x, int64_t axis, bool keepdim) {
   detail::check_input("max", x);
   axis = detail::normalize_axis("max", axis, x.shape());
-  const auto [outer, size, inner] = detail::split_at(x.shape(), axis);
+  const detail::AxisSplit split = detail::split_at(x.shape(), axis);
+  const int64_t outer = split.outer, size = split.size, inner = split.inner;
   Tensor y = Tensor::empty(reduced_shape(x.shape(), axis, keepdim));
   std::vector<int64_t> argmax(size_t(outer * inner), 0);
   const float* px = x.data();
@@ -115,9 +116,9 @@ Tensor max(const Tensor& x, int64_t axis, bool keepdim) {
         if (row[i] > best[i]) best[i] = row[i], arg[i] = a;
     }
   });
-  return record("max", y, {x}, [x, axis, argmax = std::move(argmax)](const Tensor& g) {
-    const auto [outer, size, inner] = detail::split_at(x.shape(), axis);
-    Tensor dx = Tensor::zeros(x.shape());
+  return record("max", y, {x}, [shape = x.shape(), outer, size, inner,
+                               argmax = std::move(argmax)](const Tensor& g) {
+    Tensor dx = Tensor::zeros(shape);
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t i = 0; i < inner; ++i) {
         int64_t a = argmax[size_t(o * inner + i)];
