@@ -32,16 +32,22 @@ namespace detail {
 
 // Tiles of up to kTile consecutive i for one o: each tile is one task, read
 // row by row along a so that memory is streamed, with one accumulator per i.
+// When outer is small (a bias gradient: one o, a few hundred i) the tiles
+// narrow, down to 16 floats, so that every thread gets some; each y element
+// is still summed by one task in the order of a, so the width never changes
+// a bit.
 constexpr int64_t kTile = 512;
 
 template <class F>
 void for_axis_tiles(int64_t outer, int64_t size, int64_t inner, F tile) {
-  const int64_t tiles = (inner + kTile - 1) / kTile;
-  const int64_t per_task = std::max<int64_t>(1, 32768 / (size * std::min(inner, kTile)));
+  const int64_t want = (8 + outer - 1) / outer;  // tiles per o for 8 tasks in all
+  const int64_t width = std::clamp<int64_t>((inner / want + 15) / 16 * 16, 16, kTile);
+  const int64_t tiles = (inner + width - 1) / width;
+  const int64_t per_task = std::max<int64_t>(1, 32768 / (size * std::min(inner, width)));
   kernels::parallel_for(outer * tiles, per_task, [&](int64_t b, int64_t e) {
     for (int64_t t = b; t < e; ++t) {
-      const int64_t i0 = (t % tiles) * kTile;
-      tile(t / tiles, i0, std::min(inner, i0 + kTile));
+      const int64_t i0 = (t % tiles) * width;
+      tile(t / tiles, i0, std::min(inner, i0 + width));
     }
   });
 }
