@@ -66,12 +66,22 @@ void strided_copy(const float* src, float* dst, const Shape& shape, const std::v
         std::copy(src + s0, src + s0 + run, dst + d0);
         continue;
       }
+      // Full tiles with constant bounds, which the compiler unrolls; the
+      // edges with the bounds clipped.
       constexpr int64_t kTile = 16;
+      const int64_t dj = dst_stride[j], sl = from[last];
       for (int64_t jb = 0; jb < size[j]; jb += kTile)
-        for (int64_t lb = 0; lb < run; lb += kTile)
-          for (int64_t jj = jb; jj < std::min(size[j], jb + kTile); ++jj)
-            for (int64_t l = lb; l < std::min(run, lb + kTile); ++l)
-              dst[d0 + jj * dst_stride[j] + l] = src[s0 + jj + l * from[last]];
+        for (int64_t lb = 0; lb < run; lb += kTile) {
+          const float* s_tile = src + s0 + jb + lb * sl;
+          float* d_tile = dst + d0 + jb * dj + lb;
+          if (jb + kTile <= size[j] && lb + kTile <= run) {
+            for (int64_t jj = 0; jj < kTile; ++jj)
+              for (int64_t l = 0; l < kTile; ++l) d_tile[jj * dj + l] = s_tile[jj + l * sl];
+          } else {
+            for (int64_t jj = 0; jj < std::min(kTile, size[j] - jb); ++jj)
+              for (int64_t l = 0; l < std::min(kTile, run - lb); ++l) d_tile[jj * dj + l] = s_tile[jj + l * sl];
+          }
+        }
     }
   });
 }
