@@ -38,10 +38,14 @@ namespace {
 // stb_image as Debian 12 ships it (2022) builds a JPEG Huffman table from
 // the 16 code counts of a DHT segment without checking that they add up to
 // at most 256, and writes past its 257-entry arrays when they do (fixed
-// upstream in stb_image 2.28). Such a file is corrupt: refuse it before stb
-// reads it. The walk visits every DHT segment stb would: segments are hopped
-// by their length, anything else (entropy-coded data, junk) is scanned byte
-// by byte for the next marker, as stb's own parser does.
+// upstream in stb_image 2.28). Nor does it check that a scan's components
+// select Huffman tables some DHT segment defined: it then decodes with
+// uninitialised memory (found by fuzz_image, where a table left with
+// another allocation's bytes failed stb's internal assertion). Such files are
+// corrupt: refuse them before stb reads them. The walk visits every segment
+// stb would: segments are hopped by their length, anything else
+// (entropy-coded data, junk) is scanned byte by byte for the next marker, as
+// stb's own parser does.
 void check_jpeg_huffman_tables(const uint8_t* data, size_t size, const std::string& name) {
   // The start-of-image marker, after any number of 0xFF fill bytes, as stb
   // reads it; else not a JPEG.
@@ -50,6 +54,8 @@ void check_jpeg_huffman_tables(const uint8_t* data, size_t size, const std::stri
   if (p == 0 || p >= size || data[p] != 0xD8) return;
   ++p;
   auto at = [&](size_t i) -> int { return i < size ? data[i] : 0; };  // stb reads 0 past the end
+  bool defined[2][4] = {};  // [DC, AC][table id] set by a DHT so far
+  bool progressive = false;
   while (p + 1 < size) {
     const int marker = data[p + 1];
     // Not a marker with a length: data, a stuffed 0xFF00, fill, a restart.
@@ -64,12 +70,35 @@ void check_jpeg_huffman_tables(const uint8_t* data, size_t size, const std::stri
       // Tables follow each other: a class/id byte, 16 counts, the symbols.
       int64_t left = int64_t(length) - 2;
       for (size_t t = p + 4; left > 0;) {
+        const int table_class = at(t) >> 4, id = at(t) & 15;
+        if (table_class <= 1 && id <= 3) defined[table_class][id] = true;  // stb refuses others
         int codes = 0;
         for (size_t i = 1; i <= 16; ++i) codes += at(t + i);
         CF_CHECK(codes <= 256, name << ": corrupt JPEG: the Huffman table at offset " << t
                                     << " declares " << codes << " codes, more than 256");
         t += 17 + size_t(codes);
         left -= 17 + codes;
+      }
+    }
+    if (marker == 0xC2) progressive = true;
+    if (marker == 0xDA) {
+      // Each component's selector byte names its DC (high nibble) and AC
+      // table. A baseline scan decodes with both; a progressive one with the
+      // DC table in a first DC scan (Ss = 0, Ah = 0), with the AC table in
+      // an AC scan (Ss > 0). Ids above 3 stb refuses itself.
+      const int n = at(p + 4);
+      const size_t spectral = p + 5 + 2 * size_t(n);
+      const int ss = at(spectral), ah = at(spectral + 2) >> 4;
+      const bool uses_dc = !progressive || (ss == 0 && ah == 0), uses_ac = !progressive || ss > 0;
+      for (int c = 0; c < n; ++c) {
+        const int selector = at(p + 6 + 2 * size_t(c));
+        for (const int table_class : {0, 1}) {
+          const int id = table_class == 0 ? selector >> 4 : selector & 15;
+          CF_CHECK(!(table_class == 0 ? uses_dc : uses_ac) || id > 3 || defined[table_class][id],
+                   name << ": corrupt JPEG: the scan at offset " << p << " decodes component "
+                        << c + 1 << " with " << (table_class == 0 ? "DC" : "AC")
+                        << " Huffman table " << id << ", which no DHT segment before it defines");
+        }
       }
     }
     p += 2 + length;

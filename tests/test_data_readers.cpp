@@ -352,6 +352,27 @@ TEST_CASE("image decoding refuses headers claiming no pixels or too many, and ba
   jpeg.insert(jpeg.begin(), {0xFF, 0xFF});
   REQUIRE_THROWS_WITH(decode(jpeg), Contains("bad.img: corrupt JPEG: the Huffman table at offset "
                                              "8 declares 510 codes, more than 256"));
+  // A JPEG whose scan selects an AC table no DHT defines: its AC table 0
+  // relabelled DC table 2 (found by fuzz_image: stb decoded with another
+  // allocation's bytes as the table, and failed its internal assertion).
+  {
+    std::vector<uint8_t> rgb(8 * 8 * 3);
+    for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = uint8_t(i * 7);
+    std::vector<uint8_t> good = data::encode_jpeg(rgb.data(), 8, 8, 3, 90);
+    CHECK(decode(good).h == 8);
+    size_t dht = 2;
+    while (dht + 1 < good.size() && !(good[dht] == 0xFF && good[dht + 1] == 0xC4)) ++dht;
+    REQUIRE(dht + 1 < good.size());
+    size_t table = dht + 4;  // the first table's class/id byte
+    int codes = 0;
+    for (size_t i = 1; i <= 16; ++i) codes += good[table + i];
+    table += 17 + size_t(codes);  // the second table: AC 0
+    REQUIRE(good[table] == 0x10);
+    good[table] = 0x02;
+    REQUIRE_THROWS_WITH(decode(good), Contains("bad.img: corrupt JPEG: the scan at offset") &&
+                                          Contains("decodes component 1 with AC Huffman table 0, "
+                                                   "which no DHT segment before it defines"));
+  }
   // A PNG whose header claims 20000 x 2 pixels: refused from the header.
   TempDir dir;
   const ImageSet src = cf::test::pattern_set(1, 2, 2, 1);
