@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <vector>
 
 #include "autograd/error.h"
 
@@ -41,7 +42,8 @@ namespace {
 // upstream in stb_image 2.28). Nor does it check that a scan's components
 // select Huffman tables some DHT segment defined: it then decodes with
 // uninitialised memory (found by fuzz_image, where a table left with
-// another allocation's bytes failed stb's internal assertion). Such files are
+// another allocation's bytes failed stb's internal assertion), and the same
+// holds for the quantisation tables the frame's components select. Such files are
 // corrupt: refuse them before stb reads them. The walk visits every segment
 // stb would: segments are hopped by their length, anything else
 // (entropy-coded data, junk) is scanned byte by byte for the next marker, as
@@ -55,7 +57,17 @@ void check_jpeg_huffman_tables(const uint8_t* data, size_t size, const std::stri
   ++p;
   auto at = [&](size_t i) -> int { return i < size ? data[i] : 0; };  // stb reads 0 past the end
   bool defined[2][4] = {};  // [DC, AC][table id] set by a DHT so far
+  bool quant_defined[4] = {};  // set by a DQT so far
+  std::vector<int> quant_of;   // the quantisation table of each frame component
   bool progressive = false;
+  // Baseline decoding dequantises block by block, during each scan;
+  // progressive decoding once at the end, after the last scan.
+  auto check_quant = [&](size_t offset, const char* when) {
+    for (size_t c = 0; c < quant_of.size(); ++c)
+      CF_CHECK(quant_of[c] > 3 || quant_defined[quant_of[c]],
+               name << ": corrupt JPEG: component " << c + 1 << " uses quantisation table "
+                    << quant_of[c] << ", which no DQT segment defines " << when << offset);
+  };
   while (p + 1 < size) {
     const int marker = data[p + 1];
     // Not a marker with a length: data, a stuffed 0xFF00, fill, a restart.
@@ -64,7 +76,10 @@ void check_jpeg_huffman_tables(const uint8_t* data, size_t size, const std::stri
       ++p;
       continue;
     }
-    if (marker == 0xD9) return;  // end of image
+    if (marker == 0xD9) {  // end of image
+      if (progressive) check_quant(p, "before the end of the image at offset ");
+      return;
+    }
     const size_t length = size_t(at(p + 2) << 8 | at(p + 3));
     if (marker == 0xC4) {
       // Tables follow each other: a class/id byte, 16 counts, the symbols.
@@ -80,8 +95,18 @@ void check_jpeg_huffman_tables(const uint8_t* data, size_t size, const std::stri
         left -= 17 + codes;
       }
     }
-    if (marker == 0xC2) progressive = true;
+    if (marker == 0xDB)  // tables follow each other: a precision/id byte, 64 or 128 bytes
+      for (size_t t = p + 4; t < p + 2 + length;) {
+        if ((at(t) & 15) <= 3) quant_defined[at(t) & 15] = true;  // stb refuses others
+        t += 1 + (at(t) >> 4 ? 128 : 64);
+      }
+    if (marker == 0xC0 || marker == 0xC1 || marker == 0xC2) {  // a frame: its components
+      progressive = marker == 0xC2;
+      quant_of.assign(size_t(at(p + 9)), 0);
+      for (size_t c = 0; c < quant_of.size(); ++c) quant_of[c] = at(p + 12 + 3 * c);
+    }
     if (marker == 0xDA) {
+      if (!progressive) check_quant(p, "before the scan at offset ");
       // Each component's selector byte names its DC (high nibble) and AC
       // table. A baseline scan decodes with both; a progressive one with the
       // DC table in a first DC scan (Ss = 0, Ah = 0), with the AC table in
@@ -103,6 +128,7 @@ void check_jpeg_huffman_tables(const uint8_t* data, size_t size, const std::stri
     }
     p += 2 + length;
   }
+  if (progressive) check_quant(size, "before the end of the data at offset ");
 }
 
 // The same stb_image reads the numbers of a binary PNM header (P5, P6) into

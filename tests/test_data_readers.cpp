@@ -367,11 +367,22 @@ TEST_CASE("image decoding refuses headers claiming no pixels or too many, and ba
     int codes = 0;
     for (size_t i = 1; i <= 16; ++i) codes += good[table + i];
     table += 17 + size_t(codes);  // the second table: AC 0
-    REQUIRE(good[table] == 0x10);
-    good[table] = 0x02;
-    REQUIRE_THROWS_WITH(decode(good), Contains("bad.img: corrupt JPEG: the scan at offset") &&
-                                          Contains("decodes component 1 with AC Huffman table 0, "
-                                                   "which no DHT segment before it defines"));
+    std::vector<uint8_t> bad = good;
+    REQUIRE(bad[table] == 0x10);
+    bad[table] = 0x02;
+    REQUIRE_THROWS_WITH(decode(bad), Contains("bad.img: corrupt JPEG: the scan at offset") &&
+                                         Contains("decodes component 1 with AC Huffman table 0, "
+                                                  "which no DHT segment before it defines"));
+    // The same for a quantisation table: the chroma table 1 relabelled 2.
+    size_t dqt = 2;
+    while (dqt + 1 < good.size() && !(good[dqt] == 0xFF && good[dqt + 1] == 0xDB)) ++dqt;
+    REQUIRE(dqt + 4 + 65 < good.size());
+    bad = good;
+    REQUIRE(bad[dqt + 4 + 65] == 0x01);
+    bad[dqt + 4 + 65] = 0x02;
+    REQUIRE_THROWS_WITH(decode(bad), Contains("bad.img: corrupt JPEG: component 2 uses quantisation "
+                                              "table 1, which no DQT segment defines before the "
+                                              "scan at offset"));
   }
   // A PNG whose header claims 20000 x 2 pixels: refused from the header.
   TempDir dir;
