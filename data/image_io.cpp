@@ -48,7 +48,7 @@ namespace {
 // stb would: segments are hopped by their length, anything else
 // (entropy-coded data, junk) is scanned byte by byte for the next marker, as
 // stb's own parser does.
-void check_jpeg_huffman_tables(const uint8_t* data, size_t size, const std::string& name) {
+void check_jpeg_tables(const uint8_t* data, size_t size, const std::string& name) {
   // The start-of-image marker, after any number of 0xFF fill bytes, as stb
   // reads it; else not a JPEG.
   size_t p = 0;
@@ -204,7 +204,7 @@ void check_claimed_size(int w, int h, size_t size, const std::string& name) {
 
 Image decode_image_memory(const uint8_t* data, size_t size, const std::string& name) {
   CF_CHECK(size <= size_t(INT32_MAX), name << ": file too large to decode (" << size << " bytes)");
-  check_jpeg_huffman_tables(data, size, name);
+  check_jpeg_tables(data, size, name);
   check_pnm_header(data, size, name);
   check_png_chunks(data, size, name);
   int w = 0, h = 0, channels = 0;

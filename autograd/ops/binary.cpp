@@ -66,11 +66,12 @@ Tensor sum_to(const Tensor& g, const Shape& shape) {
   CF_CHECK(broadcast_shapes(shape, g.shape(), "sum_to") == g.shape(),
            "sum_to: shape " << shape_str(shape) << " does not broadcast to "
                             << shape_str(g.shape()));
-  Tensor out = Tensor::zeros(shape);
   if (const auto split = summed_block(g.shape(), shape)) {
+    Tensor out = Tensor::empty(shape);  // sum_axis writes every element
     detail::sum_axis(g.data(), out.data(), split->outer, split->size, split->inner);
     return out;
   }
+  Tensor out = Tensor::zeros(shape);
   const float* pg = g.data();
   float* po = out.data();
   // Serial: several elements of g add into one element of out.

@@ -9,11 +9,11 @@
 #include "autograd/error.h"
 #include "autograd/graph.h"
 #include "autograd/kernels/gemm.h"
+#include "autograd/kernels/threads.h"
 #include "autograd/ops.h"
 #include "autograd/ops/broadcast.h"
 #include "autograd/ops/check.h"
 #include "autograd/ops/reduce.h"
-#include "autograd/kernels/threads.h"
 
 namespace cf {
 

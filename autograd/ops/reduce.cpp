@@ -26,10 +26,6 @@ Shape reduced_shape(const Shape& shape, int64_t axis, bool keepdim) {
 
 Tensor flat(const Tensor& x) { return reshape(x, {x.numel()}); }
 
-}  // namespace
-
-namespace detail {
-
 // Tiles of up to kTile consecutive i for one o: each tile is one task, read
 // row by row along a so that memory is streamed, with one accumulator per i.
 // When outer is small (a bias gradient: one o, a few hundred i) the tiles
@@ -51,6 +47,10 @@ void for_axis_tiles(int64_t outer, int64_t size, int64_t inner, F tile) {
     }
   });
 }
+
+}  // namespace
+
+namespace detail {
 
 void sum_axis(const float* x, float* y, int64_t outer, int64_t size, int64_t inner) {
   for_axis_tiles(outer, size, inner, [&](int64_t o, int64_t i0, int64_t i1) {
@@ -112,7 +112,7 @@ Tensor max(const Tensor& x, int64_t axis, bool keepdim) {
   std::vector<int64_t> argmax(size_t(outer * inner), 0);
   const float* px = x.data();
   float* py = y.data();
-  detail::for_axis_tiles(outer, size, inner, [&](int64_t o, int64_t i0, int64_t i1) {
+  for_axis_tiles(outer, size, inner, [&](int64_t o, int64_t i0, int64_t i1) {
     float* best = py + o * inner;
     int64_t* arg = argmax.data() + o * inner;
     std::copy(px + o * size * inner + i0, px + o * size * inner + i1, best + i0);

@@ -20,7 +20,7 @@ constexpr int64_t kGrain = 32768;
 // What an elementwise op's derivative reads: its input x, its output y, both,
 // or neither (a constant). The backward keeps only that alive, so that
 // exp(x - m), say, does not hold x - m until backward (autograd/graph.h).
-enum Reads { kNone = 0, kX = 1, kY = 2, kXY = kX | kY };
+enum Reads { kNone = 0, kX = 1, kY = 2 };
 
 // dx = df(x, y) * dy, recorded as the backward of an elementwise op. An
 // operand df does not read is passed as dy, so there is one loop for all.
