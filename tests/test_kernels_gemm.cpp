@@ -2,6 +2,7 @@
 // that hit every edge of the 6 x 16 and 12 x 32 tiles and of the cache blocks.
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -161,7 +162,56 @@ TEST_CASE("sgemm on the scalar path rounds exactly like the reference", "[kernel
     sgemm(p.ta, p.tb, p.M, p.N, p.K, 1.5f, p.A.data(), p.lda, p.B.data(), p.ldb, 0.5f,
           got.data(), p.ldc);
     CHECK(std::memcmp(ref.data(), got.data(), ref.size() * sizeof(float)) != 0);
+
+    // The SGEMM follows gemm_path(), not the other kernels' path.
+    for (auto [path, gemm] : {std::pair{SimdPath::Avx2, SimdPath::Scalar}, {SimdPath::Scalar, SimdPath::Avx2}}) {
+      set_simd_path(path, gemm);
+      REQUIRE(simd_path() == path);
+      REQUIRE(gemm_path() == gemm);
+      got = p.C0;
+      sgemm(p.ta, p.tb, p.M, p.N, p.K, 1.5f, p.A.data(), p.lda, p.B.data(), p.ldb, 0.5f,
+            got.data(), p.ldc);
+      CHECK((std::memcmp(ref.data(), got.data(), ref.size() * sizeof(float)) == 0) == (gemm == SimdPath::Scalar));
+    }
   }
+}
+
+TEST_CASE("the SGEMM's path: AVX2 by default where 512-bit operations run in halves",
+          "[kernels][gemm]") {
+  for (SimdPath best : {SimdPath::Scalar, SimdPath::Avx2, SimdPath::Avx512}) {
+    INFO("best " << simd_path_name(best));
+    CHECK(default_gemm_path(best, false) == best);
+  }
+  CHECK(default_gemm_path(SimdPath::Avx512, true) == SimdPath::Avx2);
+  CHECK(default_gemm_path(SimdPath::Avx2, true) == SimdPath::Avx2);
+  CHECK(default_gemm_path(SimdPath::Scalar, true) == SimdPath::Scalar);
+
+  // set_simd_path with one path puts the SGEMM on it too.
+  cf::test::SimdPathGuard guard;
+  for (SimdPath path : cf::test::supported_paths()) {
+    set_simd_path(path);
+    CHECK(gemm_path() == path);
+  }
+
+#if defined(__linux__) && (defined(__x86_64__) || defined(_M_X64))
+  // The cpuid decoding against the kernel's own: an AMD core of family 25
+  // (0x19) with AVX-512 is a Zen 4.
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line, vendor;
+  int family = -1;
+  bool avx512f = false;
+  while (std::getline(cpuinfo, line) && line.find("flags") != 0) {
+    if (line.find("vendor_id") == 0) vendor = line.substr(line.find(':') + 2);
+    if (line.find("cpu family") == 0) family = std::stoi(line.substr(line.find(':') + 1));
+  }
+  avx512f = (line + " ").find(" avx512f ") != std::string::npos;
+  if (family < 0) {
+    WARN("/proc/cpuinfo has no cpu family: nothing to compare");
+    return;
+  }
+  INFO(vendor << " family " << family << (avx512f ? " with" : " without") << " avx512f");
+  CHECK(cpu_features().avx512_halves == (vendor == "AuthenticAMD" && family == 25 && avx512f));
+#endif
 }
 
 TEST_CASE("sgemm on the AVX-512 path gives the same bits as on the AVX2 path", "[kernels][gemm]") {

@@ -50,9 +50,15 @@ CpuFeatures detect() {
   unsigned r[4];
   cpuid(0, 0, r);
   const unsigned max_leaf = r[0];
+  // The vendor string comes in EBX, EDX, ECX: "Auth" "enti" "cAMD".
+  const bool amd = r[1] == 0x68747541 && r[3] == 0x69746e65 && r[2] == 0x444d4163;
   cpuid(1, 0, r);
   const bool osxsave = (r[2] >> 27) & 1;
   f.fma = (r[2] >> 12) & 1;
+  // Family: bits 8-11 of EAX, plus the extended family (bits 20-27) when
+  // those read 0xF.
+  const unsigned base_family = (r[0] >> 8) & 0xF;
+  const unsigned family = base_family + (base_family == 0xF ? (r[0] >> 20) & 0xFF : 0);
   if (max_leaf >= 7) {
     cpuid(7, 0, r);
     f.avx2 = (r[1] >> 5) & 1;
@@ -63,6 +69,7 @@ CpuFeatures detect() {
     f.os_ymm = (xcr0 & 0x6) == 0x6;     // bit 1 SSE, bit 2 AVX
     f.os_zmm = (xcr0 & 0xe6) == 0xe6;   // plus bits 5..7: opmask, ZMM0-15 hi, ZMM16-31
   }
+  f.avx512_halves = amd && family == 0x19 && f.avx512f;
 #endif
   return f;
 }
@@ -73,10 +80,21 @@ SimdPath best_supported() {
   return SimdPath::Scalar;
 }
 
-// The start-up choice: CF_SIMD if set and usable, otherwise the best path.
-SimdPath initial_path() {
+// The active paths, the row and elementwise kernels' in the low byte and the
+// SGEMM's in the next, in one atomic so that they always change together.
+int encode(SimdPath path, SimdPath gemm) { return static_cast<int>(path) | static_cast<int>(gemm) << 8; }
+
+// With CF_SIMD unset: the best path, the SGEMM's by default_gemm_path.
+int default_paths() {
+  const SimdPath best = best_supported();
+  return encode(best, default_gemm_path(best, cpu_features().avx512_halves));
+}
+
+// The start-up choice: the path CF_SIMD names, for every kernel, if it is
+// set and usable; otherwise the default.
+int initial_paths() {
   const char* env = std::getenv("CF_SIMD");
-  if (env == nullptr || *env == '\0') return best_supported();
+  if (env == nullptr || *env == '\0') return default_paths();
   const std::string want(env);
   SimdPath p;
   if (want == "scalar") {
@@ -88,19 +106,19 @@ SimdPath initial_path() {
   } else {
     std::fprintf(stderr, "cf: CF_SIMD=%s is not one of scalar, avx2, avx512; using %s\n",
                  env, simd_path_name(best_supported()));
-    return best_supported();
+    return default_paths();
   }
   if (!simd_path_supported(p)) {
     std::fprintf(stderr, "cf: CF_SIMD=%s is not available here; using %s\n", env,
                  simd_path_name(best_supported()));
-    return best_supported();
+    return default_paths();
   }
-  return p;
+  return encode(p, p);
 }
 
-std::atomic<int>& active_path() {
-  static std::atomic<int> path{static_cast<int>(initial_path())};
-  return path;
+std::atomic<int>& active_paths() {
+  static std::atomic<int> paths{initial_paths()};
+  return paths;
 }
 
 }  // namespace
@@ -131,15 +149,25 @@ bool simd_path_supported(SimdPath path) {
 }
 
 SimdPath simd_path() {
-  return static_cast<SimdPath>(active_path().load(std::memory_order_relaxed));
+  return static_cast<SimdPath>(active_paths().load(std::memory_order_relaxed) & 0xFF);
 }
 
-void set_simd_path(SimdPath path) {
-  if (!simd_path_supported(path))
-    throw std::invalid_argument(std::string("set_simd_path: path '") +
-                                simd_path_name(path) +
-                                "' is not supported by this CPU or build");
-  active_path().store(static_cast<int>(path), std::memory_order_relaxed);
+SimdPath default_gemm_path(SimdPath best, bool avx512_halves) {
+  return best == SimdPath::Avx512 && avx512_halves ? SimdPath::Avx2 : best;
+}
+
+SimdPath gemm_path() {
+  return static_cast<SimdPath>(active_paths().load(std::memory_order_relaxed) >> 8);
+}
+
+void set_simd_path(SimdPath path) { set_simd_path(path, path); }
+
+void set_simd_path(SimdPath path, SimdPath gemm) {
+  for (SimdPath p : {path, gemm})
+    if (!simd_path_supported(p))
+      throw std::invalid_argument(std::string("set_simd_path: path '") + simd_path_name(p) +
+                                  "' is not supported by this CPU or build");
+  active_paths().store(encode(path, gemm), std::memory_order_relaxed);
 }
 
 const char* simd_path_name(SimdPath path) {

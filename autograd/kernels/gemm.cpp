@@ -209,10 +209,11 @@ void gemm_blocked(const Gemm& g, const GemmKernels& kern, bool parallel) {
   }
 }
 
-// The blocked product with the active path's micro-kernel and tile.
+// The blocked product with the micro-kernel and tile of gemm_path() (cpu.h).
 void gemm_on_active_path(const Gemm& g, bool parallel) {
+  [[maybe_unused]] const SimdPath path = gemm_path();
 #if defined(CF_HAVE_AVX512) && defined(CF_HAVE_AVX2)
-  if (detail::avx512_active())
+  if (path == SimdPath::Avx512)
     return gemm_blocked<detail::kGemmAvx512MR, detail::kGemmAvx512NR>(
         g,
         {detail::gemm_microkernel_avx512, detail::pack_strip_rows_avx2,
@@ -220,7 +221,7 @@ void gemm_on_active_path(const Gemm& g, bool parallel) {
         parallel);
 #endif
 #ifdef CF_HAVE_AVX2
-  if (detail::avx2_active())
+  if (path != SimdPath::Scalar)
     return gemm_blocked<detail::kGemmMR, detail::kGemmNR>(
         g,
         {detail::gemm_microkernel_avx2, detail::pack_strip_rows_avx2,
