@@ -49,10 +49,11 @@ Tensor attention_weights(const Tensor& q, const Tensor& k, const Tensor& attn_bi
     for (int64_t i = begin; i < end; ++i) {
       const int64_t offset = (i / H) * N * ld + (i % H) * d;  // image b = i / H, head h = i % H
       float* a = A.data() + i * NN;
-      if (bias.defined()) std::copy(bias.data() + (i % H) * bias_stride, bias.data() + (i % H) * bias_stride + NN, a);
-      // (A2): S = scale q_h k_h^T + bias; (A3): A = softmax(S), in place.
+      // (A2): S = scale q_h k_h^T + bias (the GEMM's addend D); (A3):
+      // A = softmax(S), in place.
       kernels::sgemm(false, true, N, N, d, scale, q.data() + offset, ld, k.data() + offset, ld,
-                     bias.defined() ? 1.0f : 0.0f, a, N);
+                     bias.defined() ? 1.0f : 0.0f, a, N,
+                     bias.defined() ? bias.data() + (i % H) * bias_stride : nullptr, N);
       kernels::softmax_forward(a, a, N, N);
     }
   });

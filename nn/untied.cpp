@@ -39,14 +39,12 @@ Tensor untied_linear(const Tensor& x, const Tensor& weight, const Tensor& bias) 
   Shape out_shape = x.shape();
   out_shape.back() = out;
   Tensor y = Tensor::empty(out_shape);
-  if (bias.defined())  // start from the bias and accumulate the product on it
-    kernels::parallel_for(B, std::max<int64_t>(1, 16384 / (N * out)), [&](int64_t begin, int64_t end) {
-      for (int64_t b = begin; b < end; ++b) std::copy(bias.data(), bias.data() + N * out, y.data() + b * N * out);
-    });
-  // Product n: y_n (B, out) = x_n (B, in) W_n^T, where x_n is every N-th row
-  // of x viewed as (B N, in): leading dimension N in, column n at offset n in.
+  // Product n: y_n (B, out) = x_n (B, in) W_n^T + b_n, where x_n is every
+  // N-th row of x viewed as (B N, in): leading dimension N in, column n at
+  // offset n in. The GEMM adds the bias row b_n (D, ldd = 0) as it stores.
   kernels::sgemm_batched(false, true, B, out, in, 1.0f, x.data(), N * in, in, weight.data(), in,
-                         out * in, bias.defined() ? 1.0f : 0.0f, y.data(), N * out, out, N);
+                         out * in, bias.defined() ? 1.0f : 0.0f, y.data(), N * out, out, N,
+                         bias.defined() ? bias.data() : nullptr, 0, out);
 
   return record("untied_linear", y, {x, weight, bias}, [x, weight, bias, B, N, out, in](const Tensor& g) {
     Tensor dx, dw, db;

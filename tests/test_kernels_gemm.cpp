@@ -1,5 +1,6 @@
 // SGEMM: the packed/blocked paths against the plain-loop reference, on sizes
 // that hit every edge of the 6 x 16 and 12 x 32 tiles and of the cache blocks.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -286,6 +287,80 @@ TEST_CASE("sgemm_batched: strides, broadcast and many small products", "[kernels
       }
 }
 
+TEST_CASE("sgemm with an addend D: the bits of copying D into C first, every path",
+          "[kernels][gemm]") {
+  // A bias row (ldd = 0) and a full matrix, beta 1 and not, K inside one
+  // cache block and across three (1100 > 2 x 512), tile edges in M and N.
+  cf::test::SimdPathGuard guard;
+  uint64_t seed = 500;
+  for (SimdPath path : cf::test::supported_paths()) {
+    set_simd_path(path);
+    for (bool ta : {false, true})
+      for (bool tb : {false, true})
+        for (int64_t M : {1, 7, 37})
+          for (int64_t N : {1, 17, 45})
+            for (int64_t K : {1, 17, 1100})
+              for (bool row : {true, false}) {
+                Problem p(ta, tb, M, N, K, 3, seed++);
+                const int64_t ldd = row ? 0 : N + 2;
+                const auto D = uniform(size_t((row ? 1 : M) * (N + 2)), seed++);
+                const float alpha = 0.75f, beta = row ? 1.0f : -1.5f;
+                std::vector<float> copied = p.C0, got = p.C0;
+                for (int64_t i = 0; i < M; ++i)
+                  std::copy(D.begin() + i * ldd, D.begin() + i * ldd + N, copied.begin() + i * p.ldc);
+                sgemm(ta, tb, M, N, K, alpha, p.A.data(), p.lda, p.B.data(), p.ldb, beta,
+                      copied.data(), p.ldc);
+                sgemm(ta, tb, M, N, K, alpha, p.A.data(), p.lda, p.B.data(), p.ldb, beta,
+                      got.data(), p.ldc, D.data(), ldd);
+                INFO(simd_path_name(path) << " ta=" << ta << " tb=" << tb << " M=" << M << " N=" << N
+                                          << " K=" << K << " ldd=" << ldd);
+                // C's row padding is untouched in both, so compare everything.
+                REQUIRE(std::memcmp(copied.data(), got.data(), got.size() * sizeof(float)) == 0);
+                // And against the reference, which takes D itself.
+                std::vector<float> ref = p.C0;
+                sgemm_scalar(ta, tb, M, N, K, alpha, p.A.data(), p.lda, p.B.data(), p.ldb, beta,
+                             ref.data(), p.ldc, D.data(), ldd);
+                for (int64_t i = 0; i < M; ++i)
+                  for (int64_t j = 0; j < N; ++j) {
+                    const size_t idx = size_t(i * p.ldc + j);
+                    REQUIRE(std::fabs(got[idx] - ref[idx]) <= 1e-4f * (1.0f + std::fabs(ref[idx])));
+                  }
+              }
+  }
+}
+
+TEST_CASE("sgemm with an addend D and alpha == 0 or K == 0 gives beta D", "[kernels][gemm]") {
+  const auto bias = uniform(19, 8);
+  Problem p(false, false, 5, 19, 8, 1, 7);
+  std::vector<float> c = p.C0;
+  sgemm(false, false, 5, 19, 0, 1.0f, nullptr, 1, nullptr, 19, 2.0f, c.data(), p.ldc, bias.data(), 0);
+  for (int64_t i = 0; i < 5; ++i)
+    for (int64_t j = 0; j < 19; ++j) REQUIRE(c[size_t(i * p.ldc + j)] == 2.0f * bias[size_t(j)]);
+  c = p.C0;
+  sgemm(false, false, 5, 19, 8, 0.0f, p.A.data(), p.lda, p.B.data(), p.ldb, 1.0f, c.data(), p.ldc,
+        bias.data(), 0);
+  for (int64_t i = 0; i < 5; ++i)
+    for (int64_t j = 0; j < 19; ++j) REQUIRE(c[size_t(i * p.ldc + j)] == bias[size_t(j)]);
+}
+
+TEST_CASE("sgemm_batched with an addend per product (stride_d) or shared (0)", "[kernels][gemm]") {
+  cf::test::ThreadCountGuard guard;
+  set_num_threads(2);
+  const int64_t M = 9, N = 20, K = 11, batch = 37, ldc = N + 3, sc = M * ldc + 6;
+  auto A = uniform(size_t(batch * M * K), 61), B = uniform(size_t(batch * K * N), 62);
+  auto D = uniform(size_t(batch * N), 63);
+  for (int64_t stride_d : {int64_t(0), N}) {
+    std::vector<float> want(size_t(batch * sc), 0.0f), got = want;
+    for (int64_t i = 0; i < batch; ++i)
+      sgemm(false, false, M, N, K, 1.0f, A.data() + i * M * K, K, B.data() + i * K * N, N, 1.0f,
+            want.data() + i * sc, ldc, D.data() + i * stride_d, 0);
+    sgemm_batched(false, false, M, N, K, 1.0f, A.data(), K, M * K, B.data(), N, K * N, 1.0f,
+                  got.data(), ldc, sc, batch, D.data(), 0, stride_d);
+    INFO("stride_d " << stride_d);
+    REQUIRE(std::memcmp(want.data(), got.data(), got.size() * sizeof(float)) == 0);
+  }
+}
+
 TEST_CASE("gemm_flop_count adds 2 M N K per product", "[kernels][gemm]") {
   const int64_t M = 5, N = 7, K = 3, batch = 4;
   auto A = uniform(size_t(batch * M * K), 1), B = uniform(size_t(K * N), 2);
@@ -325,4 +400,15 @@ TEST_CASE("sgemm rejects bad arguments with a message naming the sizes", "[kerne
   CHECK(m.find("batch=3") != std::string::npos);
   CHECK_NOTHROW(sgemm_batched(false, false, 2, 2, 2, 1.0f, a.data(), 2, 0, b.data(), 2, 0, 0.0f,
                               c.data(), 2, 0, 1));
+  m = message([&] {
+    sgemm(false, false, 4, 4, 4, 1.0f, a.data(), 4, b.data(), 4, 1.0f, c.data(), 4, a.data(), 3);
+  });
+  CHECK(m.find("ldd smaller than N") != std::string::npos);
+  CHECK(m.find("ldd=3") != std::string::npos);
+  m = message([&] {
+    sgemm_batched(false, false, 2, 2, 2, 1.0f, a.data(), 2, 4, b.data(), 2, 4, 1.0f, c.data(), 2,
+                  4, 3, a.data(), 0, -2);
+  });
+  CHECK(m.find("negative stride") != std::string::npos);
+  CHECK(m.find("stride_d=-2") != std::string::npos);
 }

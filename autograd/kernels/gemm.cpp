@@ -116,6 +116,8 @@ struct Gemm {
   float beta;
   float* C;
   int64_t ldc;
+  const float* D;  // the addend: C itself, or the caller's (a bias: ldd = 0)
+  int64_t ldd;
 };
 
 // Runs fn over the chunks of [0, n), on the pool or inline on this thread.
@@ -128,11 +130,12 @@ void for_chunks(bool parallel, int64_t n, int64_t grain, F&& fn) {
   }
 }
 
-// C = beta * C, the whole answer when alpha == 0 or K == 0.
+// C = beta * D, the whole answer when alpha == 0 or K == 0.
 void scale_c(const Gemm& g) {
   for (int64_t i = 0; i < g.M; ++i) {
     float* c = g.C + i * g.ldc;
-    for (int64_t j = 0; j < g.N; ++j) c[j] = g.beta == 0.0f ? 0.0f : g.beta * c[j];
+    const float* d = g.D + i * g.ldd;
+    for (int64_t j = 0; j < g.N; ++j) c[j] = g.beta == 0.0f ? 0.0f : g.beta * d[j];
   }
 }
 
@@ -165,7 +168,8 @@ void gemm_blocked(const Gemm& g, const GemmKernels& kern, bool parallel) {
 
     for (int64_t pc = 0; pc < g.K; pc += kc_max) {
       const int64_t kc = std::min(kc_max, g.K - pc);
-      // The first K block applies the caller's beta; later ones accumulate.
+      // The first K block adds the caller's beta * D; later ones accumulate
+      // onto C.
       const float beta = pc == 0 ? g.beta : 1.0f;
 
       const float* b_src = g.B + pc * b_sk + jc * b_sj;
@@ -190,17 +194,20 @@ void gemm_blocked(const Gemm& g, const GemmKernels& kern, bool parallel) {
             for (int64_t ir = 0; ir < mc; ir += MR) {
               const int m = int(std::min<int64_t>(MR, mc - ir));
               float* c = g.C + (ic + ir) * g.ldc + jc + jr;
+              const float* d = pc == 0 ? g.D + (ic + ir) * g.ldd + jc + jr : c;
+              const int64_t ldd = pc == 0 ? g.ldd : g.ldc;
               // The block's first B strip packs the A strips it reads: a full
               // one inside the micro-kernel, a short one (zero-padded) first.
               if (s == s_begin && m == MR && kern.micro_packing) {
                 kern.micro_packing(kc, a_block + ir * a_si, a_si, a_sk, packed_a + ir * kc,
-                                   b_strip, c, g.ldc, n, g.alpha, beta);
+                                   b_strip, c, g.ldc, n, g.alpha, beta, d, ldd);
                 continue;
               }
               if (s == s_begin)
                 pack_strips<MR>(kern, a_block, a_si, a_sk, mc, kc, ir / MR, ir / MR + 1,
                                 packed_a);
-              kern.micro(kc, packed_a + ir * kc, b_strip, c, g.ldc, m, n, g.alpha, beta);
+              kern.micro(kc, packed_a + ir * kc, b_strip, c, g.ldc, m, n, g.alpha, beta, d,
+                         ldd);
             }
           }
         }
@@ -235,7 +242,8 @@ std::string dims(const Gemm& g) {
   return "M=" + std::to_string(g.M) + " N=" + std::to_string(g.N) +
          " K=" + std::to_string(g.K) + " lda=" + std::to_string(g.lda) +
          " ldb=" + std::to_string(g.ldb) + " ldc=" + std::to_string(g.ldc) +
-         " trans_a=" + std::to_string(g.trans_a) + " trans_b=" + std::to_string(g.trans_b);
+         " trans_a=" + std::to_string(g.trans_a) + " trans_b=" + std::to_string(g.trans_b) +
+         (g.D != g.C ? " ldd=" + std::to_string(g.ldd) : "");
 }
 
 void check(const Gemm& g, const char* fn) {
@@ -252,6 +260,8 @@ void check(const Gemm& g, const char* fn) {
   if (g.M > 0 && g.N > 0 && g.C == nullptr) fail("C is null");
   if (g.M > 0 && g.N > 0 && g.K > 0 && g.alpha != 0.0f && (g.A == nullptr || g.B == nullptr))
     fail("A or B is null");
+  if (g.D != g.C && g.M > 1 && g.ldd != 0 && g.ldd < g.N)
+    fail("ldd smaller than N (0 repeats one row of D)");
 }
 
 // One product, validated. `parallel` false keeps it on this thread.
@@ -266,8 +276,9 @@ void run(const Gemm& g, bool parallel) {
 
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
            const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-           int64_t ldc) {
-  const Gemm g{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
+           int64_t ldc, const float* D, int64_t ldd) {
+  const Gemm g{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
+               D ? D : C, D ? ldd : ldc};
   check(g, "sgemm");
   count_flops(M, N, K, 1);
   run(g, true);
@@ -276,17 +287,20 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
 void sgemm_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                    const float* A, int64_t lda, int64_t stride_a, const float* B,
                    int64_t ldb, int64_t stride_b, float beta, float* C, int64_t ldc,
-                   int64_t stride_c, int64_t batch) {
-  const Gemm g{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
+                   int64_t stride_c, int64_t batch, const float* D, int64_t ldd,
+                   int64_t stride_d) {
+  const Gemm g{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
+               D ? D : C, D ? ldd : ldc};
   check(g, "sgemm_batched");
   const auto fail = [&](const std::string& what) {
     throw std::invalid_argument("sgemm_batched: " + what + " (batch=" + std::to_string(batch) +
                                 " stride_a=" + std::to_string(stride_a) +
                                 " stride_b=" + std::to_string(stride_b) +
-                                " stride_c=" + std::to_string(stride_c) + ", " + dims(g) + ")");
+                                " stride_c=" + std::to_string(stride_c) +
+                                " stride_d=" + std::to_string(stride_d) + ", " + dims(g) + ")");
   };
   if (batch < 0) fail("negative batch");
-  if (stride_a < 0 || stride_b < 0 || stride_c < 0) fail("negative stride");
+  if (stride_a < 0 || stride_b < 0 || stride_c < 0 || stride_d < 0) fail("negative stride");
   if (batch > 1 && stride_c == 0 && M > 0 && N > 0)
     fail("stride_c == 0 would make every product write the same C");
   count_flops(M, N, K, batch);
@@ -296,6 +310,7 @@ void sgemm_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, 
     gi.A = A + i * stride_a;
     gi.B = B + i * stride_b;
     gi.C = C + i * stride_c;
+    gi.D = D ? D + i * stride_d : gi.C;
     run(gi, parallel);
   };
   // Many small products: one product per task, each on one thread, grouped

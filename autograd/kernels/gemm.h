@@ -1,12 +1,16 @@
 // SGEMM: the one matrix product every op and layer goes through.
 //
-//   C[M,N] = alpha * op(A)[M,K] . op(B)[K,N] + beta * C[M,N]
+//   C[M,N] = alpha * op(A)[M,K] . op(B)[K,N] + beta * D[M,N]      (D = C unless given)
 //
 // Row-major, with leading dimensions (the distance in floats between two rows
 // as stored). op(X) is X or X^T as stored, chosen by trans_a / trans_b, so
 // forward (A.B), and both backward products (A.B^T, A^T.B) run without
 // materialising a transpose. beta == 0 means C is written, never read (it may
-// hold garbage or NaN).
+// hold garbage or NaN). A separate addend D (leading dimension ldd; 0 repeats
+// one row) adds a bias where the product is stored, instead of in a pass of
+// its own over C: a linear layer's y = x W^T + b is D = b, ldd = 0,
+// beta = 1. It gives the bits of copying D into C first and calling with
+// D = C. D is C or does not overlap it.
 //
 // sgemm packs and cache-blocks the operands and runs an AVX2/FMA micro-kernel
 // when the CPU has one (cpu.h), spread over the thread pool (threads.h). The
@@ -22,15 +26,16 @@ namespace cf::kernels {
 
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
            float alpha, const float* A, int64_t lda, const float* B, int64_t ldb,
-           float beta, float* C, int64_t ldc);
+           float beta, float* C, int64_t ldc, const float* D = nullptr, int64_t ldd = 0);
 
 // `batch` independent products; matrix i uses A + i*stride_a, B + i*stride_b,
-// C + i*stride_c. A stride of 0 broadcasts one matrix to every product
-// (shared weights); stride_c must not be 0.
+// C + i*stride_c and (if given) D + i*stride_d. A stride of 0 broadcasts one
+// matrix to every product (shared weights); stride_c must not be 0.
 void sgemm_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
                    float alpha, const float* A, int64_t lda, int64_t stride_a,
                    const float* B, int64_t ldb, int64_t stride_b, float beta,
-                   float* C, int64_t ldc, int64_t stride_c, int64_t batch);
+                   float* C, int64_t ldc, int64_t stride_c, int64_t batch,
+                   const float* D = nullptr, int64_t ldd = 0, int64_t stride_d = 0);
 
 // Floating-point operations (2 M N K per product, whatever alpha and beta)
 // of every sgemm and sgemm_batched call since the program started, on any
@@ -42,6 +47,7 @@ uint64_t gemm_flop_count();
 // Every fast path is tested against it.
 void sgemm_scalar(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
                   float alpha, const float* A, int64_t lda, const float* B,
-                  int64_t ldb, float beta, float* C, int64_t ldc);
+                  int64_t ldb, float beta, float* C, int64_t ldc,
+                  const float* D = nullptr, int64_t ldd = 0);
 
 }  // namespace cf::kernels

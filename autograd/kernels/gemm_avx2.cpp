@@ -25,15 +25,16 @@ inline __m256i first_lanes(int n) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kMask + 8 - n));
 }
 
-// C row (n <= 16 valid floats) = alpha * acc + beta * C row.
-inline void store_row(float* c, __m256 lo, __m256 hi, int n, __m256 alpha, __m256 beta,
-                      bool read_c) {
+// C row (n <= 16 valid floats) = alpha * acc + beta * D row (the addend
+// row d: C's own, or the caller's D).
+inline void store_row(float* c, const float* d, __m256 lo, __m256 hi, int n, __m256 alpha,
+                      __m256 beta, bool read_d) {
   lo = _mm256_mul_ps(alpha, lo);
   hi = _mm256_mul_ps(alpha, hi);
   if (n == kGemmNR) {
-    if (read_c) {
-      lo = _mm256_fmadd_ps(beta, _mm256_loadu_ps(c), lo);
-      hi = _mm256_fmadd_ps(beta, _mm256_loadu_ps(c + 8), hi);
+    if (read_d) {
+      lo = _mm256_fmadd_ps(beta, _mm256_loadu_ps(d), lo);
+      hi = _mm256_fmadd_ps(beta, _mm256_loadu_ps(d + 8), hi);
     }
     _mm256_storeu_ps(c, lo);
     _mm256_storeu_ps(c + 8, hi);
@@ -42,9 +43,9 @@ inline void store_row(float* c, __m256 lo, __m256 hi, int n, __m256 alpha, __m25
   // Edge tile: masked loads/stores touch only the n valid columns.
   const __m256i mlo = first_lanes(n < 8 ? n : 8);
   const __m256i mhi = first_lanes(n > 8 ? n - 8 : 0);
-  if (read_c) {
-    lo = _mm256_fmadd_ps(beta, _mm256_maskload_ps(c, mlo), lo);
-    hi = _mm256_fmadd_ps(beta, _mm256_maskload_ps(c + 8, mhi), hi);
+  if (read_d) {
+    lo = _mm256_fmadd_ps(beta, _mm256_maskload_ps(d, mlo), lo);
+    hi = _mm256_fmadd_ps(beta, _mm256_maskload_ps(d + 8, mhi), hi);
   }
   _mm256_maskstore_ps(c, mlo, lo);
   _mm256_maskstore_ps(c + 8, mhi, hi);
@@ -57,7 +58,7 @@ struct Avx2Ops {
 
 template <class A>
 void microkernel(int64_t kc, A a, const float* b, float* c, int64_t ldc, int m, int n,
-                 float alpha, float beta) {
+                 float alpha, float beta, const float* d, int64_t ldd) {
   static_assert(kGemmMR == 6 && kGemmNR == 16, "the register tile below is 6 x 16");
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
@@ -100,27 +101,28 @@ void microkernel(int64_t kc, A a, const float* b, float* c, int64_t ldc, int m, 
   }
 
   const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
-  const bool read_c = beta != 0.0f;
-  store_row(c, c00, c01, n, va, vb, read_c);
-  if (m > 1) store_row(c + 1 * ldc, c10, c11, n, va, vb, read_c);
-  if (m > 2) store_row(c + 2 * ldc, c20, c21, n, va, vb, read_c);
-  if (m > 3) store_row(c + 3 * ldc, c30, c31, n, va, vb, read_c);
-  if (m > 4) store_row(c + 4 * ldc, c40, c41, n, va, vb, read_c);
-  if (m > 5) store_row(c + 5 * ldc, c50, c51, n, va, vb, read_c);
+  const bool read_d = beta != 0.0f;
+  store_row(c, d, c00, c01, n, va, vb, read_d);
+  if (m > 1) store_row(c + 1 * ldc, d + 1 * ldd, c10, c11, n, va, vb, read_d);
+  if (m > 2) store_row(c + 2 * ldc, d + 2 * ldd, c20, c21, n, va, vb, read_d);
+  if (m > 3) store_row(c + 3 * ldc, d + 3 * ldd, c30, c31, n, va, vb, read_d);
+  if (m > 4) store_row(c + 4 * ldc, d + 4 * ldd, c40, c41, n, va, vb, read_d);
+  if (m > 5) store_row(c + 5 * ldc, d + 5 * ldd, c50, c51, n, va, vb, read_d);
 }
 
 }  // namespace
 
 void gemm_microkernel_avx2(int64_t kc, const float* a, const float* b, float* c,
-                           int64_t ldc, int m, int n, float alpha, float beta) {
-  microkernel(kc, PackedA<kGemmMR, Avx2Ops>{a}, b, c, ldc, m, n, alpha, beta);
+                           int64_t ldc, int m, int n, float alpha, float beta, const float* d,
+                           int64_t ldd) {
+  microkernel(kc, PackedA<kGemmMR, Avx2Ops>{a}, b, c, ldc, m, n, alpha, beta, d, ldd);
 }
 
 void gemm_packing_microkernel_avx2(int64_t kc, const float* src, int64_t si, int64_t sk,
                                    float* a_pack, const float* b, float* c, int64_t ldc, int n,
-                                   float alpha, float beta) {
+                                   float alpha, float beta, const float* d, int64_t ldd) {
   microkernel(kc, OperandA<kGemmMR, Avx2Ops>(src, si, sk, a_pack), b, c, ldc, kGemmMR, n,
-              alpha, beta);
+              alpha, beta, d, ldd);
 }
 
 namespace {

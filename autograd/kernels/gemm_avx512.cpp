@@ -9,7 +9,7 @@
 //
 // Every element goes through the same operations, in the same order, as in
 // the AVX2 kernel (one fused multiply-add per k, then alpha * acc, then
-// + beta * C fused), so the two paths give the same bits: an AVX-512 machine
+// + beta * D fused), so the two paths give the same bits: an AVX-512 machine
 // reproduces an AVX2 machine's results. As on AVX2, one body serves the
 // packed A strip and the operand packed as it is read (gemm_a_source.h).
 // Compiled with the AVX-512 flags; only called when cpu.h says the CPU and
@@ -24,15 +24,16 @@ namespace {
 
 constexpr int MR = kGemmAvx512MR, NR = kGemmAvx512NR;
 
-// C row (n <= 32 valid floats) = alpha * acc + beta * C row, through masks
-// that touch only the n valid columns.
-inline void store_row(float* c, __m512 lo, __m512 hi, __mmask16 mlo, __mmask16 mhi,
-                      __m512 alpha, __m512 beta, bool read_c) {
+// C row (n <= 32 valid floats) = alpha * acc + beta * D row (the addend row
+// d: C's own, or the caller's D), through masks that touch only the n valid
+// columns.
+inline void store_row(float* c, const float* d, __m512 lo, __m512 hi, __mmask16 mlo,
+                      __mmask16 mhi, __m512 alpha, __m512 beta, bool read_d) {
   lo = _mm512_mul_ps(alpha, lo);
   hi = _mm512_mul_ps(alpha, hi);
-  if (read_c) {
-    lo = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(mlo, c), lo);
-    hi = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(mhi, c + 16), hi);
+  if (read_d) {
+    lo = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(mlo, d), lo);
+    hi = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(mhi, d + 16), hi);
   }
   _mm512_mask_storeu_ps(c, mlo, lo);
   _mm512_mask_storeu_ps(c + 16, mhi, hi);
@@ -49,7 +50,7 @@ struct Avx512Ops {
 
 template <class A>
 void microkernel(int64_t kc, A a, const float* b, float* c, int64_t ldc, int m, int n,
-                 float alpha, float beta) {
+                 float alpha, float beta, const float* d, int64_t ldd) {
   __m512 lo[MR], hi[MR];
   for (int i = 0; i < MR; ++i) lo[i] = hi[i] = _mm512_setzero_ps();
 
@@ -77,21 +78,24 @@ void microkernel(int64_t kc, A a, const float* b, float* c, int64_t ldc, int m, 
   const __mmask16 mlo = first_lanes(n), mhi = first_lanes(n - 16);
 #pragma GCC unroll 12
   for (int i = 0; i < MR; ++i)
-    if (i < m) store_row(c + i * ldc, lo[i], hi[i], mlo, mhi, va, vb, beta != 0.0f);
+    if (i < m)
+      store_row(c + i * ldc, d + i * ldd, lo[i], hi[i], mlo, mhi, va, vb, beta != 0.0f);
 }
 
 }  // namespace
 
 void gemm_microkernel_avx512(int64_t kc, const float* a, const float* b, float* c,
-                             int64_t ldc, int m, int n, float alpha, float beta) {
-  microkernel(kc, PackedA<MR, Avx512Ops>{a}, b, c, ldc, m, n, alpha, beta);
+                             int64_t ldc, int m, int n, float alpha, float beta,
+                             const float* d, int64_t ldd) {
+  microkernel(kc, PackedA<MR, Avx512Ops>{a}, b, c, ldc, m, n, alpha, beta, d, ldd);
 }
 
 void gemm_packing_microkernel_avx512(int64_t kc, const float* src, int64_t si, int64_t sk,
                                      float* a_pack, const float* b, float* c, int64_t ldc,
-                                     int n, float alpha, float beta) {
+                                     int n, float alpha, float beta, const float* d,
+                                     int64_t ldd) {
   microkernel(kc, OperandA<MR, Avx512Ops>(src, si, sk, a_pack), b, c, ldc, MR, n,
-              alpha, beta);
+              alpha, beta, d, ldd);
 }
 
 }  // namespace cf::kernels::detail

@@ -5,7 +5,10 @@
 // size is the kernel's: 6 x 16 for the scalar and AVX2 ones, 12 x 32 for
 // AVX-512):
 //
-//   C[0:m, 0:n] = alpha * (a . b) + beta * C[0:m, 0:n]     (beta == 0: C not read)
+//   C[0:m, 0:n] = alpha * (a . b) + beta * D[0:m, 0:n]     (beta == 0: D not read)
+//
+// where row i of the addend D starts at d + i * ldd: C itself (d = c,
+// ldd = ldc), or the caller's D of gemm.h (a bias: ldd = 0).
 //
 // `a` is an MR x kc strip of op(A) stored column by column (for each k, MR
 // consecutive values), `b` a kc x NR strip of op(B) stored row by row (for each
@@ -31,7 +34,8 @@ constexpr int kGemmAvx512MR = 12;
 constexpr int kGemmAvx512NR = 32;
 
 using GemmMicroKernel = void (*)(int64_t kc, const float* a, const float* b, float* c,
-                                 int64_t ldc, int m, int n, float alpha, float beta);
+                                 int64_t ldc, int m, int n, float alpha, float beta,
+                                 const float* d, int64_t ldd);
 
 // The same product for a full MR-row strip whose A values are read from the
 // operand itself, X(i, k) = src[i * si + k * sk], rather than from a packed
@@ -42,7 +46,8 @@ using GemmMicroKernel = void (*)(int64_t kc, const float* a, const float* b, flo
 // paying for them in a pass of their own.
 using GemmPackingMicroKernel = void (*)(int64_t kc, const float* src, int64_t si, int64_t sk,
                                         float* a_pack, const float* b, float* c, int64_t ldc,
-                                        int n, float alpha, float beta);
+                                        int n, float alpha, float beta, const float* d,
+                                        int64_t ldd);
 
 // Packing helper for the one layout plain loops handle badly: a strip whose
 // w source rows are each contiguous along k (X(i, k) = src[i * si + k]; this
@@ -58,20 +63,24 @@ void pack_strip_rows_avx2(const float* src, int64_t si, int r, int64_t kc, int w
 
 // Portable C++ (the compiler may auto-vectorise it for the baseline ISA).
 void gemm_microkernel_scalar(int64_t kc, const float* a, const float* b, float* c,
-                             int64_t ldc, int m, int n, float alpha, float beta);
+                             int64_t ldc, int m, int n, float alpha, float beta,
+                             const float* d, int64_t ldd);
 #ifdef CF_HAVE_AVX2
 void gemm_microkernel_avx2(int64_t kc, const float* a, const float* b, float* c,
-                           int64_t ldc, int m, int n, float alpha, float beta);
+                           int64_t ldc, int m, int n, float alpha, float beta, const float* d,
+                           int64_t ldd);
 void gemm_packing_microkernel_avx2(int64_t kc, const float* src, int64_t si, int64_t sk,
                                    float* a_pack, const float* b, float* c, int64_t ldc, int n,
-                                   float alpha, float beta);
+                                   float alpha, float beta, const float* d, int64_t ldd);
 #endif
 #ifdef CF_HAVE_AVX512
 void gemm_microkernel_avx512(int64_t kc, const float* a, const float* b, float* c,
-                             int64_t ldc, int m, int n, float alpha, float beta);
+                             int64_t ldc, int m, int n, float alpha, float beta,
+                             const float* d, int64_t ldd);
 void gemm_packing_microkernel_avx512(int64_t kc, const float* src, int64_t si, int64_t sk,
                                      float* a_pack, const float* b, float* c, int64_t ldc,
-                                     int n, float alpha, float beta);
+                                     int n, float alpha, float beta, const float* d,
+                                     int64_t ldd);
 #endif
 
 }  // namespace cf::kernels::detail

@@ -4,7 +4,6 @@
 //   C = A B,   dA = dC B^T,   dB = A^T dC   (per batch entry)
 // and the gradient of a broadcast operand is summed over the batch entries
 // that shared it.
-#include <algorithm>
 
 #include "autograd/error.h"
 #include "autograd/graph.h"
@@ -148,15 +147,11 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Shape y_shape = x.shape();
   y_shape.back() = out;
   Tensor y = Tensor::empty(y_shape);
-  float* py = y.data();
-  if (bias.defined()) {
-    const float* pb = bias.data();
-    kernels::parallel_for(rows, std::max<int64_t>(1, 32768 / out), [&](int64_t b, int64_t e) {
-      for (int64_t r = b; r < e; ++r) std::copy(pb, pb + out, py + r * out);
-    });
-  }
+  // y = x W^T + b: the GEMM reads W transposed and adds the bias row
+  // (D = b, ldd = 0) as it stores each tile.
   kernels::sgemm(false, true, rows, out, in, 1.0f, x.data(), in, weight.data(), in,
-                 bias.defined() ? 1.0f : 0.0f, py, out);
+                 bias.defined() ? 1.0f : 0.0f, y.data(), out,
+                 bias.defined() ? bias.data() : nullptr, 0);
 
   return record("linear", y, {x, weight, bias}, [x, weight, bias, rows, in, out](const Tensor& g) {
     Tensor dx, dw, db;
