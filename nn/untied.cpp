@@ -115,30 +115,16 @@ Tensor untied_layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& bet
   const int64_t N = gamma.size(0), D = gamma.size(1), B = x.numel() / (N * D);
   Tensor y = Tensor::empty(x.shape());
   Tensor mean = Tensor::empty({B * N}), rstd = Tensor::empty({B * N});
-  // Row (b, n) is the layer norm kernel on one row with column n's affine.
-  kernels::parallel_for(B * N, 16, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const int64_t n = r % N;
-      kernels::layernorm_forward(x.data() + r * D, gamma.data() + n * D, beta.data() + n * D, y.data() + r * D,
-                                 mean.data() + r, rstd.data() + r, 1, D, eps);
-    }
-  });
+  // Row (b, n) is layer norm with column n's affine: rows of period N.
+  kernels::layernorm_forward_untied(x.data(), gamma.data(), beta.data(), y.data(), mean.data(), rstd.data(),
+                                    B * N, D, N, eps);
   return record("untied_layer_norm", y, {x, gamma, beta}, [x, gamma, beta, mean, rstd, N, D, B](const Tensor& g) {
     Tensor dx = Tensor::empty(x.shape());
     Tensor dgamma = gamma.requires_grad() ? Tensor::zeros(gamma.shape()) : Tensor();
     Tensor dbeta = beta.requires_grad() ? Tensor::zeros(beta.shape()) : Tensor();
-    // Column n owns its dgamma[n], dbeta[n] and sums over b in order: the
-    // same bits for any thread count.
-    kernels::parallel_for(N, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t n = begin; n < end; ++n)
-        for (int64_t b = 0; b < B; ++b) {
-          const int64_t r = b * N + n;
-          kernels::layernorm_backward(x.data() + r * D, gamma.data() + n * D, mean.data() + r, rstd.data() + r,
-                                      g.data() + r * D, dx.data() + r * D,
-                                      dgamma.defined() ? dgamma.data() + n * D : nullptr,
-                                      dbeta.defined() ? dbeta.data() + n * D : nullptr, 1, D);
-        }
-    });
+    kernels::layernorm_backward_untied(x.data(), gamma.data(), mean.data(), rstd.data(), g.data(), dx.data(),
+                                       dgamma.defined() ? dgamma.data() : nullptr,
+                                       dbeta.defined() ? dbeta.data() : nullptr, B * N, D, N);
     return std::vector<Tensor>{x.requires_grad() ? dx : Tensor(), dgamma, dbeta};
   });
 }

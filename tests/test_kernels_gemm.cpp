@@ -375,14 +375,7 @@ TEST_CASE("gemm_flop_count adds 2 M N K per product", "[kernels][gemm]") {
 
 TEST_CASE("sgemm rejects bad arguments with a message naming the sizes", "[kernels][gemm]") {
   std::vector<float> a(64), b(64), c(64);
-  auto message = [](auto f) -> std::string {
-    try {
-      f();
-    } catch (const std::invalid_argument& e) {
-      return e.what();
-    }
-    return "";
-  };
+  const auto message = [](auto f) { return cf::test::invalid_argument_of(f); };
   std::string m = message([&] {
     sgemm(false, false, -1, 4, 4, 1.0f, a.data(), 4, b.data(), 4, 0.0f, c.data(), 4);
   });

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "autograd/kernels/rowops.h"
@@ -221,6 +222,72 @@ TEST_CASE("gelu forward and backward match the scalar twins, tails included",
       }
     }
   }
+}
+
+TEST_CASE("untied layer norm: each row the bits of a one-row call with its affine row",
+          "[kernels][rowops][threads]") {
+  cf::test::SimdPathGuard paths;
+  cf::test::ThreadCountGuard threads;
+  for (SimdPath path : cf::test::supported_paths()) {
+    set_simd_path(path);
+    for (int64_t period : {1, 3, 5})
+      for (int64_t groups : {1, 4})
+        for (int64_t cols : {1, 7, 33, 128}) {
+          INFO("path " << simd_path_name(path) << " period " << period << " groups " << groups
+                       << " cols " << cols);
+          const int64_t rows = period * groups;
+          const size_t n = size_t(rows * cols), C = size_t(cols), P = size_t(period);
+          const auto x = uniform(n, uint64_t(rows + cols), 2.0f, 6.0f), dy = uniform(n, 3);
+          const auto w = uniform(P * C, 4, 0.5f, 1.5f), b = uniform(P * C, 5);
+          const auto dw0 = uniform(P * C, 6), db0 = uniform(P * C, 7);
+          // The reference: one call per row, rows of each affine row in order.
+          std::vector<float> y_ref(n), mean(static_cast<size_t>(rows)), rstd(static_cast<size_t>(rows)), dx_ref(n);
+          auto dw_ref = dw0, db_ref = db0;
+          for (int64_t r = 0; r < rows; ++r) {
+            const int64_t p = r % period;
+            layernorm_forward(x.data() + r * cols, w.data() + p * cols, b.data() + p * cols,
+                              y_ref.data() + r * cols, mean.data() + r, rstd.data() + r, 1, cols,
+                              1e-5f);
+          }
+          for (int64_t p = 0; p < period; ++p)
+            for (int64_t r = p; r < rows; r += period)
+              layernorm_backward(x.data() + r * cols, w.data() + p * cols, mean.data() + r,
+                                 rstd.data() + r, dy.data() + r * cols, dx_ref.data() + r * cols,
+                                 dw_ref.data() + p * cols, db_ref.data() + p * cols, 1, cols);
+          for (int t : {1, 2, 3}) {
+            set_num_threads(t);
+            std::vector<float> y(n), m(static_cast<size_t>(rows)), s(static_cast<size_t>(rows)), dx(n);
+            auto dw = dw0, db = db0;
+            layernorm_forward_untied(x.data(), w.data(), b.data(), y.data(), m.data(), s.data(),
+                                     rows, cols, period, 1e-5f);
+            layernorm_backward_untied(x.data(), w.data(), m.data(), s.data(), dy.data(), dx.data(),
+                                      dw.data(), db.data(), rows, cols, period);
+            INFO(t << " threads");
+            REQUIRE(std::memcmp(y.data(), y_ref.data(), n * sizeof(float)) == 0);
+            REQUIRE(std::memcmp(m.data(), mean.data(), size_t(rows) * sizeof(float)) == 0);
+            REQUIRE(std::memcmp(s.data(), rstd.data(), size_t(rows) * sizeof(float)) == 0);
+            REQUIRE(std::memcmp(dx.data(), dx_ref.data(), n * sizeof(float)) == 0);
+            REQUIRE(std::memcmp(dw.data(), dw_ref.data(), P * C * sizeof(float)) == 0);
+            REQUIRE(std::memcmp(db.data(), db_ref.data(), P * C * sizeof(float)) == 0);
+          }
+        }
+  }
+}
+
+TEST_CASE("untied layer norm rejects a partial period and a missing affine", "[kernels][rowops]") {
+  std::vector<float> v(64);
+  float* p = v.data();
+  const auto message = [](auto f) { return cf::test::invalid_argument_of(f); };
+  std::string m = message([&] { layernorm_forward_untied(p, p, p, p, p, p, 7, 2, 3, 1e-5f); });
+  CHECK(m.find("layernorm_forward_untied: rows = 7 is not a whole number of periods of 3") !=
+        std::string::npos);
+  m = message([&] { layernorm_backward_untied(p, p, p, p, p, p, p, p, 4, 2, 0); });
+  CHECK(m.find("layernorm_backward_untied") != std::string::npos);
+  CHECK(m.find("periods of 0") != std::string::npos);
+  m = message([&] { layernorm_forward_untied(p, p, nullptr, p, p, p, 4, 2, 2, 1e-5f); });
+  CHECK(m.find("affine rows") != std::string::npos);
+  m = message([&] { layernorm_backward_untied(p, nullptr, p, p, p, p, p, p, 4, 2, 2); });
+  CHECK(m.find("affine rows") != std::string::npos);
 }
 
 TEST_CASE("row kernels are bit-identical with 1, 2 and 8 threads", "[kernels][rowops][threads]") {

@@ -3,6 +3,8 @@
 #pragma once
 #include <cstdint>
 #include <random>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "autograd/kernels/cpu.h"
@@ -35,6 +37,18 @@ inline std::vector<kernels::SimdPath> supported_paths() {
   for (auto p : {kernels::SimdPath::Scalar, kernels::SimdPath::Avx2, kernels::SimdPath::Avx512})
     if (kernels::simd_path_supported(p)) paths.push_back(p);
   return paths;
+}
+
+// The message of the std::invalid_argument that `f` throws (how the kernels
+// report bad arguments), or "" if it throws none.
+template <class F>
+std::string invalid_argument_of(F f) {
+  try {
+    f();
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "";
 }
 
 }  // namespace cf::test

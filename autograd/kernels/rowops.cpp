@@ -118,6 +118,51 @@ void layernorm_backward(const float* x, const float* w, const float* mean, const
   }
 }
 
+namespace {
+
+// The untied forms' extra checks: a whole number of periods, and the affine.
+void check_untied(const char* fn, int64_t rows, int64_t cols, int64_t period, bool affine) {
+  check(fn, rows, cols, false);
+  if (period < 1 || rows % period != 0)
+    throw std::invalid_argument(std::string(fn) + ": rows = " + std::to_string(rows) +
+                                " is not a whole number of periods of " +
+                                std::to_string(period) + " rows");
+  if (!affine)
+    throw std::invalid_argument(std::string(fn) +
+                                ": the affine rows (w, and b for the forward) are required");
+}
+
+}  // namespace
+
+void layernorm_forward_untied(const float* x, const float* w, const float* b, float* y,
+                              float* mean, float* rstd, int64_t rows, int64_t cols,
+                              int64_t period, float eps) {
+  check_untied("layernorm_forward_untied", rows, cols, period, w != nullptr && b != nullptr);
+  const auto fn = CF_SIMD_OR(layernorm_forward_scalar, detail::simd::layernorm_forward);
+  detail::parallel_rows(rows, cols, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t p = r % period;
+      fn(x + r * cols, w + p * cols, b + p * cols, y + r * cols, mean + r, rstd + r, 1, cols,
+         eps);
+    }
+  });
+}
+
+void layernorm_backward_untied(const float* x, const float* w, const float* mean,
+                               const float* rstd, const float* dy, float* dx, float* dw,
+                               float* db, int64_t rows, int64_t cols, int64_t period) {
+  check_untied("layernorm_backward_untied", rows, cols, period, w != nullptr);
+  const auto fn = CF_SIMD_OR(layernorm_backward_scalar, detail::simd::layernorm_backward);
+  // Affine row p owns dw[p] and db[p] and takes its rows in order: the same
+  // bits for any thread count.
+  parallel_for(period, 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p)
+      for (int64_t r = p; r < rows; r += period)
+        fn(x + r * cols, w + p * cols, mean + r, rstd + r, dy + r * cols, dx + r * cols,
+           dw ? dw + p * cols : nullptr, db ? db + p * cols : nullptr, 1, cols);
+  });
+}
+
 void gelu_forward(const float* x, float* y, int64_t n) {
   if (n < 0) throw std::invalid_argument("gelu_forward: n = " + std::to_string(n) + " < 0");
   const auto fn = CF_SIMD_OR(gelu_forward_scalar, detail::simd::gelu_forward);

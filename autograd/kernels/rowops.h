@@ -35,6 +35,19 @@ void layernorm_forward(const float* x, const float* w, const float* b, float* y,
 void layernorm_backward(const float* x, const float* w, const float* mean,
                         const float* rstd, const float* dy, float* dx,
                         float* dw, float* db, int64_t rows, int64_t cols);
+// Untied layer norm (the Columnformer's per-column norms, ARCHITECTURES.md
+// (3.4)): row r takes the affine of row r % period of w and b, each
+// (period, cols) and required. Each row gets the bits of the calls above on
+// that row alone; dw and db ((period, cols), when non-null) gain, row by
+// row, the sum over their rows r = p, p + period, ... in increasing order.
+// One call instead of one per row: the per-call dispatch cost as much as a
+// 128-float row's arithmetic.
+void layernorm_forward_untied(const float* x, const float* w, const float* b, float* y,
+                              float* mean, float* rstd, int64_t rows, int64_t cols,
+                              int64_t period, float eps);
+void layernorm_backward_untied(const float* x, const float* w, const float* mean,
+                               const float* rstd, const float* dy, float* dx, float* dw,
+                               float* db, int64_t rows, int64_t cols, int64_t period);
 
 // gelu(u) = 0.5 u (1 + erf(u / sqrt 2)); gelu'(u) = Phi(u) + u phi(u).
 void gelu_forward(const float* x, float* y, int64_t n);
