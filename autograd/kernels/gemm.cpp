@@ -173,8 +173,8 @@ void gemm_blocked(const Gemm& g, const GemmKernels& kern, bool parallel) {
       const float beta = pc == 0 ? g.beta : 1.0f;
 
       const float* b_src = g.B + pc * b_sk + jc * b_sj;
-      // A few strips per task, so that a narrow B (N = 128: four strips)
-      // is still packed by every thread.
+      // A few strips per task, so that a narrow B (N = 128: eight strips of
+      // 16, four of 32) is still packed by every thread.
       for_chunks(parallel, n_strips, 2, [&](int64_t s0, int64_t s1) {
         pack_strips<NR>(kern, b_src, b_sj, b_sk, nc, kc, s0, s1, packed_b);
       });

@@ -26,8 +26,8 @@ inline bool avx2_active() {
 #endif
 }
 
-// True when the AVX-512 bodies should run (the GEMM micro-kernel, the row
-// and elementwise kernels; not the block sum).
+// True when the AVX-512 bodies of the row and elementwise kernels should run
+// (not the block sum's; the SGEMM follows gemm_path(), cpu.h).
 inline bool avx512_active() {
 #ifdef CF_HAVE_AVX512
   return simd_path() == SimdPath::Avx512;

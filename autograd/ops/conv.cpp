@@ -47,29 +47,27 @@ void for_each_patch_run(const ConvGeometry& g, F run) {
       }
 }
 
-// Stride 1 (the CCT tokenizer's) gets its own loops: with the stride known,
-// the runs are plain copies and adds that the compiler vectorises.
+// A run at stride 1 (the CCT tokenizer's) is contiguous in the image: a
+// plain copy or add, which the compiler vectorises; the strided loop does not.
 void im2col(const float* img, float* col, const ConvGeometry& g) {
   std::fill(col, col + g.patch() * g.pixels(), 0.0f);
   const int64_t s = g.stride;
-  if (s == 1)
-    return for_each_patch_run(g, [&](int64_t k, int64_t p, int64_t count) {
-      std::copy(img + p, img + p + count, col + k);
-    });
   for_each_patch_run(g, [&](int64_t k, int64_t p, int64_t count) {
-    for (int64_t t = 0; t < count; ++t) col[k + t] = img[p + t * s];
+    if (s == 1)
+      std::copy(img + p, img + p + count, col + k);
+    else
+      for (int64_t t = 0; t < count; ++t) col[k + t] = img[p + t * s];
   });
 }
 
 // The adjoint of im2col: every col entry is added back to the pixel it came from.
 void col2im(const float* col, float* img, const ConvGeometry& g) {
   const int64_t s = g.stride;
-  if (s == 1)
-    return for_each_patch_run(g, [&](int64_t k, int64_t p, int64_t count) {
-      for (int64_t t = 0; t < count; ++t) img[p + t] += col[k + t];
-    });
   for_each_patch_run(g, [&](int64_t k, int64_t p, int64_t count) {
-    for (int64_t t = 0; t < count; ++t) img[p + t * s] += col[k + t];
+    if (s == 1)
+      for (int64_t t = 0; t < count; ++t) img[p + t] += col[k + t];
+    else
+      for (int64_t t = 0; t < count; ++t) img[p + t * s] += col[k + t];
   });
 }
 
