@@ -99,6 +99,12 @@ Tensor log_softmax(const Tensor& x, int64_t axis = -1);
 // query head h reads key head h / (H / G); G = 1 is multi-query).
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, int64_t heads, float scale);
 
+// --- AFT (ops/aft.cpp) ----------------------------------------------------
+// AFT-simple in one op: y = sigmoid(q) * sum over tokens of softmax(k) * v,
+// the softmax over the token axis per batch entry and channel. q, k, v and y
+// are [B, T, C].
+Tensor aft_simple(const Tensor& q, const Tensor& k, const Tensor& v);
+
 // --- Normalisation (ops/norm.cpp) -----------------------------------------
 // Over the last axis; weight and bias (shape [D]) may be undefined: no affine.
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,

@@ -12,7 +12,8 @@
 //   full    M z = exp(w - max w) @ z, w (N, N) free or factorised u v^T: O(N^2 D)
 //   local   the same with w learned only inside a window (Chebyshev distance
 //           < s on the grid) and 0, not -inf, outside: O(N^2 D)
-//   simple  w = 0: M z = sum_t' z_t', the softmax over positions: O(N D)
+//   simple  w = 0: M z = sum_t' z_t', the softmax over positions: O(N D);
+//           run by the fused op aft_simple (autograd/ops.h)
 //   conv    H heads split the channels, each with an s x s kernel w_h applied
 //           depthwise: M z = conv_dw(z, exp(w_h) - 1) + sum_t' z: O(N s^2 D)
 //
