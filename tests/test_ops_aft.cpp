@@ -1,6 +1,7 @@
 // The fused AFT-simple op against (F1) with w = 0 composed from ops
 // (aft_core with a sum over positions), its gradients against finite
 // differences, its bits across thread counts, and its errors.
+#include <algorithm>
 #include <cmath>
 
 #include "autograd/graph.h"
@@ -74,6 +75,25 @@ TEST_CASE("aft_simple is stable with keys of size 1e4 and exact for one dominant
       for (int64_t c = 0; c < 5; ++c)
         CHECK(y.at({b, t, c}) ==
               Approx(v.at({b, 0, c}) / (1.0 + std::exp(-double(q.at({b, t, c}))))).margin(1e-6));
+}
+
+TEST_CASE("aft_simple sums a long token axis as accurately as a double evaluation", "[ops][aft]") {
+  // 20000 tokens: summed in float, r would drift by ~1e-5 relative.
+  NoGradGuard no_grad;
+  const int64_t T = 20000, C = 3;
+  Tensor q = Tensor::full({1, T, C}, 30.0f);  // sigmoid(q) = 1 in float
+  Tensor k = Tensor::randn({1, T, C}, 15), v = Tensor::randn({1, T, C}, 16, 1.0f, 0.5f);
+  Tensor y = aft_simple(q, k, v);
+  for (int64_t c = 0; c < C; ++c) {
+    double m = -1e30, num = 0, den = 0;
+    for (int64_t t = 0; t < T; ++t) m = std::max(m, double(k.at({0, t, c})));
+    for (int64_t t = 0; t < T; ++t) {
+      const double e = std::exp(double(k.at({0, t, c})) - m);
+      num += e * v.at({0, t, c});
+      den += e;
+    }
+    CHECK(y.at({0, T - 1, c}) == Approx(num / den).epsilon(1e-6));
+  }
 }
 
 TEST_CASE("aft_simple gives the same bits on 1, 2 and 3 threads", "[ops][aft][threads]") {

@@ -11,9 +11,10 @@
 //   dr   = sum_t g_t s_t
 //   dV_t = p_t dr                     (r is linear in V)
 //   dK_t = p_t (V_t - r) dr           (d r / d K_t = p_t (V_t - r), softmax's Jacobian)
-// One task per batch entry, its sums over t in order: the bits do not depend
-// on the thread count.
+// One task per batch entry, its sums over t in order and in double (as sum's
+// are): the bits do not depend on the thread count.
 #include <algorithm>
+#include <vector>
 
 #include "autograd/error.h"
 #include "autograd/graph.h"
@@ -56,19 +57,25 @@ Tensor aft_simple(const Tensor& q, const Tensor& k, const Tensor& v) {
   float *yp = y.data(), *sp = stats.data();
   kernels::parallel_for(B, 1, [&](int64_t b0, int64_t b1) {
     float* e = t_scratch.get(size_t(T * C));
+    std::vector<double> sum_e(static_cast<size_t>(C)), sum_ev(static_cast<size_t>(C));
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t at = b * T * C;
       float *m = sp + b * 3 * C, *S = m + C, *r = S + C;
-      for (int64_t c = 0; c < C; ++c) m[c] = kp[at + c], S[c] = 0.0f, r[c] = 0.0f;
+      std::copy_n(kp + at, C, m);
       for (int64_t t = 1; t < T; ++t)
         for (int64_t c = 0; c < C; ++c) m[c] = std::max(m[c], kp[at + t * C + c]);
       softmax_weights(kp + at, m, nullptr, T, C, e);
+      std::fill(sum_e.begin(), sum_e.end(), 0.0);
+      std::fill(sum_ev.begin(), sum_ev.end(), 0.0);
       for (int64_t t = 0; t < T; ++t)
         for (int64_t c = 0; c < C; ++c) {
-          S[c] += e[t * C + c];
-          r[c] += e[t * C + c] * vp[at + t * C + c];
+          sum_e[size_t(c)] += e[t * C + c];
+          sum_ev[size_t(c)] += double(e[t * C + c]) * vp[at + t * C + c];
         }
-      for (int64_t c = 0; c < C; ++c) r[c] /= S[c];
+      for (int64_t c = 0; c < C; ++c) {
+        S[c] = float(sum_e[size_t(c)]);
+        r[c] = float(sum_ev[size_t(c)] / sum_e[size_t(c)]);
+      }
       kernels::vec_sigmoid(qp + at, yp + at, T * C);
       for (int64_t t = 0; t < T; ++t)
         for (int64_t c = 0; c < C; ++c) yp[at + t * C + c] *= r[c];
@@ -82,18 +89,20 @@ Tensor aft_simple(const Tensor& q, const Tensor& k, const Tensor& v) {
     kernels::parallel_for(B, 1, [&](int64_t b0, int64_t b1) {
       float* s = t_scratch.get(size_t(2 * T * C + C));
       float *p = s + T * C, *dr = p + T * C;
+      std::vector<double> sum_gs(static_cast<size_t>(C));
       for (int64_t b = b0; b < b1; ++b) {
         const int64_t at = b * T * C;
         const float *m = sp + b * 3 * C, *S = m + C, *r = S + C;
         const float *g = gp + at, *kb = kp + at, *vb = vp + at;
         kernels::vec_sigmoid(qp + at, s, T * C);
-        for (int64_t c = 0; c < C; ++c) dr[c] = 0.0f;
+        std::fill(sum_gs.begin(), sum_gs.end(), 0.0);
         for (int64_t t = 0; t < T; ++t)
           for (int64_t c = 0; c < C; ++c) {
             const int64_t i = t * C + c;
-            dr[c] += g[i] * s[i];
+            sum_gs[size_t(c)] += double(g[i]) * s[i];
             dqp[at + i] = g[i] * r[c] * s[i] * (1.0f - s[i]);
           }
+        for (int64_t c = 0; c < C; ++c) dr[c] = float(sum_gs[size_t(c)]);
         softmax_weights(kb, m, S, T, C, p);
         for (int64_t t = 0; t < T; ++t)
           for (int64_t c = 0; c < C; ++c) {
