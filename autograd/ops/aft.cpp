@@ -30,8 +30,8 @@ namespace {
 
 thread_local kernels::detail::ScratchBuffer t_scratch;
 
-// p = exp(K - m) / S for one batch entry's [T, C] block (S = 0: e unscaled,
-// when S is being computed).
+// p = exp(K - m) / S for one batch entry's [T, C] block; with S null,
+// exp(K - m) alone (the forward, which sums it into S).
 void softmax_weights(const float* k, const float* m, const float* S, int64_t T, int64_t C,
                      float* p) {
   for (int64_t t = 0; t < T; ++t)
