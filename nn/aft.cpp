@@ -141,7 +141,7 @@ Tensor AFT::forward(const Tensor& x) {
                                   << (options.tokens ? std::to_string(options.tokens) : "N") << ", "
                                   << options.dim << "]");
   // AFT-simple's mix is one sum over positions: the fused op (ops/aft.cpp)
-  // gives the same values in two passes instead of two dozen.
+  // gives the same values in one pass each way instead of about ten.
   if (options.variant == "simple") return proj.forward(aft_simple(q.forward(x), k.forward(x), v.forward(x)));
   return proj.forward(aft_core(q.forward(x), k.forward(x), v.forward(x), [this](const Tensor& z) { return mix(z); }));
 }

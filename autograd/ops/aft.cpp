@@ -30,6 +30,14 @@ namespace {
 
 thread_local kernels::detail::ScratchBuffer t_scratch;
 
+// The per-channel sums over t, in double; per thread, grown and reused like
+// t_scratch, so no call allocates them.
+double* double_sums(int64_t n) {
+  thread_local std::vector<double> sums;
+  if (sums.size() < size_t(n)) sums.resize(size_t(n));
+  return sums.data();
+}
+
 // p = exp(K - m) / S for one batch entry's [T, C] block; with S null,
 // exp(K - m) alone (the forward, which sums it into S).
 void softmax_weights(const float* k, const float* m, const float* S, int64_t T, int64_t C,
@@ -57,7 +65,8 @@ Tensor aft_simple(const Tensor& q, const Tensor& k, const Tensor& v) {
   float *yp = y.data(), *sp = stats.data();
   kernels::parallel_for(B, 1, [&](int64_t b0, int64_t b1) {
     float* e = t_scratch.get(size_t(T * C));
-    std::vector<double> sum_e(static_cast<size_t>(C)), sum_ev(static_cast<size_t>(C));
+    double* sum_e = double_sums(2 * C);
+    double* sum_ev = sum_e + C;
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t at = b * T * C;
       float *m = sp + b * 3 * C, *S = m + C, *r = S + C;
@@ -65,16 +74,15 @@ Tensor aft_simple(const Tensor& q, const Tensor& k, const Tensor& v) {
       for (int64_t t = 1; t < T; ++t)
         for (int64_t c = 0; c < C; ++c) m[c] = std::max(m[c], kp[at + t * C + c]);
       softmax_weights(kp + at, m, nullptr, T, C, e);
-      std::fill(sum_e.begin(), sum_e.end(), 0.0);
-      std::fill(sum_ev.begin(), sum_ev.end(), 0.0);
+      std::fill_n(sum_e, 2 * C, 0.0);
       for (int64_t t = 0; t < T; ++t)
         for (int64_t c = 0; c < C; ++c) {
-          sum_e[size_t(c)] += e[t * C + c];
-          sum_ev[size_t(c)] += double(e[t * C + c]) * vp[at + t * C + c];
+          sum_e[c] += e[t * C + c];
+          sum_ev[c] += double(e[t * C + c]) * vp[at + t * C + c];
         }
       for (int64_t c = 0; c < C; ++c) {
-        S[c] = float(sum_e[size_t(c)]);
-        r[c] = float(sum_ev[size_t(c)] / sum_e[size_t(c)]);
+        S[c] = float(sum_e[c]);
+        r[c] = float(sum_ev[c] / sum_e[c]);
       }
       kernels::vec_sigmoid(qp + at, yp + at, T * C);
       for (int64_t t = 0; t < T; ++t)
@@ -89,20 +97,20 @@ Tensor aft_simple(const Tensor& q, const Tensor& k, const Tensor& v) {
     kernels::parallel_for(B, 1, [&](int64_t b0, int64_t b1) {
       float* s = t_scratch.get(size_t(2 * T * C + C));
       float *p = s + T * C, *dr = p + T * C;
-      std::vector<double> sum_gs(static_cast<size_t>(C));
+      double* sum_gs = double_sums(C);
       for (int64_t b = b0; b < b1; ++b) {
         const int64_t at = b * T * C;
         const float *m = sp + b * 3 * C, *S = m + C, *r = S + C;
         const float *g = gp + at, *kb = kp + at, *vb = vp + at;
         kernels::vec_sigmoid(qp + at, s, T * C);
-        std::fill(sum_gs.begin(), sum_gs.end(), 0.0);
+        std::fill_n(sum_gs, C, 0.0);
         for (int64_t t = 0; t < T; ++t)
           for (int64_t c = 0; c < C; ++c) {
             const int64_t i = t * C + c;
-            sum_gs[size_t(c)] += double(g[i]) * s[i];
+            sum_gs[c] += double(g[i]) * s[i];
             dqp[at + i] = g[i] * r[c] * s[i] * (1.0f - s[i]);
           }
-        for (int64_t c = 0; c < C; ++c) dr[c] = float(sum_gs[size_t(c)]);
+        for (int64_t c = 0; c < C; ++c) dr[c] = float(sum_gs[c]);
         softmax_weights(kb, m, S, T, C, p);
         for (int64_t t = 0; t < T; ++t)
           for (int64_t c = 0; c < C; ++c) {
