@@ -68,8 +68,12 @@ int64_t ConvTokenizer::tokens(int64_t image_size, int64_t n_conv, int64_t kernel
 
 Tensor ConvTokenizer::forward(const Tensor& images) const {
   check_images("ConvTokenizer", images, conv_layers.front()->in_channels);
+  // ReLU after the pool, on a quarter of the pixels: max and ReLU commute
+  // (ReLU does not decrease), so the values are the same bits, and so are the
+  // gradients: the window's first maximum is the same pixel before and after
+  // the ReLU, or the window's maximum is <= 0 and no gradient passes either way.
   Tensor h = images;
-  for (const auto& conv : conv_layers) h = max_pool2d(relu(conv->forward(h)), 3, 2, 1);
+  for (const auto& conv : conv_layers) h = relu(max_pool2d(conv->forward(h), 3, 2, 1));
   return to_tokens(h);
 }
 

@@ -179,6 +179,21 @@ TEST_CASE("ConvTokenizer: tokens, params sum k^2 c_{i-1} c_i, Kaiming init (1.2)
   Tensor t = tiny.forward(images);
   CHECK(t.shape() == Shape{2, ConvTokenizer::tokens(6, 2, 3), 3});
   require_module_gradcheck(tiny, images, [&](const Tensor& v) { return tiny.forward(v); });
+
+  // The module pools before its ReLU (cheaper); 1.2 writes ReLU then pool.
+  // Both orders give the same values and the same weight gradients.
+  Tensor x = Tensor::randn({2, 3, 12, 12}, 15);
+  Tensor h = x;
+  for (const auto& conv : two.conv_layers) h = max_pool2d(relu(conv->forward(h)), 3, 2, 1);
+  Tensor spec = transpose(reshape(h, {2, 128, -1}), 1, 2);
+  Tensor r = Tensor::randn(spec.shape(), 16);
+  sum(mul(spec, r)).backward();
+  std::vector<std::vector<float>> spec_grads;
+  for (Tensor& p : two.parameters()) spec_grads.push_back(p.grad().to_vector()), p.zero_grad();
+  Tensor fast = two.forward(x);
+  CHECK(fast.to_vector() == spec.to_vector());
+  sum(mul(fast, r)).backward();
+  for (size_t i = 0; i < spec_grads.size(); ++i) CHECK(two.parameters()[i].grad().to_vector() == spec_grads[i]);
 }
 
 TEST_CASE("SeqPool and mean pooling (1.4)", "[nn][layers]") {

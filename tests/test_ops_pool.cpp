@@ -1,5 +1,7 @@
 #include <limits>
+#include <vector>
 
+#include "autograd/random.h"
 #include "tests/helpers.h"
 
 using namespace cf;
@@ -39,6 +41,49 @@ TEST_CASE("max_pool2d: ties, NaN and -inf windows", "[ops][pool][grad]") {
   CHECK(z.grad().to_vector() == std::vector<float>{0, 0, 0, 0, 1, 2, 0, 2, 4});
 }
 
+// max_pool2d finds each window's maximum in vectorised passes down and
+// across (pool.cpp); a window-by-window scan in row-major order is the
+// definition. Values from {0, 1, 2, NaN, -inf} make ties, NaN and -inf
+// windows common; the geometries include kernels wider than the image.
+TEST_CASE("max_pool2d matches a window-by-window scan, ties included", "[ops][pool][grad]") {
+  const float values[] = {0, 1, 2, 2, 1, std::numeric_limits<float>::quiet_NaN(),
+                          -std::numeric_limits<float>::infinity()};
+  struct Case { Shape shape; int64_t k, stride, pad; };
+  const Case cases[] = {{{2, 3, 7, 9}, 3, 2, 1}, {{2, 3, 7, 9}, 2, 2, 0}, {{1, 2, 6, 5}, 3, 1, 1},
+                        {{1, 2, 8, 8}, 4, 2, 2}, {{1, 1, 9, 7}, 5, 3, 2}, {{1, 2, 1, 5}, 1, 1, 0},
+                        {{1, 1, 2, 2}, 5, 1, 2}, {{3, 1, 5, 1}, 3, 2, 1}};
+  uint64_t seed = 5;
+  for (const Case& c : cases) {
+    INFO(shape_str(c.shape) << " kernel " << c.k << " stride " << c.stride << " padding " << c.pad);
+    Tensor x = Tensor::empty(c.shape);
+    const Rng rng(seed++);
+    for (int64_t i = 0; i < x.numel(); ++i) x.data()[i] = values[int(rng.uniform(uint64_t(i)) * 7)];
+    x.requires_grad_(true);
+    Tensor y = max_pool2d(x, c.k, c.stride, c.pad);
+    Tensor dy = Tensor::randn(y.shape(), seed++);
+    y.backward(dy);
+    const int64_t planes = c.shape[0] * c.shape[1], H = c.shape[2], W = c.shape[3];
+    const int64_t Ho = y.size(2), Wo = y.size(3);
+    std::vector<float> want_y, want_dx(size_t(x.numel()), 0.0f);
+    for (int64_t p = 0; p < planes; ++p)
+      for (int64_t oy = 0; oy < Ho; ++oy)
+        for (int64_t ox = 0; ox < Wo; ++ox) {
+          float best = -std::numeric_limits<float>::infinity();
+          int64_t arg = -1;
+          for (int64_t iy = oy * c.stride - c.pad; iy < oy * c.stride - c.pad + c.k; ++iy)
+            for (int64_t ix = ox * c.stride - c.pad; ix < ox * c.stride - c.pad + c.k; ++ix) {
+              if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+              const int64_t in = (p * H + iy) * W + ix;
+              if (x.data()[in] > best) best = x.data()[in], arg = in;
+            }
+          want_y.push_back(best);
+          if (arg >= 0) want_dx[size_t(arg)] += dy.data()[(p * Ho + oy) * Wo + ox];
+        }
+    CHECK(y.to_vector() == want_y);
+    CHECK(x.grad().to_vector() == want_dx);
+  }
+}
+
 TEST_CASE("pooling gradients", "[ops][pool][grad]") {
   using V = const std::vector<Tensor>&;
   for (const Shape& s : std::vector<Shape>{{1, 1, 4, 4}, {2, 3, 5, 6}, {1, 2, 1, 1}}) {
@@ -61,4 +106,9 @@ TEST_CASE("pooling reports bad arguments", "[ops][pool][errors]") {
   CHECK(error_of([&] { avg_pool2d(x, 2, 0); }).find("avg_pool2d: kernel 2, stride 0") != std::string::npos);
   CHECK(error_of([&] { max_pool2d(x, 2, 2, 2); }).find("padding 2") != std::string::npos);
   CHECK(error_of([&] { max_pool2d(x, 5, 1); }).find("larger than the padded input") != std::string::npos);
+  // Offsets within a plane are 32-bit: H W + kernel must stay below 2^31.
+  const int64_t huge = (int64_t(1) << 31) - 1;
+  CHECK(error_of([&] { max_pool2d(Tensor::ones({1, 1, 1, 1}), huge, 1, huge / 2); })
+            .find("max_pool2d: input [1, 1, 1, 1] with kernel 2147483647: H W + kernel must be "
+                  "below 2^31") != std::string::npos);
 }
