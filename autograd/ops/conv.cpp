@@ -8,6 +8,7 @@
 #include "autograd/error.h"
 #include "autograd/graph.h"
 #include "autograd/kernels/gemm.h"
+#include "autograd/kernels/simd_kernels.h"
 #include "autograd/kernels/threads.h"
 #include "autograd/ops.h"
 #include "autograd/ops/check.h"
@@ -15,6 +16,11 @@
 namespace cf {
 
 namespace {
+
+// Each thread's col buffer, grown and reused: a fresh vector per chunk came
+// from the system (it is larger than malloc's mmap threshold) and cost a
+// page fault per 4 KiB on every step.
+thread_local kernels::detail::ScratchBuffer t_col;
 
 struct ConvGeometry {
   int64_t B, C, H, W, O, kh, kw, stride, pad, groups, Ho, Wo;
@@ -108,15 +114,15 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
               int64_t padding, int64_t groups) {
   const ConvGeometry g = check_conv(x, weight, bias, stride, padding, groups);
   Tensor y = Tensor::empty({g.B, g.O, g.Ho, g.Wo});
-  // Images are independent: one chunk per image, each with its own col buffer.
+  // Images are independent: one chunk per image.
   kernels::parallel_for(g.B, 1, [&](int64_t b0, int64_t b1) {
-    std::vector<float> col(size_t(g.patch() * g.pixels()));
+    float* col = t_col.get(size_t(g.patch() * g.pixels()));
     for (int64_t b = b0; b < b1; ++b)
       for (int64_t grp = 0; grp < groups; ++grp) {
-        im2col(x.data() + (b * g.C + grp * g.Cg()) * g.H * g.W, col.data(), g);
+        im2col(x.data() + (b * g.C + grp * g.Cg()) * g.H * g.W, col, g);
         float* out = y.data() + (b * g.O + grp * g.Og()) * g.pixels();
         kernels::sgemm(false, false, g.Og(), g.pixels(), g.patch(), 1.0f,
-                       weight.data() + grp * g.Og() * g.patch(), g.patch(), col.data(),
+                       weight.data() + grp * g.Og() * g.patch(), g.patch(), col,
                        g.pixels(), 0.0f, out, g.pixels());
         if (bias.defined())
           for (int64_t o = 0; o < g.Og(); ++o)
@@ -129,34 +135,39 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
     Tensor dw = weight.requires_grad() ? Tensor::zeros(weight.shape()) : Tensor();
     Tensor db = bias.requires_grad() ? Tensor::zeros(bias.shape()) : Tensor();
     const int64_t chunks = (g.B + kImagesPerChunk - 1) / kImagesPerChunk;
-    std::vector<std::vector<float>> partial_dw(size_t(dw.defined() ? chunks : 0));
+    // One row of partial weight gradients per chunk, from the buffer pool.
+    Tensor partial_dw = dw.defined() ? Tensor::empty({chunks, weight.numel()}) : Tensor();
     kernels::parallel_for(g.B, kImagesPerChunk, [&](int64_t b0, int64_t b1) {
-      std::vector<float> col(size_t(g.patch() * g.pixels()));
-      std::vector<float>* dw_chunk = nullptr;
+      float* col = t_col.get(size_t(g.patch() * g.pixels()));
+      float* dw_chunk = nullptr;
       if (dw.defined()) {
-        dw_chunk = &partial_dw[size_t(b0 / kImagesPerChunk)];
-        dw_chunk->assign(size_t(weight.numel()), 0.0f);
+        dw_chunk = partial_dw.data() + (b0 / kImagesPerChunk) * weight.numel();
+        std::fill_n(dw_chunk, weight.numel(), 0.0f);
       }
       for (int64_t b = b0; b < b1; ++b)
         for (int64_t grp = 0; grp < g.groups; ++grp) {
           const float* dout = dy.data() + (b * g.O + grp * g.Og()) * g.pixels();
           const int64_t img = (b * g.C + grp * g.Cg()) * g.H * g.W;
           if (dw_chunk) {  // dW_g += dy_g col^T
-            im2col(x.data() + img, col.data(), g);
+            im2col(x.data() + img, col, g);
             kernels::sgemm(false, true, g.Og(), g.patch(), g.pixels(), 1.0f, dout, g.pixels(),
-                           col.data(), g.pixels(), 1.0f,
-                           dw_chunk->data() + grp * g.Og() * g.patch(), g.patch());
+                           col, g.pixels(), 1.0f, dw_chunk + grp * g.Og() * g.patch(), g.patch());
           }
           if (dx.defined()) {  // dcol = W_g^T dy_g, folded back by col2im
             kernels::sgemm(true, false, g.patch(), g.pixels(), g.Og(), 1.0f,
                            weight.data() + grp * g.Og() * g.patch(), g.patch(), dout,
-                           g.pixels(), 0.0f, col.data(), g.pixels());
-            col2im(col.data(), dx.data() + img, g);
+                           g.pixels(), 0.0f, col, g.pixels());
+            col2im(col, dx.data() + img, g);
           }
         }
     });
-    for (const std::vector<float>& part : partial_dw)
-      for (size_t i = 0; i < part.size(); ++i) dw.data()[i] += part[i];
+    if (dw.defined()) {
+      const int64_t n = weight.numel();
+      float* pdw = dw.data();
+      const float* part = partial_dw.data();
+      for (int64_t c = 0; c < chunks; ++c)
+        for (int64_t i = 0; i < n; ++i) pdw[i] += part[c * n + i];
+    }
     if (db.defined())  // db_o = sum over images and pixels of dy
       for (int64_t b = 0; b < g.B; ++b)
         for (int64_t o = 0; o < g.O; ++o)
