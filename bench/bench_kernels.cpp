@@ -15,6 +15,7 @@
 #include <new>
 #include <random>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -36,25 +37,54 @@ using cf::bench::seconds_since;
 
 namespace {
 
-// Median seconds of one call of fn: `reps` samples, each timing enough calls
-// to last at least ~20 ms so the clock's resolution does not matter.
-double median_seconds(const std::function<void()>& fn, int reps = 5) {
-  fn();  // warm-up: page faults, pool start-up, packing buffers
+// How many calls of fn last at least ~20 ms together, so the clock's
+// resolution does not matter; after a warm-up call (page faults, pool
+// start-up, packing buffers).
+int calls_for_20ms(const std::function<void()>& fn) {
+  fn();
   int calls = 1;
   for (;;) {
     const auto t0 = Clock::now();
     for (int i = 0; i < calls; ++i) fn();
-    if (seconds_since(t0) > 0.02) break;
+    if (seconds_since(t0) > 0.02) return calls;
     calls *= 2;
   }
+}
+
+double seconds_per_call(const std::function<void()>& fn, int calls) {
+  const auto t0 = Clock::now();
+  for (int i = 0; i < calls; ++i) fn();
+  return seconds_since(t0) / calls;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// Median seconds of one call of fn over `reps` samples (the SGEMM table's
+// measure when OpenBLAS is absent).
+[[maybe_unused]] double median_seconds(const std::function<void()>& fn, int reps = 5) {
+  const int calls = calls_for_20ms(fn);
   std::vector<double> t;
+  for (int r = 0; r < reps; ++r) t.push_back(seconds_per_call(fn, calls));
+  return median(t);
+}
+
+// Median seconds of one call of fn_a and of fn_b, their samples taken
+// alternately so that both see the same machine load (the ratio is what
+// matters). Each sample of fn_a starts after `settle_a` seconds idle.
+std::pair<double, double> median_pair(const std::function<void()>& fn_a,
+                                      const std::function<void()>& fn_b, double settle_a = 0,
+                                      int reps = 7) {
+  const int calls_a = calls_for_20ms(fn_a), calls_b = calls_for_20ms(fn_b);
+  std::vector<double> a, b;
   for (int r = 0; r < reps; ++r) {
-    const auto t0 = Clock::now();
-    for (int i = 0; i < calls; ++i) fn();
-    t.push_back(seconds_since(t0) / calls);
+    std::this_thread::sleep_for(std::chrono::duration<double>(settle_a));
+    a.push_back(seconds_per_call(fn_a, calls_a));
+    b.push_back(seconds_per_call(fn_b, calls_b));
   }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
+  return {median(a), median(b)};
 }
 
 // Every buffer is 64-byte aligned, as a Tensor's storage is
@@ -120,43 +150,33 @@ void bench_gemm(double peak_gflops_per_core) {
       const auto B = random_vector(size_t(s.K * s.N * s.batch), 2);
       Buffer C(size_t(s.M * s.N * s.batch));
       const double flop = 2.0 * s.M * s.N * s.K * s.batch;
-      const double t_cf = median_seconds([&] {
+      const auto cf_call = [&] {
         ck::sgemm_batched(false, false, s.M, s.N, s.K, 1.0f, A.data(), s.K, s.M * s.K,
                           B.data(), s.N, s.K * s.N, 0.0f, C.data(), s.N, s.M * s.N, s.batch);
-      });
-      const double gf = flop / t_cf * 1e-9;
-      std::printf("%-24s %3d %9.1f %6.1f%%", s.name.c_str(), threads, gf, 100 * gf / peak);
+      };
 #ifdef CF_BENCH_OPENBLAS
       // No strided-batched call in the OpenBLAS C interface we can rely on:
-      // one cblas_sgemm per product.
-      const double t_blas = median_seconds([&] {
+      // one cblas_sgemm per product. Samples alternate with cf's. After a
+      // call, OpenBLAS's workers spin for 2^28 cycles (its THREAD_TIMEOUT,
+      // ~0.1 s here) before they sleep; on two cores they would take cf's,
+      // so with threads cf's samples start after 0.2 s idle.
+      const auto [t_cf, t_blas] = median_pair(cf_call, [&] {
         for (int64_t i = 0; i < s.batch; ++i)
           cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(s.M), int(s.N), int(s.K),
                       1.0f, A.data() + i * s.M * s.K, int(s.K), B.data() + i * s.K * s.N,
                       int(s.N), 0.0f, C.data() + i * s.M * s.N, int(s.N));
-      });
-      const double gf_blas = flop / t_blas * 1e-9;
-      std::printf(" %10.1f %7.2fx\n", gf_blas, gf / gf_blas);
+      }, threads > 1 ? 0.2 : 0.0);
+      const double gf = flop / t_cf * 1e-9, gf_blas = flop / t_blas * 1e-9;
+      std::printf("%-24s %3d %9.1f %6.1f%% %10.1f %7.2fx\n", s.name.c_str(), threads, gf,
+                  100 * gf / peak, gf_blas, gf / gf_blas);
 #else
-      std::printf(" %10s %8s\n", "-", "-");
+      const double gf = flop / median_seconds(cf_call) * 1e-9;
+      std::printf("%-24s %3d %9.1f %6.1f%% %10s %8s\n", s.name.c_str(), threads, gf,
+                  100 * gf / peak, "-", "-");
 #endif
     }
   }
   std::printf("\n");
-}
-
-// Median seconds of fn_a and fn_b, measured alternately so that both see the
-// same machine load (the ratio is what matters).
-std::pair<double, double> median_pair(const std::function<void()>& fn_a,
-                                      const std::function<void()>& fn_b, int reps = 7) {
-  std::vector<double> a, b;
-  for (int r = 0; r < reps; ++r) {
-    a.push_back(median_seconds(fn_a, 1));
-    b.push_back(median_seconds(fn_b, 1));
-  }
-  std::sort(a.begin(), a.end());
-  std::sort(b.begin(), b.end());
-  return {a[a.size() / 2], b[b.size() / 2]};
 }
 
 // Row kernels at one thread: the active SIMD path against CF_SIMD=scalar, on
