@@ -15,7 +15,6 @@
 #include <new>
 #include <random>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -73,14 +72,15 @@ double median(std::vector<double> v) {
 
 // Median seconds of one call of fn_a and of fn_b, their samples taken
 // alternately so that both see the same machine load (the ratio is what
-// matters). Each sample of fn_a starts after `settle_a` seconds idle.
+// matters). Each sample of fn_a follows `settle_a` seconds of untimed calls
+// of it.
 std::pair<double, double> median_pair(const std::function<void()>& fn_a,
                                       const std::function<void()>& fn_b, double settle_a = 0,
                                       int reps = 7) {
   const int calls_a = calls_for_20ms(fn_a), calls_b = calls_for_20ms(fn_b);
   std::vector<double> a, b;
   for (int r = 0; r < reps; ++r) {
-    std::this_thread::sleep_for(std::chrono::duration<double>(settle_a));
+    for (const auto t0 = Clock::now(); seconds_since(t0) < settle_a;) fn_a();
     a.push_back(seconds_per_call(fn_a, calls_a));
     b.push_back(seconds_per_call(fn_b, calls_b));
   }
@@ -159,7 +159,8 @@ void bench_gemm(double peak_gflops_per_core) {
       // one cblas_sgemm per product. Samples alternate with cf's. After a
       // call, OpenBLAS's workers spin for 2^28 cycles (its THREAD_TIMEOUT,
       // ~0.1 s here) before they sleep; on two cores they would take cf's,
-      // so with threads cf's samples start after 0.2 s idle.
+      // so with threads cf's samples start after 0.2 s of untimed calls.
+      // (An idle pause instead cost cf's first calls their speed.)
       const auto [t_cf, t_blas] = median_pair(cf_call, [&] {
         for (int64_t i = 0; i < s.batch; ++i)
           cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(s.M), int(s.N), int(s.K),
