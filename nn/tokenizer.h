@@ -23,7 +23,8 @@ class PatchEmbed : public Module {
 };
 
 // 1.2: n_conv times Conv2d(k x k, stride 1, padding floor(k/2), no bias)
-// -> ReLU -> MaxPool2d(3, stride 2, padding 1). Channels C_in -> c_1 -> ...
+// -> ReLU -> MaxPool2d(3, stride 2, padding 1), computed with the pool
+// first (the same values: ReLU commutes with max). Channels C_in -> c_1 -> ...
 // -> D, intermediate ones `channels`. Kaiming normal init (fan_in, ReLU gain).
 // Params sum_i k^2 c_{i-1} c_i.
 class ConvTokenizer : public Module {
