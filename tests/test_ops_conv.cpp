@@ -23,7 +23,12 @@ float direct(const Tensor& x, const Tensor& w, const Tensor& bias, int64_t s, in
 
 TEST_CASE("conv2d matches the direct definition", "[ops][conv]") {
   struct Case { Shape x, w; int64_t s, p, g; };
+  // Stride 1 with Wo == W (3x3 padding 1, 5x5 padding 2 wider than the
+  // image, 1x1) copies each patch row as one span; the others run by run.
   for (const Case& c : std::vector<Case>{{{2, 3, 5, 6}, {4, 3, 3, 3}, 1, 1, 1},
+                                         {{1, 2, 3, 4}, {2, 2, 5, 5}, 1, 2, 1},
+                                         {{2, 3, 4, 5}, {2, 3, 1, 1}, 1, 0, 1},
+                                         {{1, 2, 5, 6}, {3, 2, 3, 3}, 1, 0, 1},
                                          {{1, 4, 7, 7}, {4, 1, 3, 3}, 2, 1, 4},
                                          {{1, 4, 4, 4}, {6, 2, 2, 2}, 2, 0, 2}}) {
     Tensor x = Tensor::randn(c.x, 71), w = Tensor::randn(c.w, 72), b = Tensor::randn({c.w[0]}, 73);
@@ -42,6 +47,8 @@ TEST_CASE("conv2d gradients", "[ops][conv][grad]") {
                     {Tensor::randn({2, 2, 4, 5}, 74), Tensor::randn({3, 2, 3, 3}, 75), Tensor::randn({3}, 76)});
   require_gradcheck([](V v) { return conv2d(v[0], v[1], Tensor(), 2, 0); },
                     {Tensor::randn({1, 3, 5, 5}, 77), Tensor::randn({2, 3, 2, 2}, 78)});
+  require_gradcheck([](V v) { return conv2d(v[0], v[1], Tensor(), 1, 2); },
+                    {Tensor::randn({1, 2, 3, 4}, 85), Tensor::randn({2, 2, 5, 5}, 86)});
   // Depthwise: groups = channels.
   require_gradcheck([](V v) { return conv2d(v[0], v[1], v[2], 1, 1, 3); },
                     {Tensor::randn({2, 3, 4, 4}, 79), Tensor::randn({3, 1, 3, 3}, 80), Tensor::randn({3}, 81)});
