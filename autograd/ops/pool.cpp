@@ -1,4 +1,7 @@
-// max_pool2d and avg_pool2d on [B, C, H, W]: one window loop serves both.
+// max_pool2d and avg_pool2d on [B, C, H, W], with one geometry check.
+// avg_pool2d walks window by window (for_each_window); max_pool2d finds a
+// whole output row's windows at once, in passes the compiler vectorises
+// (window_maxima).
 #include <algorithm>
 #include <cstdint>
 #include <limits>
