@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "autograd/error.h"
@@ -36,6 +37,13 @@ PoolGeometry check_pool(const char* op, const Tensor& x, int64_t k, int64_t stri
   return g;
 }
 
+// The input indices [first, end) of output index o's window along an axis
+// of `size` pixels, clipped to the axis (the padding holds no pixels).
+std::pair<int64_t, int64_t> window_span(const PoolGeometry& g, int64_t o, int64_t size) {
+  const int64_t start = o * g.stride - g.pad;
+  return {std::max<int64_t>(0, start), std::min<int64_t>(size, start + g.k)};
+}
+
 // Calls f(out, window) for every output pixel `out` of the planes [p0, p1);
 // window(g) calls g(in) for every input pixel `in` inside out's window, row
 // by row. Each output is reduced in registers and stored once.
@@ -43,11 +51,9 @@ template <class F>
 void for_each_window(const PoolGeometry& g, int64_t p0, int64_t p1, F f) {
   for (int64_t p = p0; p < p1; ++p)
     for (int64_t y = 0; y < g.Ho; ++y) {
-      const int64_t y0 = std::max<int64_t>(0, y * g.stride - g.pad);
-      const int64_t y1 = std::min<int64_t>(g.H, y * g.stride - g.pad + g.k);
+      const auto [y0, y1] = window_span(g, y, g.H);
       for (int64_t x = 0; x < g.Wo; ++x) {
-        const int64_t x0 = std::max<int64_t>(0, x * g.stride - g.pad);
-        const int64_t x1 = std::min<int64_t>(g.W, x * g.stride - g.pad + g.k);
+        const auto [x0, x1] = window_span(g, x, g.W);
         f((p * g.Ho + y) * g.Wo + x, [&](auto&& visit) {
           for (int64_t iy = y0; iy < y1; ++iy)
             for (int64_t ix = x0; ix < x1; ++ix) visit((p * g.H + iy) * g.W + ix);
@@ -91,15 +97,9 @@ WindowRows& window_rows(const PoolGeometry& g) {
   return w;
 }
 
-// The first row of output row oy's windows inside the image.
-int64_t first_row(const PoolGeometry& g, int64_t oy) {
-  return std::max<int64_t>(0, oy * g.stride - g.pad);
-}
-
 template <bool kArg>
 void window_maxima(const PoolGeometry& g, const float* plane, int64_t oy, WindowRows& w) {
-  const int64_t y0 = first_row(g, oy);
-  const int64_t y1 = std::min<int64_t>(g.H, oy * g.stride - g.pad + g.k);
+  const auto [y0, y1] = window_span(g, oy, g.H);
   float* col = w.col.data() + g.pad;
   int32_t* col_arg = w.col_arg.data() + g.pad;
   std::fill_n(col, g.W, kLowest);
@@ -177,10 +177,11 @@ Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t paddi
         for (int64_t oy = 0; oy < g.Ho; ++oy) {
           window_maxima<true>(g, px + p * g.H * g.W, oy, w);
           const float* d = pdy + (p * g.Ho + oy) * g.Wo;
+          const int64_t y0_offset = window_span(g, oy, g.H).first * g.W - g.pad;
           for (int64_t ox = 0; ox < g.Wo; ++ox) {
             const int64_t j = ox * g.stride;
             if (w.max[j] == kLowest) continue;  // no number in the window
-            dxp[first_row(g, oy) * g.W + j - g.pad + w.arg[j]] += d[ox];
+            dxp[y0_offset + j + w.arg[j]] += d[ox];  // y0 W + j - pad + arg[j]
           }
         }
       }
