@@ -51,9 +51,13 @@ template <class F>
 void for_each_window(const PoolGeometry& g, int64_t p0, int64_t p1, F f) {
   for (int64_t p = p0; p < p1; ++p)
     for (int64_t y = 0; y < g.Ho; ++y) {
-      const auto [y0, y1] = window_span(g, y, g.H);
+      // Plain variables, not structured bindings: the lambda below captures
+      // them, which clang before 16 rejects for bindings.
+      const std::pair<int64_t, int64_t> rows = window_span(g, y, g.H);
+      const int64_t y0 = rows.first, y1 = rows.second;
       for (int64_t x = 0; x < g.Wo; ++x) {
-        const auto [x0, x1] = window_span(g, x, g.W);
+        const std::pair<int64_t, int64_t> cols = window_span(g, x, g.W);
+        const int64_t x0 = cols.first, x1 = cols.second;
         f((p * g.Ho + y) * g.Wo + x, [&](auto&& visit) {
           for (int64_t iy = y0; iy < y1; ++iy)
             for (int64_t ix = x0; ix < x1; ++ix) visit((p * g.H + iy) * g.W + ix);
