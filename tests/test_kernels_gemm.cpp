@@ -262,6 +262,41 @@ TEST_CASE("sgemm is bit-identical with 1, 2 and 8 threads", "[kernels][gemm][thr
   }
 }
 
+TEST_CASE("sgemm on one thread packs B inside the micro-kernel: the bits of packing it first",
+          "[kernels][gemm][threads]") {
+  // On one thread (or nested in a parallel_for chunk), B not transposed, the
+  // first A strip's micro-kernel calls pack each full B strip as they read
+  // it; on several threads the panel is packed first. The shapes cross two
+  // A blocks (M = 200 > 168), two K blocks (K = 600) and a short last B
+  // strip (N = 45) or none (N = 64), with short first A strips (M = 4).
+  cf::test::SimdPathGuard path_guard;
+  cf::test::ThreadCountGuard thread_guard;
+  for (SimdPath path : cf::test::supported_paths()) {
+    set_simd_path(path);
+    for (bool ta : {false, true})
+      for (int64_t M : {4, 200})
+        for (int64_t N : {45, 64}) {
+          Problem p(ta, false, M, N, 600, 3, 60 + M + N + ta);
+          INFO("path " << simd_path_name(path) << " ta=" << ta << " M=" << M << " N=" << N);
+          set_num_threads(1);
+          check_against_reference(p, 1.5f, -0.5f);
+          auto run = [&] {
+            std::vector<float> c = p.C0;
+            sgemm(p.ta, p.tb, p.M, p.N, p.K, 1.5f, p.A.data(), p.lda, p.B.data(), p.ldb, -0.5f,
+                  c.data(), p.ldc);
+            return c;
+          };
+          const std::vector<float> one = run();
+          set_num_threads(2);
+          const std::vector<float> two = run();
+          std::vector<float> nested;
+          parallel_for(1, 1, [&](int64_t, int64_t) { nested = run(); });
+          REQUIRE(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
+          REQUIRE(std::memcmp(one.data(), nested.data(), one.size() * sizeof(float)) == 0);
+        }
+  }
+}
+
 TEST_CASE("sgemm_batched: strides, broadcast and many small products", "[kernels][gemm]") {
   cf::test::ThreadCountGuard guard;
   set_num_threads(2);

@@ -15,6 +15,10 @@
 // it, so the inner loop only streams contiguous memory. The packing routine
 // takes the operand through two strides, which is how the four layouts
 // (A.B, A.B^T, A^T.B, A^T.B^T) are handled without materialising transposes.
+// Where it can, the micro-kernel packs a strip itself, from the operand, the
+// first time it reads it (gemm_microkernel.h): each A strip on the block's
+// first B strip; and, in a product that runs on one thread with B not
+// transposed, each B strip on the first A strip.
 //
 // Threads split the ic loop (and, when M has few blocks, the jr loop too);
 // each C element is still computed by one micro-kernel call per pc step, in
@@ -86,8 +90,6 @@ thread_local detail::ScratchBuffer t_pack_b;
 struct GemmKernels {
   detail::GemmMicroKernel micro;
   detail::PackStripRows pack_rows;  // may be null: use the portable loop
-  // May be null: pack each A block before computing with it.
-  detail::GemmPackingMicroKernel micro_packing = nullptr;
 };
 
 // Pack a `rows` x kc slice of an operand into strips `w` rows wide: strip s
@@ -179,6 +181,10 @@ void gemm_blocked(const Gemm& g, const GemmKernels& kern, bool parallel) {
       round_up(ceil_div(g.M, round_up(ceil_div(g.M, kMC), threads)), MR);
   const int64_t m_blocks = ceil_div(g.M, mc_max);
   float* packed_b = t_pack_b.get(size_t(kc_max * nc_max));
+  // On one thread the first A strip packs the B strips it reads (their rows
+  // must be contiguous along j: B not transposed). On several, every thread
+  // needs the whole panel from the start, so it is packed first.
+  const bool b_in_kernel = !parallel && b_sj == 1;
 
   for (int64_t jc = 0; jc < g.N; jc += nc_max) {
     const int64_t nc = std::min(nc_max, g.N - jc);
@@ -196,11 +202,17 @@ void gemm_blocked(const Gemm& g, const GemmKernels& kern, bool parallel) {
       const float beta = pc == 0 ? g.beta : 1.0f;
 
       const float* b_src = g.B + pc * b_sk + jc * b_sj;
-      // A few strips per task, so that a narrow B (N = 128: eight strips of
-      // 16, four of 32) is still packed by every thread.
-      for_chunks(parallel, n_strips, 2, [&](int64_t s0, int64_t s1) {
-        pack_strips<NR>(kern, b_src, b_sj, b_sk, nc, kc, s0, s1, packed_b);
-      });
+      if (b_in_kernel) {
+        // Only a short last strip (zero-padded) is packed here.
+        if (nc % NR != 0)
+          pack_strips<NR>(kern, b_src, b_sj, b_sk, nc, kc, n_strips - 1, n_strips, packed_b);
+      } else {
+        // A few strips per task, so that a narrow B (N = 128: eight strips
+        // of 16, four of 32) is still packed by every thread.
+        for_chunks(parallel, n_strips, 2, [&](int64_t s0, int64_t s1) {
+          pack_strips<NR>(kern, b_src, b_sj, b_sk, nc, kc, s0, s1, packed_b);
+        });
+      }
 
       for_chunks(parallel, m_blocks * groups, 1, [&](int64_t t0, int64_t t1) {
         for (int64_t t = t0; t < t1; ++t) {
@@ -213,24 +225,27 @@ void gemm_blocked(const Gemm& g, const GemmKernels& kern, bool parallel) {
           for (int64_t s = s_begin; s < s_end; ++s) {
             const int64_t jr = s * NR;
             const int n = int(std::min<int64_t>(NR, nc - jr));
-            const float* b_strip = packed_b + s * NR * kc;
+            // What the strip's calls share; each call sets its A strip, C
+            // tile and sources below.
+            detail::MicroTile tile{kc,
+                                   nullptr, nullptr, a_si, a_sk,           // A
+                                   packed_b + s * NR * kc, nullptr, b_sk,  // B
+                                   nullptr, g.ldc, 0, n,                   // C
+                                   g.alpha, beta, nullptr, pc == 0 ? g.ldd : g.ldc};
             for (int64_t ir = 0; ir < mc; ir += MR) {
-              const int m = int(std::min<int64_t>(MR, mc - ir));
-              float* c = g.C + (ic + ir) * g.ldc + jc + jr;
-              const float* d = pc == 0 ? g.D + (ic + ir) * g.ldd + jc + jr : c;
-              const int64_t ldd = pc == 0 ? g.ldd : g.ldc;
+              tile.m = int(std::min<int64_t>(MR, mc - ir));
+              tile.a_pack = packed_a + ir * kc;
+              tile.c = g.C + (ic + ir) * g.ldc + jc + jr;
+              tile.d = pc == 0 ? g.D + (ic + ir) * g.ldd + jc + jr : tile.c;
               // The block's first B strip packs the A strips it reads: a full
               // one inside the micro-kernel, a short one (zero-padded) first.
-              if (s == s_begin && m == MR && kern.micro_packing) {
-                kern.micro_packing(kc, a_block + ir * a_si, a_si, a_sk, packed_a + ir * kc,
-                                   b_strip, c, g.ldc, n, g.alpha, beta, d, ldd);
-                continue;
-              }
-              if (s == s_begin)
+              tile.a_src = s == s_begin && tile.m == MR ? a_block + ir * a_si : nullptr;
+              if (s == s_begin && tile.m < MR)
                 pack_strips<MR>(kern, a_block, a_si, a_sk, mc, kc, ir / MR, ir / MR + 1,
                                 packed_a);
-              kern.micro(kc, packed_a + ir * kc, b_strip, c, g.ldc, m, n, g.alpha, beta, d,
-                         ldd);
+              // Likewise the first A strip, for a full B strip not yet packed.
+              tile.b_src = b_in_kernel && ic == 0 && ir == 0 && n == NR ? b_src + jr : nullptr;
+              kern.micro(tile);
             }
           }
         }
@@ -246,16 +261,14 @@ void gemm_on_active_path(const Gemm& g, bool parallel) {
   if (path == SimdPath::Avx512)
     return gemm_blocked<detail::kGemmAvx512MR, detail::kGemmAvx512NR>(
         g,
-        {detail::gemm_microkernel_avx512, detail::pack_strip_rows_avx2,
-         detail::gemm_packing_microkernel_avx512},
+        {detail::gemm_microkernel_avx512, detail::pack_strip_rows_avx2},
         parallel);
 #endif
 #ifdef CF_HAVE_AVX2
   if (path != SimdPath::Scalar)
     return gemm_blocked<detail::kGemmMR, detail::kGemmNR>(
         g,
-        {detail::gemm_microkernel_avx2, detail::pack_strip_rows_avx2,
-         detail::gemm_packing_microkernel_avx2},
+        {detail::gemm_microkernel_avx2, detail::pack_strip_rows_avx2},
         parallel);
 #endif
   gemm_blocked<detail::kGemmMR, detail::kGemmNR>(g, {detail::gemm_microkernel_scalar, nullptr}, parallel);
@@ -291,7 +304,9 @@ void check(const Gemm& g, const char* fn) {
 void run(const Gemm& g, bool parallel) {
   if (g.M == 0 || g.N == 0) return;
   if (g.K == 0 || g.alpha == 0.0f) return scale_c(g);
-  parallel = parallel && g.M * g.N * g.K >= kSerialMacs && num_threads() > 1;
+  // A product inside a parallel_for chunk (nested) runs on its thread alone.
+  parallel = parallel && g.M * g.N * g.K >= kSerialMacs && num_threads() > 1 &&
+             !in_parallel_region();
   gemm_on_active_path(g, parallel);
 }
 

@@ -4,14 +4,13 @@
 // registers), broadcasts each of the 6 A values of column k, and issues 12
 // FMAs. That is 8 loads for 12 FMAs: with two FMA pipes and two or three load
 // ports the FMAs are the bottleneck, which is what "reaching peak" means.
-// One body serves the packed A strip and, on a block's first B strip, the
-// operand itself, packed as it is read (gemm_a_source.h). Also here: the
+// One body serves the packed strips and the operands themselves, packed as
+// they are read (gemm_sources.h). Also here: the
 // AVX2 packer for strips whose rows run along k. Compiled with -mavx2 -mfma;
 // only called when cpu.h says the CPU has both.
 #include <immintrin.h>
 
-#include "autograd/kernels/gemm_a_source.h"
-#include "autograd/kernels/gemm_microkernel.h"
+#include "autograd/kernels/gemm_sources.h"
 
 namespace cf::kernels::detail {
 namespace {
@@ -54,11 +53,13 @@ inline void store_row(float* c, const float* d, __m256 lo, __m256 hi, int n, __m
 struct Avx2Ops {
   static __m256 broadcast(const float* p) { return _mm256_broadcast_ss(p); }
   static void store_first(float* p, __m256 v) { _mm_store_ss(p, _mm256_castps256_ps128(v)); }
+  static __m256 load(const float* p) { return _mm256_load_ps(p); }
+  static __m256 loadu(const float* p) { return _mm256_loadu_ps(p); }
+  static void store(float* p, __m256 v) { _mm256_store_ps(p, v); }
 };
 
-template <class A>
-void microkernel(int64_t kc, A a, const float* b, float* c, int64_t ldc, int m, int n,
-                 float alpha, float beta, const float* d, int64_t ldd) {
+template <class A, class B>
+void microkernel(const MicroTile& t, A a, B b) {
   static_assert(kGemmMR == 6 && kGemmNR == 16, "the register tile below is 6 x 16");
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
@@ -67,16 +68,19 @@ void microkernel(int64_t kc, A a, const float* b, float* c, int64_t ldc, int m, 
   __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
   __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
 
+  float* const c = t.c;
+  const int64_t ldc = t.ldc;
   // Pull the C tile towards L1 while the k loop runs; it is needed at the end.
-  for (int i = 0; i < m; ++i) {
+  for (int i = 0; i < t.m; ++i) {
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + kGemmNR - 1), _MM_HINT_T0);
   }
 
+  const int64_t kc = t.kc;
 #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; ++k) {
-    const __m256 b0 = _mm256_load_ps(b);
-    const __m256 b1 = _mm256_load_ps(b + 8);
+    const __m256 b0 = b.lo();
+    const __m256 b1 = b.hi();
     __m256 ai;
     ai = a.broadcast(0);
     c00 = _mm256_fmadd_ps(ai, b0, c00);
@@ -97,11 +101,14 @@ void microkernel(int64_t kc, A a, const float* b, float* c, int64_t ldc, int m, 
     c50 = _mm256_fmadd_ps(ai, b0, c50);
     c51 = _mm256_fmadd_ps(ai, b1, c51);
     a.next();
-    b += kGemmNR;
+    b.next();
   }
 
-  const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
-  const bool read_d = beta != 0.0f;
+  const __m256 va = _mm256_set1_ps(t.alpha), vb = _mm256_set1_ps(t.beta);
+  const bool read_d = t.beta != 0.0f;
+  const float* const d = t.d;
+  const int64_t ldd = t.ldd;
+  const int m = t.m, n = t.n;
   store_row(c, d, c00, c01, n, va, vb, read_d);
   if (m > 1) store_row(c + 1 * ldc, d + 1 * ldd, c10, c11, n, va, vb, read_d);
   if (m > 2) store_row(c + 2 * ldc, d + 2 * ldd, c20, c21, n, va, vb, read_d);
@@ -112,17 +119,8 @@ void microkernel(int64_t kc, A a, const float* b, float* c, int64_t ldc, int m, 
 
 }  // namespace
 
-void gemm_microkernel_avx2(int64_t kc, const float* a, const float* b, float* c,
-                           int64_t ldc, int m, int n, float alpha, float beta, const float* d,
-                           int64_t ldd) {
-  microkernel(kc, PackedA<kGemmMR, Avx2Ops>{a}, b, c, ldc, m, n, alpha, beta, d, ldd);
-}
-
-void gemm_packing_microkernel_avx2(int64_t kc, const float* src, int64_t si, int64_t sk,
-                                   float* a_pack, const float* b, float* c, int64_t ldc, int n,
-                                   float alpha, float beta, const float* d, int64_t ldd) {
-  microkernel(kc, OperandA<kGemmMR, Avx2Ops>(src, si, sk, a_pack), b, c, ldc, kGemmMR, n,
-              alpha, beta, d, ldd);
+void gemm_microkernel_avx2(const MicroTile& t) {
+  with_sources<kGemmMR, kGemmNR, Avx2Ops>(t, [&](auto a, auto b) { microkernel(t, a, b); });
 }
 
 namespace {

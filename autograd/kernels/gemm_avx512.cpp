@@ -11,13 +11,12 @@
 // the AVX2 kernel (one fused multiply-add per k, then alpha * acc, then
 // + beta * D fused), so the two paths give the same bits: an AVX-512 machine
 // reproduces an AVX2 machine's results. As on AVX2, one body serves the
-// packed A strip and the operand packed as it is read (gemm_a_source.h).
+// packed strips and the operands packed as they are read (gemm_sources.h).
 // Compiled with the AVX-512 flags; only called when cpu.h says the CPU and
 // OS support them.
 #include <immintrin.h>
 
-#include "autograd/kernels/gemm_a_source.h"
-#include "autograd/kernels/gemm_microkernel.h"
+#include "autograd/kernels/gemm_sources.h"
 
 namespace cf::kernels::detail {
 namespace {
@@ -46,23 +45,28 @@ inline __mmask16 first_lanes(int n) {
 struct Avx512Ops {
   static __m512 broadcast(const float* p) { return _mm512_set1_ps(*p); }
   static void store_first(float* p, __m512 v) { *p = _mm512_cvtss_f32(v); }
+  static __m512 load(const float* p) { return _mm512_load_ps(p); }
+  static __m512 loadu(const float* p) { return _mm512_loadu_ps(p); }
+  static void store(float* p, __m512 v) { _mm512_store_ps(p, v); }
 };
 
-template <class A>
-void microkernel(int64_t kc, A a, const float* b, float* c, int64_t ldc, int m, int n,
-                 float alpha, float beta, const float* d, int64_t ldd) {
+template <class A, class B>
+void microkernel(const MicroTile& t, A a, B b) {
   __m512 lo[MR], hi[MR];
   for (int i = 0; i < MR; ++i) lo[i] = hi[i] = _mm512_setzero_ps();
 
+  float* const c = t.c;
+  const int64_t ldc = t.ldc;
   // Pull the C tile towards L1 while the k loop runs; it is needed at the end.
-  for (int i = 0; i < m; ++i) {
+  for (int i = 0; i < t.m; ++i) {
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + NR - 1), _MM_HINT_T0);
   }
 
+  const int64_t kc = t.kc;
   for (int64_t k = 0; k < kc; ++k) {
-    const __m512 b0 = _mm512_load_ps(b);
-    const __m512 b1 = _mm512_load_ps(b + 16);
+    const __m512 b0 = b.lo();
+    const __m512 b1 = b.hi();
     // Fully unrolled, so the 24 accumulators stay in registers.
 #pragma GCC unroll 12
     for (int i = 0; i < MR; ++i) {
@@ -71,31 +75,21 @@ void microkernel(int64_t kc, A a, const float* b, float* c, int64_t ldc, int m, 
       hi[i] = _mm512_fmadd_ps(ai, b1, hi[i]);
     }
     a.next();
-    b += NR;
+    b.next();
   }
 
-  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-  const __mmask16 mlo = first_lanes(n), mhi = first_lanes(n - 16);
+  const __m512 va = _mm512_set1_ps(t.alpha), vb = _mm512_set1_ps(t.beta);
+  const __mmask16 mlo = first_lanes(t.n), mhi = first_lanes(t.n - 16);
 #pragma GCC unroll 12
   for (int i = 0; i < MR; ++i)
-    if (i < m)
-      store_row(c + i * ldc, d + i * ldd, lo[i], hi[i], mlo, mhi, va, vb, beta != 0.0f);
+    if (i < t.m)
+      store_row(c + i * ldc, t.d + i * t.ldd, lo[i], hi[i], mlo, mhi, va, vb, t.beta != 0.0f);
 }
 
 }  // namespace
 
-void gemm_microkernel_avx512(int64_t kc, const float* a, const float* b, float* c,
-                             int64_t ldc, int m, int n, float alpha, float beta,
-                             const float* d, int64_t ldd) {
-  microkernel(kc, PackedA<MR, Avx512Ops>{a}, b, c, ldc, m, n, alpha, beta, d, ldd);
-}
-
-void gemm_packing_microkernel_avx512(int64_t kc, const float* src, int64_t si, int64_t sk,
-                                     float* a_pack, const float* b, float* c, int64_t ldc,
-                                     int n, float alpha, float beta, const float* d,
-                                     int64_t ldd) {
-  microkernel(kc, OperandA<MR, Avx512Ops>(src, si, sk, a_pack), b, c, ldc, MR, n,
-              alpha, beta, d, ldd);
+void gemm_microkernel_avx512(const MicroTile& t) {
+  with_sources<MR, NR, Avx512Ops>(t, [&](auto a, auto b) { microkernel(t, a, b); });
 }
 
 }  // namespace cf::kernels::detail

@@ -1,9 +1,9 @@
 // Internal to the GEMM: the micro-kernel contract shared by gemm.cpp (which
 // packs and blocks) and the per-instruction-set kernels.
 //
-// A micro-kernel computes one MR x NR tile of C from packed panels (the tile
-// size is the kernel's: 6 x 16 for the scalar and AVX2 ones, 12 x 32 for
-// AVX-512):
+// A micro-kernel computes one MR x NR tile of C from two packed strips (the
+// tile size is the kernel's: 6 x 16 for the scalar and AVX2 ones, 12 x 32
+// for AVX-512):
 //
 //   C[0:m, 0:n] = alpha * (a . b) + beta * D[0:m, 0:n]     (beta == 0: D not read)
 //
@@ -13,7 +13,7 @@
 // `a` is an MR x kc strip of op(A) stored column by column (for each k, MR
 // consecutive values), `b` a kc x NR strip of op(B) stored row by row (for each
 // k, NR consecutive values); both are zero-padded to full MR / NR, 64-byte
-// aligned. m <= MR and n <= NR say how much of the tile is really in C: edge
+// aligned, and either may be packed by the call itself (MicroTile below). m <= MR and n <= NR say how much of the tile is really in C: edge
 // tiles compute the full tile in registers and store only the valid part, so
 // every element of C goes through exactly the same arithmetic wherever it
 // sits. Each element accumulates over k in increasing order with no other
@@ -33,21 +33,35 @@ constexpr int kGemmNR = 16;
 constexpr int kGemmAvx512MR = 12;
 constexpr int kGemmAvx512NR = 32;
 
-using GemmMicroKernel = void (*)(int64_t kc, const float* a, const float* b, float* c,
-                                 int64_t ldc, int m, int n, float alpha, float beta,
-                                 const float* d, int64_t ldd);
+// One micro-kernel call. Each strip is read from its packed buffer, or, when
+// its source is set, from the operand itself, and written to the packed
+// buffer as it is read, for the calls that use the strip after this one:
+//
+//   A  a_src set: X(i, k) = a_src[i * a_si + k * a_sk], a full MR rows (m == MR)
+//   B  b_src set: op(B)(k, j) = b_src[k * b_sk + j], a full NR columns (n == NR):
+//      B not transposed, so each k's NR values are contiguous
+//
+// The arithmetic does not depend on where the values come from, so C gets
+// the same bits either way. Reading the operand inside the micro-kernel
+// hides its reads (often from L3 or memory, and, for B, one cache line per
+// k) behind the FMAs instead of paying for them in a packing pass.
+struct MicroTile {
+  int64_t kc;
+  float* a_pack;
+  const float* a_src = nullptr;
+  int64_t a_si = 0, a_sk = 0;
+  float* b_pack;
+  const float* b_src = nullptr;
+  int64_t b_sk = 0;
+  float* c;
+  int64_t ldc;
+  int m, n;
+  float alpha, beta;
+  const float* d;
+  int64_t ldd;
+};
 
-// The same product for a full MR-row strip whose A values are read from the
-// operand itself, X(i, k) = src[i * si + k * sk], rather than from a packed
-// strip; as it reads them it writes the packed strip to a_pack (MR x kc, the
-// layout above), for the calls on the block's other B strips. The arithmetic
-// is the micro-kernel's, so C gets the same bits. Packing this way hides the
-// operand's reads (often from L3 or memory) behind the FMAs instead of
-// paying for them in a pass of their own.
-using GemmPackingMicroKernel = void (*)(int64_t kc, const float* src, int64_t si, int64_t sk,
-                                        float* a_pack, const float* b, float* c, int64_t ldc,
-                                        int n, float alpha, float beta, const float* d,
-                                        int64_t ldd);
+using GemmMicroKernel = void (*)(const MicroTile& t);
 
 // Packing helper for the one layout plain loops handle badly: a strip whose
 // w source rows are each contiguous along k (X(i, k) = src[i * si + k]; this
@@ -62,25 +76,12 @@ void pack_strip_rows_avx2(const float* src, int64_t si, int r, int64_t kc, int w
 #endif
 
 // Portable C++ (the compiler may auto-vectorise it for the baseline ISA).
-void gemm_microkernel_scalar(int64_t kc, const float* a, const float* b, float* c,
-                             int64_t ldc, int m, int n, float alpha, float beta,
-                             const float* d, int64_t ldd);
+void gemm_microkernel_scalar(const MicroTile& t);
 #ifdef CF_HAVE_AVX2
-void gemm_microkernel_avx2(int64_t kc, const float* a, const float* b, float* c,
-                           int64_t ldc, int m, int n, float alpha, float beta, const float* d,
-                           int64_t ldd);
-void gemm_packing_microkernel_avx2(int64_t kc, const float* src, int64_t si, int64_t sk,
-                                   float* a_pack, const float* b, float* c, int64_t ldc, int n,
-                                   float alpha, float beta, const float* d, int64_t ldd);
+void gemm_microkernel_avx2(const MicroTile& t);
 #endif
 #ifdef CF_HAVE_AVX512
-void gemm_microkernel_avx512(int64_t kc, const float* a, const float* b, float* c,
-                             int64_t ldc, int m, int n, float alpha, float beta,
-                             const float* d, int64_t ldd);
-void gemm_packing_microkernel_avx512(int64_t kc, const float* src, int64_t si, int64_t sk,
-                                     float* a_pack, const float* b, float* c, int64_t ldc,
-                                     int n, float alpha, float beta, const float* d,
-                                     int64_t ldd);
+void gemm_microkernel_avx512(const MicroTile& t);
 #endif
 
 }  // namespace cf::kernels::detail

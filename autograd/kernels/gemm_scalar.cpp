@@ -29,16 +29,28 @@ void sgemm_scalar(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
 
 namespace detail {
 
-void gemm_microkernel_scalar(int64_t kc, const float* a, const float* b, float* c,
-                             int64_t ldc, int m, int n, float alpha, float beta,
-                             const float* d, int64_t ldd) {
+void gemm_microkernel_scalar(const MicroTile& t) {
+  // Strips given as operands are packed first: the same values as the SIMD
+  // kernels' packing while they compute.
+  if (t.a_src)
+    for (int64_t k = 0; k < t.kc; ++k)
+      for (int i = 0; i < kGemmMR; ++i)
+        t.a_pack[k * kGemmMR + i] = t.a_src[i * t.a_si + k * t.a_sk];
+  if (t.b_src)
+    for (int64_t k = 0; k < t.kc; ++k)
+      for (int j = 0; j < kGemmNR; ++j) t.b_pack[k * kGemmNR + j] = t.b_src[k * t.b_sk + j];
+
   float acc[kGemmMR][kGemmNR] = {};
-  for (int64_t k = 0; k < kc; ++k, a += kGemmMR, b += kGemmNR)
+  const float* a = t.a_pack;
+  const float* b = t.b_pack;
+  for (int64_t k = 0; k < t.kc; ++k, a += kGemmMR, b += kGemmNR)
     for (int i = 0; i < kGemmMR; ++i)
       for (int j = 0; j < kGemmNR; ++j) acc[i][j] += a[i] * b[j];
-  for (int i = 0; i < m; ++i, c += ldc, d += ldd)
-    for (int j = 0; j < n; ++j)
-      c[j] = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * d[j];
+  float* c = t.c;
+  const float* d = t.d;
+  for (int i = 0; i < t.m; ++i, c += t.ldc, d += t.ldd)
+    for (int j = 0; j < t.n; ++j)
+      c[j] = t.beta == 0.0f ? t.alpha * acc[i][j] : t.alpha * acc[i][j] + t.beta * d[j];
 }
 
 }  // namespace detail
