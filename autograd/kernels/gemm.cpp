@@ -182,9 +182,10 @@ void gemm_blocked(const Gemm& g, const GemmKernels& kern, bool parallel) {
   const int64_t m_blocks = ceil_div(g.M, mc_max);
   float* packed_b = t_pack_b.get(size_t(kc_max * nc_max));
   // On one thread the first A strip packs the B strips it reads (their rows
-  // must be contiguous along j: B not transposed). On several, every thread
-  // needs the whole panel from the start, so it is packed first.
-  const bool b_in_kernel = !parallel && b_sj == 1;
+  // must be contiguous along j: B not transposed; and the strip must be a
+  // full MR rows, M >= MR). On several, every thread needs the whole panel
+  // from the start, so it is packed first.
+  const bool b_in_kernel = !parallel && b_sj == 1 && g.M >= MR;
 
   for (int64_t jc = 0; jc < g.N; jc += nc_max) {
     const int64_t nc = std::min(nc_max, g.N - jc);

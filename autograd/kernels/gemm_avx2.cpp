@@ -58,7 +58,22 @@ struct Avx2Ops {
   static void store(float* p, __m256 v) { _mm256_store_ps(p, v); }
 };
 
-template <class A, class B>
+// R of the tile's 6 rows are computed (R >= t.m): an edge strip of 2 or 4
+// rows does a third or two thirds of a full strip's work, not all of it.
+// The rows it computes get the same operations as in a full tile.
+// Row i of the tile at one k: lo, hi += A(i, k) * the B row.
+template <int i, class A>
+inline void fma_row(A& a, __m256 b0, __m256 b1, __m256& lo, __m256& hi) {
+  const __m256 ai = a.broadcast(i);
+  lo = _mm256_fmadd_ps(ai, b0, lo);
+  hi = _mm256_fmadd_ps(ai, b1, hi);
+}
+
+// R of the tile's 6 rows are computed (R >= t.m): an edge strip of 2 or 4
+// rows does a third or two thirds of a full strip's work, not all of it.
+// The rows it computes get the same operations as in a full tile. (Named
+// accumulators rather than an array: GCC kept an array in memory.)
+template <int R, class A, class B>
 void microkernel(const MicroTile& t, A a, B b) {
   static_assert(kGemmMR == 6 && kGemmNR == 16, "the register tile below is 6 x 16");
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
@@ -81,25 +96,12 @@ void microkernel(const MicroTile& t, A a, B b) {
   for (int64_t k = 0; k < kc; ++k) {
     const __m256 b0 = b.lo();
     const __m256 b1 = b.hi();
-    __m256 ai;
-    ai = a.broadcast(0);
-    c00 = _mm256_fmadd_ps(ai, b0, c00);
-    c01 = _mm256_fmadd_ps(ai, b1, c01);
-    ai = a.broadcast(1);
-    c10 = _mm256_fmadd_ps(ai, b0, c10);
-    c11 = _mm256_fmadd_ps(ai, b1, c11);
-    ai = a.broadcast(2);
-    c20 = _mm256_fmadd_ps(ai, b0, c20);
-    c21 = _mm256_fmadd_ps(ai, b1, c21);
-    ai = a.broadcast(3);
-    c30 = _mm256_fmadd_ps(ai, b0, c30);
-    c31 = _mm256_fmadd_ps(ai, b1, c31);
-    ai = a.broadcast(4);
-    c40 = _mm256_fmadd_ps(ai, b0, c40);
-    c41 = _mm256_fmadd_ps(ai, b1, c41);
-    ai = a.broadcast(5);
-    c50 = _mm256_fmadd_ps(ai, b0, c50);
-    c51 = _mm256_fmadd_ps(ai, b1, c51);
+    fma_row<0>(a, b0, b1, c00, c01);
+    fma_row<1>(a, b0, b1, c10, c11);
+    if constexpr (R > 2) fma_row<2>(a, b0, b1, c20, c21);
+    if constexpr (R > 3) fma_row<3>(a, b0, b1, c30, c31);
+    if constexpr (R > 4) fma_row<4>(a, b0, b1, c40, c41);
+    if constexpr (R > 5) fma_row<5>(a, b0, b1, c50, c51);
     a.next();
     b.next();
   }
@@ -120,7 +122,12 @@ void microkernel(const MicroTile& t, A a, B b) {
 }  // namespace
 
 void gemm_microkernel_avx2(const MicroTile& t) {
-  with_sources<kGemmMR, kGemmNR, Avx2Ops>(t, [&](auto a, auto b) { microkernel(t, a, b); });
+  // An edge strip's sources are always packed (gemm_microkernel.h).
+  using PA = PackedA<kGemmMR, Avx2Ops>;
+  using PB = PackedB<kGemmNR, Avx2Ops>;
+  if (t.m <= 2) return microkernel<2>(t, PA{t.a_pack}, PB{t.b_pack});
+  if (t.m <= 4) return microkernel<4>(t, PA{t.a_pack}, PB{t.b_pack});
+  with_sources<kGemmMR, kGemmNR, Avx2Ops>(t, [&](auto a, auto b) { microkernel<6>(t, a, b); });
 }
 
 namespace {

@@ -50,7 +50,9 @@ struct Avx512Ops {
   static void store(float* p, __m512 v) { _mm512_store_ps(p, v); }
 };
 
-template <class A, class B>
+// R of the tile's 12 rows are computed (R >= t.m), as on AVX2: an edge
+// strip of 4 or 8 rows costs a third or two thirds of a full one.
+template <int R, class A, class B>
 void microkernel(const MicroTile& t, A a, B b) {
   __m512 lo[MR], hi[MR];
   for (int i = 0; i < MR; ++i) lo[i] = hi[i] = _mm512_setzero_ps();
@@ -69,7 +71,7 @@ void microkernel(const MicroTile& t, A a, B b) {
     const __m512 b1 = b.hi();
     // Fully unrolled, so the 24 accumulators stay in registers.
 #pragma GCC unroll 12
-    for (int i = 0; i < MR; ++i) {
+    for (int i = 0; i < R; ++i) {
       const __m512 ai = a.broadcast(i);
       lo[i] = _mm512_fmadd_ps(ai, b0, lo[i]);
       hi[i] = _mm512_fmadd_ps(ai, b1, hi[i]);
@@ -89,7 +91,12 @@ void microkernel(const MicroTile& t, A a, B b) {
 }  // namespace
 
 void gemm_microkernel_avx512(const MicroTile& t) {
-  with_sources<MR, NR, Avx512Ops>(t, [&](auto a, auto b) { microkernel(t, a, b); });
+  // An edge strip's sources are always packed (gemm_microkernel.h).
+  using PA = PackedA<MR, Avx512Ops>;
+  using PB = PackedB<NR, Avx512Ops>;
+  if (t.m <= 4) return microkernel<4>(t, PA{t.a_pack}, PB{t.b_pack});
+  if (t.m <= 8) return microkernel<8>(t, PA{t.a_pack}, PB{t.b_pack});
+  with_sources<MR, NR, Avx512Ops>(t, [&](auto a, auto b) { microkernel<MR>(t, a, b); });
 }
 
 }  // namespace cf::kernels::detail

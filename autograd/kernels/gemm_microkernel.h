@@ -13,10 +13,11 @@
 // `a` is an MR x kc strip of op(A) stored column by column (for each k, MR
 // consecutive values), `b` a kc x NR strip of op(B) stored row by row (for each
 // k, NR consecutive values); both are zero-padded to full MR / NR, 64-byte
-// aligned, and either may be packed by the call itself (MicroTile below). m <= MR and n <= NR say how much of the tile is really in C: edge
-// tiles compute the full tile in registers and store only the valid part, so
-// every element of C goes through exactly the same arithmetic wherever it
-// sits. Each element accumulates over k in increasing order with no other
+// aligned, and either may be packed by the call itself (MicroTile below).
+// m <= MR and n <= NR say how much of the tile is really in C: an edge tile
+// computes all NR columns (and the rows up to m, rounded up to a third of MR)
+// in registers and stores only the valid part, so every element of C goes
+// through exactly the same arithmetic wherever it sits. Each element accumulates over k in increasing order with no other
 // reassociation, so the result does not depend on how the caller splits M or N.
 #pragma once
 #include <cstdint>
@@ -38,8 +39,11 @@ constexpr int kGemmAvx512NR = 32;
 // buffer as it is read, for the calls that use the strip after this one:
 //
 //   A  a_src set: X(i, k) = a_src[i * a_si + k * a_sk], a full MR rows (m == MR)
-//   B  b_src set: op(B)(k, j) = b_src[k * b_sk + j], a full NR columns (n == NR):
-//      B not transposed, so each k's NR values are contiguous
+//   B  b_src set: op(B)(k, j) = b_src[k * b_sk + j], a full NR columns (n == NR)
+//      and rows (m == MR): B not transposed, so each k's NR values are contiguous
+//
+// so a tile with m < MR (an edge strip, which the kernels compute with fewer
+// rows) always reads both strips packed.
 //
 // The arithmetic does not depend on where the values come from, so C gets
 // the same bits either way. Reading the operand inside the micro-kernel
