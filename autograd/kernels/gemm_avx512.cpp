@@ -82,10 +82,17 @@ void microkernel(const MicroTile& t, A a, B b) {
 
   const __m512 va = _mm512_set1_ps(t.alpha), vb = _mm512_set1_ps(t.beta);
   const __mmask16 mlo = first_lanes(t.n), mhi = first_lanes(t.n - 16);
+  // Rows past m are stored with empty masks (to row 0, which exists), not
+  // skipped: with no branch on m, GCC keeps the accumulators in registers
+  // instead of storing all of them to memory after the k loop.
 #pragma GCC unroll 12
-  for (int i = 0; i < MR; ++i)
-    if (i < t.m)
-      store_row(c + i * ldc, t.d + i * t.ldd, lo[i], hi[i], mlo, mhi, va, vb, t.beta != 0.0f);
+  for (int i = 0; i < R; ++i) {
+    const bool valid = i < t.m;
+    const __mmask16 rows = valid ? 0xFFFF : 0;
+    const int64_t r = valid ? i : 0;
+    store_row(c + r * ldc, t.d + r * t.ldd, lo[i], hi[i], mlo & rows, mhi & rows, va, vb,
+              t.beta != 0.0f);
+  }
 }
 
 }  // namespace
