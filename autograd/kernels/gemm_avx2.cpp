@@ -58,9 +58,6 @@ struct Avx2Ops {
   static void store(float* p, __m256 v) { _mm256_store_ps(p, v); }
 };
 
-// R of the tile's 6 rows are computed (R >= t.m): an edge strip of 2 or 4
-// rows does a third or two thirds of a full strip's work, not all of it.
-// The rows it computes get the same operations as in a full tile.
 // Row i of the tile at one k: lo, hi += A(i, k) * the B row.
 template <int i, class A>
 inline void fma_row(A& a, __m256 b0, __m256 b1, __m256& lo, __m256& hi) {

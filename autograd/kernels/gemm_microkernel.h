@@ -17,8 +17,9 @@
 // m <= MR and n <= NR say how much of the tile is really in C: an edge tile
 // computes all NR columns (and the rows up to m, rounded up to a third of MR)
 // in registers and stores only the valid part, so every element of C goes
-// through exactly the same arithmetic wherever it sits. Each element accumulates over k in increasing order with no other
-// reassociation, so the result does not depend on how the caller splits M or N.
+// through exactly the same arithmetic wherever it sits. Each element
+// accumulates over k in increasing order with no other reassociation, so the
+// result does not depend on how the caller splits M or N.
 #pragma once
 #include <cstdint>
 
