@@ -218,7 +218,7 @@ void bench_rowops(int64_t rows) {
       {"gelu fwd", [&] { ck::gelu_forward(x.data(), dx.data(), n); }},
       {"gelu bwd", [&] { ck::gelu_backward(x.data(), dy.data(), dx.data(), n); }},
   };
-  const ck::SimdPath fast = ck::simd_path(), gemm = ck::gemm_path();
+  const ck::SimdPath fast = ck::simd_path();
   std::printf("%-18s %12s %12s %8s   (%lld x %lld floats, inputs in [-1, 1), 1 thread)\n",
               "row kernel", "scalar Mel/s", (std::string(ck::simd_path_name(fast)) + " Mel/s").c_str(),
               "speed-up", (long long)rows, (long long)cols);
@@ -229,13 +229,13 @@ void bench_rowops(int64_t rows) {
           k.run();
         },
         [&] {
-          ck::set_simd_path(fast, gemm);
+          ck::set_simd_path(fast);
           k.run();
         });
     std::printf("%-18s %12.0f %12.0f %7.2fx\n", k.name, n / t_scalar * 1e-6, n / t_fast * 1e-6,
                 t_scalar / t_fast);
   }
-  ck::set_simd_path(fast, gemm);
+  ck::set_simd_path(fast);
   std::printf("\n");
 }
 
@@ -244,15 +244,19 @@ void bench_rowops(int64_t rows) {
 int main(int argc, char** argv) {
   const std::string only = argc > 1 ? argv[1] : "";
   const double ghz = cf::bench::measure_ghz();
-  // 2 FMA pipes x 8 (AVX2) or 16 (AVX-512) floats x 2 FLOP per cycle: the
-  // nominal peak. The FMA loop below measures what the cores really deliver
-  // (bench/fma_peak.h): on Zen 4 its AVX-512 figure is half the nominal one.
-  // The SGEMM's percentages are of its own path's peak (cpu.h: on Zen 4 it
-  // runs AVX2 unless CF_SIMD says otherwise).
-  const bool avx512 = ck::gemm_path() == ck::SimdPath::Avx512;
+  // 2 FMA pipes x 8 (AVX2) or 16 (AVX-512) floats x 2 FLOP per cycle. A
+  // core that runs 512-bit operations in two halves (Zen 4) has the AVX2
+  // rate on either path, as the FMA loop below shows (bench/fma_peak.h), so
+  // there the SGEMM's percentages are of the AVX2 peak, whichever tile runs
+  // (gemm.h, gemm_tile_path).
+  const ck::SimdPath path = ck::simd_path();
+  const bool halves = ck::cpu_features().avx512_halves;
+  const bool avx512 = path == ck::SimdPath::Avx512 && !halves;
   const double peak = (avx512 ? 64.0 : 32.0) * ghz;
-  std::printf("SIMD path: %s   SGEMM path: %s   clock (measured): %.2f GHz   %s FMA peak: %.1f GFLOP/s/core\n",
-              ck::simd_path_name(ck::simd_path()), ck::simd_path_name(ck::gemm_path()), ghz,
+  std::printf("SIMD path: %s   SGEMM tile: %s on one thread, %s split across threads\n",
+              ck::simd_path_name(path), ck::simd_path_name(ck::gemm_tile_path(path, halves, false, false)),
+              ck::simd_path_name(ck::gemm_tile_path(path, halves, true, false)));
+  std::printf("clock (measured): %.2f GHz   %s FMA peak: %.1f GFLOP/s/core\n", ghz,
               avx512 ? "AVX-512" : "AVX2", peak);
   if (ck::simd_path() != ck::SimdPath::Scalar)
     std::printf("FMA loop, all threads together: 1 thread %.1f GFLOP/s, 2 threads %.1f GFLOP/s\n",

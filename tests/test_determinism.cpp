@@ -61,7 +61,7 @@ TEST_CASE("one forward and backward agree on the scalar and AVX2 paths within 1e
     WARN("this CPU or build has no AVX2 path: nothing to compare");
     return;
   }
-  const SimdPath previous = kernels::simd_path(), previous_gemm = kernels::gemm_path();
+  const SimdPath previous = kernels::simd_path();
   for (const auto& [name, text] : small_models()) {
     INFO(name);
     const Config config = Config::parse(text);
@@ -69,7 +69,7 @@ TEST_CASE("one forward and backward agree on the scalar and AVX2 paths within 1e
     const std::vector<float> scalar = forward_backward(name, config, 2);
     kernels::set_simd_path(SimdPath::Avx2);
     const std::vector<float> avx2 = forward_backward(name, config, 2);
-    kernels::set_simd_path(previous, previous_gemm);
+    kernels::set_simd_path(previous);
     // Relative to the largest magnitude: the paths differ in rounding only
     // (vector exp and erf, FMA, summation order).
     double scale = 0, worst = 0;

@@ -163,36 +163,19 @@ TEST_CASE("sgemm on the scalar path rounds exactly like the reference", "[kernel
     sgemm(p.ta, p.tb, p.M, p.N, p.K, 1.5f, p.A.data(), p.lda, p.B.data(), p.ldb, 0.5f,
           got.data(), p.ldc);
     CHECK(std::memcmp(ref.data(), got.data(), ref.size() * sizeof(float)) != 0);
-
-    // The SGEMM follows gemm_path(), not the other kernels' path.
-    for (auto [path, gemm] : {std::pair{SimdPath::Avx2, SimdPath::Scalar}, {SimdPath::Scalar, SimdPath::Avx2}}) {
-      set_simd_path(path, gemm);
-      REQUIRE(simd_path() == path);
-      REQUIRE(gemm_path() == gemm);
-      got = p.C0;
-      sgemm(p.ta, p.tb, p.M, p.N, p.K, 1.5f, p.A.data(), p.lda, p.B.data(), p.ldb, 0.5f,
-            got.data(), p.ldc);
-      CHECK((std::memcmp(ref.data(), got.data(), ref.size() * sizeof(float)) == 0) == (gemm == SimdPath::Scalar));
-    }
   }
 }
 
-TEST_CASE("the SGEMM's path: AVX2 by default where 512-bit operations run in halves",
+TEST_CASE("the SGEMM's tile where 512-bit operations run in halves: AVX2 split across threads or with A rows 4 KiB apart",
           "[kernels][gemm]") {
-  for (SimdPath best : {SimdPath::Scalar, SimdPath::Avx2, SimdPath::Avx512}) {
-    INFO("best " << simd_path_name(best));
-    CHECK(default_gemm_path(best, false) == best);
-  }
-  CHECK(default_gemm_path(SimdPath::Avx512, true) == SimdPath::Avx2);
-  CHECK(default_gemm_path(SimdPath::Avx2, true) == SimdPath::Avx2);
-  CHECK(default_gemm_path(SimdPath::Scalar, true) == SimdPath::Scalar);
-
-  // set_simd_path with one path puts the SGEMM on it too.
-  cf::test::SimdPathGuard guard;
-  for (SimdPath path : cf::test::supported_paths()) {
-    set_simd_path(path);
-    CHECK(gemm_path() == path);
-  }
+  for (SimdPath path : {SimdPath::Scalar, SimdPath::Avx2, SimdPath::Avx512})
+    for (bool split : {false, true})
+      for (bool apart : {false, true}) {
+        INFO(simd_path_name(path) << (split ? ", split" : ", one thread") << (apart ? ", A rows 4 KiB apart" : ""));
+        CHECK(gemm_tile_path(path, false, split, apart) == path);
+        const bool avx2_tile = path == SimdPath::Avx512 && (split || apart);
+        CHECK(gemm_tile_path(path, true, split, apart) == (avx2_tile ? SimdPath::Avx2 : path));
+      }
 
 #if defined(__linux__) && (defined(__x86_64__) || defined(_M_X64))
   // The cpuid decoding against the kernel's own: an AMD core of family 25
@@ -224,6 +207,10 @@ TEST_CASE("sgemm on the AVX-512 path gives the same bits as on the AVX2 path", "
     return;
   }
   cf::test::SimdPathGuard guard;
+  // On one thread, so that every product runs the AVX-512 tile: split
+  // across threads on Zen 4 it would run AVX2's (gemm_tile_path).
+  cf::test::ThreadCountGuard thread_guard;
+  set_num_threads(1);
   uint64_t seed = 300;
   for (bool ta : {false, true})
     for (bool tb : {false, true})

@@ -27,8 +27,8 @@ struct ThreadCountGuard {
 };
 
 struct SimdPathGuard {
-  kernels::SimdPath saved = kernels::simd_path(), saved_gemm = kernels::gemm_path();
-  ~SimdPathGuard() { kernels::set_simd_path(saved, saved_gemm); }
+  kernels::SimdPath saved = kernels::simd_path();
+  ~SimdPathGuard() { kernels::set_simd_path(saved); }
 };
 
 // Every path this machine and build can run: scalar, plus avx2 if present.

@@ -100,7 +100,7 @@ TEST_CASE("The scalar and AVX2 kernel paths train to nearly the same weights", "
     WARN("this CPU or build has no AVX2 path: nothing to compare");
     return;
   }
-  const SimdPath previous = kernels::simd_path(), previous_gemm = kernels::gemm_path();
+  const SimdPath previous = kernels::simd_path();
   for (const Family& family : std::vector<Family>{
            {"cct_2_3x2", "dim = 16\ndepth = 1\nheads = 2\nconv_channels = 8"},
            {"vision_columnformer_ff_tiny_cifar", "patch_size = 8\ndim = 16\ndepth = 2\nqk_dim = 8"},
@@ -111,7 +111,7 @@ TEST_CASE("The scalar and AVX2 kernel paths train to nearly the same weights", "
     const NamedTensors scalar = train_briefly(family, 2);
     kernels::set_simd_path(SimdPath::Avx2);
     const NamedTensors avx2 = train_briefly(family, 2);
-    kernels::set_simd_path(previous, previous_gemm);
+    kernels::set_simd_path(previous);
     // Adam divides each gradient by its own running size, so an entry whose
     // gradient is near zero may move by up to lr on one path and less on the
     // other: the bound is a fraction of the lr (3e-3) times the two steps.

@@ -119,12 +119,12 @@ TEST_CASE("a short training run reaches 18% on the synthetic set and logs it", "
   std::getline(first_line, start);
   const Json s = parse_json(start);
   CHECK(s.find("event")->string == "start");
-  for (const char* key : {"version", "kernel_path", "gemm_path", "threads", "config"}) CHECK(s.find(key));
+  for (const char* key : {"version", "kernel_path", "threads", "config"}) CHECK(s.find(key));
   CHECK(s.find("config")->string.find("seed = 0") != std::string::npos);
   for (const char* file : {"last.safetensors", "best.safetensors"}) {
     INFO(file);
     const Metadata m = load_safetensors((dir.path() / file).string()).metadata;
-    for (const char* key : {"version", "kernel_path", "gemm_path", "threads", "run_config", "config", "model", "step"})
+    for (const char* key : {"version", "kernel_path", "threads", "run_config", "config", "model", "step"})
       CHECK(m.count(key));
     CHECK(m.at("run_config").find("seed = 0") != std::string::npos);
   }

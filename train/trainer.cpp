@@ -191,7 +191,6 @@ Metadata position_metadata(const RunConfig& run, const Position& p) {
           {"best_accuracy", number(p.best_accuracy)},
           {"version", version()},
           {"kernel_path", kernels::simd_path_name(kernels::simd_path())},
-          {"gemm_path", kernels::simd_path_name(kernels::gemm_path())},
           {"threads", std::to_string(kernels::num_threads())}};
 }
 
@@ -315,7 +314,6 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
       << "{\"event\":" << json_quote(options.resume ? "resume" : "start") << ",\"step\":" << pos.step
       << ",\"version\":" << json_quote(version())
       << ",\"kernel_path\":" << json_quote(kernels::simd_path_name(kernels::simd_path()))
-      << ",\"gemm_path\":" << json_quote(kernels::simd_path_name(kernels::gemm_path()))
       << ",\"threads\":" << kernels::num_threads() << ",\"data\":" << json_quote(data.description)
       << ",\"config\":" << json_quote(join_run_config(run).to_string()) << "}\n";
   out << "Training " << run.model << " (" << model->num_parameters() << " parameters) on "
@@ -323,8 +321,6 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
       << " test images, " << epochs << " epochs of " << steps_per_epoch << " steps, "
       << kernels::num_threads() << " threads, " << kernels::simd_path_name(kernels::simd_path())
       << " kernels";
-  if (kernels::gemm_path() != kernels::simd_path())
-    out << " (SGEMM " << kernels::simd_path_name(kernels::gemm_path()) << ")";
   out << ".\n";
 
   std::vector<EpochLog> history = read_history(dir / "log.csv");

@@ -80,21 +80,11 @@ SimdPath best_supported() {
   return SimdPath::Scalar;
 }
 
-// The active paths, the row and elementwise kernels' in the low byte and the
-// SGEMM's in the next, in one atomic so that they always change together.
-int encode(SimdPath path, SimdPath gemm) { return static_cast<int>(path) | static_cast<int>(gemm) << 8; }
-
-// With CF_SIMD unset: the best path, the SGEMM's by default_gemm_path.
-int default_paths() {
-  const SimdPath best = best_supported();
-  return encode(best, default_gemm_path(best, cpu_features().avx512_halves));
-}
-
-// The start-up choice: the path CF_SIMD names, for every kernel, if it is
-// set and usable; otherwise the default.
-int initial_paths() {
+// The start-up choice: the path CF_SIMD names if it is set and usable;
+// otherwise the best supported one.
+SimdPath initial_path() {
   const char* env = std::getenv("CF_SIMD");
-  if (env == nullptr || *env == '\0') return default_paths();
+  if (env == nullptr || *env == '\0') return best_supported();
   const std::string want(env);
   SimdPath p;
   if (want == "scalar") {
@@ -106,19 +96,19 @@ int initial_paths() {
   } else {
     std::fprintf(stderr, "cf: CF_SIMD=%s is not one of scalar, avx2, avx512; using %s\n",
                  env, simd_path_name(best_supported()));
-    return default_paths();
+    return best_supported();
   }
   if (!simd_path_supported(p)) {
     std::fprintf(stderr, "cf: CF_SIMD=%s is not available here; using %s\n", env,
                  simd_path_name(best_supported()));
-    return default_paths();
+    return best_supported();
   }
-  return encode(p, p);
+  return p;
 }
 
-std::atomic<int>& active_paths() {
-  static std::atomic<int> paths{initial_paths()};
-  return paths;
+std::atomic<SimdPath>& active_path() {
+  static std::atomic<SimdPath> path{initial_path()};
+  return path;
 }
 
 }  // namespace
@@ -148,26 +138,13 @@ bool simd_path_supported(SimdPath path) {
   return false;
 }
 
-SimdPath simd_path() {
-  return static_cast<SimdPath>(active_paths().load(std::memory_order_relaxed) & 0xFF);
-}
+SimdPath simd_path() { return active_path().load(std::memory_order_relaxed); }
 
-SimdPath default_gemm_path(SimdPath best, bool avx512_halves) {
-  return best == SimdPath::Avx512 && avx512_halves ? SimdPath::Avx2 : best;
-}
-
-SimdPath gemm_path() {
-  return static_cast<SimdPath>(active_paths().load(std::memory_order_relaxed) >> 8);
-}
-
-void set_simd_path(SimdPath path) { set_simd_path(path, path); }
-
-void set_simd_path(SimdPath path, SimdPath gemm) {
-  for (SimdPath p : {path, gemm})
-    if (!simd_path_supported(p))
-      throw std::invalid_argument(std::string("set_simd_path: path '") + simd_path_name(p) +
-                                  "' is not supported by this CPU or build");
-  active_paths().store(encode(path, gemm), std::memory_order_relaxed);
+void set_simd_path(SimdPath path) {
+  if (!simd_path_supported(path))
+    throw std::invalid_argument(std::string("set_simd_path: path '") + simd_path_name(path) +
+                                "' is not supported by this CPU or build");
+  active_path().store(path, std::memory_order_relaxed);
 }
 
 const char* simd_path_name(SimdPath path) {

@@ -11,13 +11,12 @@
 //   CF_SIMD=avx2    AVX2+FMA (falls back to scalar, with a warning, if absent)
 //   CF_SIMD=avx512  AVX-512F for the GEMM and the row and elementwise
 //                   kernels, AVX2 for the block sum
-// Unset, every kernel runs on the best path the CPU and OS support, with one
-// exception: on a core that executes 512-bit operations as two 256-bit
-// halves (AMD Zen 4) the SGEMM keeps the AVX2 micro-kernel. Its FMA rate is
-// the same there, and its 6 x 16 tile wastes less than the 12 x 32 one on
-// the small and narrow products of the models (docs/PERFORMANCE.md, "The
-// SGEMM's path on Zen 4"). Both give the same bits, so the choice never
-// changes a result. Tests and benchmarks switch paths with set_simd_path().
+// Unset, every kernel runs on the best path the CPU and OS support. One
+// choice is left to the SGEMM: on a core that executes 512-bit operations as
+// two 256-bit halves (AMD Zen 4), some products run the AVX2 micro-kernel
+// even on the AVX-512 path (gemm_tile_path, gemm.h). Both give the same
+// bits, so the choice never changes a result. Tests and benchmarks switch
+// paths with set_simd_path().
 #pragma once
 
 namespace cf::kernels {
@@ -48,24 +47,13 @@ const CpuFeatures& cpu_features();
 // True if this build contains the kernels of `path` and the CPU can run them.
 bool simd_path_supported(SimdPath path);
 
-// The path the row and elementwise kernels use now. Initially the best
-// supported one, unless CF_SIMD says otherwise.
+// The path the kernels use now. Initially the best supported one, unless
+// CF_SIMD says otherwise.
 SimdPath simd_path();
-
-// The path of the SGEMM's micro-kernel: simd_path(), except AVX2 by default
-// on a core with avx512_halves (see the top of this file).
-SimdPath gemm_path();
-
-// The SGEMM's start-up path when CF_SIMD is unset and `best` is the best
-// supported path: AVX2 if best is AVX-512 and 512-bit operations run in two
-// halves, otherwise best.
-SimdPath default_gemm_path(SimdPath best, bool avx512_halves);
 
 // Switch every kernel to `path` (for tests and benchmarks). Throws
 // std::invalid_argument if the path is not supported on this machine or build.
 void set_simd_path(SimdPath path);
-// The same with the SGEMM on its own path `gemm`.
-void set_simd_path(SimdPath path, SimdPath gemm);
 
 // "scalar", "avx2", "avx512".
 const char* simd_path_name(SimdPath path);

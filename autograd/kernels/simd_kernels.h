@@ -27,7 +27,7 @@ inline bool avx2_active() {
 }
 
 // True when the AVX-512 bodies of the row and elementwise kernels should run
-// (not the block sum's; the SGEMM follows gemm_path(), cpu.h).
+// (not the block sum's; the SGEMM's tile follows gemm_tile_path, gemm.h).
 inline bool avx512_active() {
 #ifdef CF_HAVE_AVX512
   return simd_path() == SimdPath::Avx512;
