@@ -30,32 +30,60 @@ struct ParallelScope {
   ~ParallelScope() { t_in_parallel = saved; }
 };
 
+// The chunks one thread takes first: [next, end) of the job's chunk indices.
+// On its own cache line, as each is one thread's counter.
+struct alignas(64) ChunkRange {
+  std::atomic<int64_t> next{0};
+  int64_t end = 0;
+};
+
 // One parallel_for in flight. It lives on the caller's stack; workers touch
 // it only between joining (under the pool mutex) and leaving (`inside`).
+//
+// Thread t (the caller is 0) first runs the t-th contiguous share of the
+// chunks, then helps the others with theirs. Consecutive parallel_fors over
+// the same rows then give each thread the same rows, which its cache still
+// holds from the last one (a layer norm after the matrix product that wrote
+// its input), instead of a share that changes with who came first. Which
+// thread runs a chunk still changes no result: the chunk boundaries are
+// fixed by n and grain.
 struct Job {
   detail::ChunkFn fn;
   void* ctx;
   int64_t n, grain, chunks;
-  std::atomic<int64_t> next{0};        // next chunk index to hand out
+  ChunkRange* ranges;                  // one per thread of the pool
+  int threads;
   std::atomic<bool> failed{false};     // a chunk threw: start no new chunks
   std::atomic<int> inside{0};          // workers currently running this job
   std::mutex error_mutex;
   std::exception_ptr error;
 
-  // Take chunks until none are left. Which thread runs a chunk is a race; the
-  // chunk boundaries are not.
-  void work() {
-    for (;;) {
-      const int64_t c = next.fetch_add(1, std::memory_order_relaxed);
-      if (c >= chunks || failed.load(std::memory_order_relaxed)) return;
-      const int64_t b = c * grain;
-      const int64_t e = b + grain < n ? b + grain : n;
-      try {
-        fn(ctx, b, e);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
-        failed.store(true, std::memory_order_relaxed);
+  void split(ChunkRange* r, int t) {
+    ranges = r;
+    threads = t;
+    for (int i = 0; i < t; ++i) {
+      r[i].next.store(chunks * i / t, std::memory_order_relaxed);
+      r[i].end = chunks * (i + 1) / t;
+    }
+  }
+
+  // Thread `self` runs chunks until none are left: its own range, then the
+  // others' from their fronts.
+  void work(int self) {
+    for (int k = 0; k < threads; ++k) {
+      ChunkRange& r = ranges[(self + k) % threads];
+      for (;;) {
+        const int64_t c = r.next.fetch_add(1, std::memory_order_relaxed);
+        if (c >= r.end || failed.load(std::memory_order_relaxed)) break;
+        const int64_t b = c * grain;
+        const int64_t e = b + grain < n ? b + grain : n;
+        try {
+          fn(ctx, b, e);
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(error_mutex);
+          if (!error) error = std::current_exception();
+          failed.store(true, std::memory_order_relaxed);
+        }
       }
     }
   }
@@ -63,8 +91,8 @@ struct Job {
 
 class ThreadPool {
  public:
-  explicit ThreadPool(int threads) : size_(threads) {
-    for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { worker_loop(); });
+  explicit ThreadPool(int threads) : size_(threads), ranges_(size_t(threads)) {
+    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
   }
 
   ~ThreadPool() {
@@ -81,6 +109,7 @@ class ThreadPool {
   // Runs the job on this thread and the workers; returns when every chunk
   // is done and no worker still looks at the job.
   void run(Job& job) {
+    job.split(ranges_.data(), size_);
     {
       std::lock_guard<std::mutex> lock(mutex_);
       job_ = &job;
@@ -89,7 +118,7 @@ class ThreadPool {
     wake_.notify_all();
     {
       ParallelScope scope;
-      job.work();
+      job.work(0);
     }
     // Close the door: workers that have not joined yet will not.
     {
@@ -100,7 +129,7 @@ class ThreadPool {
   }
 
  private:
-  void worker_loop() {
+  void worker_loop(int self) {
     t_in_parallel = true;
     uint64_t seen = 0;
     for (;;) {
@@ -122,12 +151,13 @@ class ThreadPool {
         if (job == nullptr) continue;  // that job already finished
         job->inside.fetch_add(1, std::memory_order_relaxed);
       }
-      job->work();
+      job->work(self);
       job->inside.fetch_sub(1, std::memory_order_release);
     }
   }
 
   const int size_;
+  std::vector<ChunkRange> ranges_;  // the running job's, reused by the next
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable wake_;
