@@ -5,6 +5,7 @@
 //   bench_kernels            everything
 //   bench_kernels gemm       only the SGEMM tables
 //   bench_kernels rowops     only the row-kernel table
+//   bench_kernels fusion     only the table of what fusing two passes could save
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -70,21 +71,21 @@ double median(std::vector<double> v) {
   return median(t);
 }
 
-// Median seconds of one call of fn_a and of fn_b, their samples taken
-// alternately so that both see the same machine load (the ratio is what
-// matters). Each sample of fn_a follows `settle_a` seconds of untimed calls
-// of it.
-std::pair<double, double> median_pair(const std::function<void()>& fn_a,
-                                      const std::function<void()>& fn_b, double settle_a = 0,
-                                      int reps = 7) {
-  const int calls_a = calls_for_20ms(fn_a), calls_b = calls_for_20ms(fn_b);
-  std::vector<double> a, b;
+// Median seconds of one call of each fn, their samples taken in turn so
+// that all see the same machine load (the ratios are what matter). Each
+// sample of the first follows `settle_first` seconds of untimed calls of it.
+std::vector<double> median_alternating(const std::vector<std::function<void()>>& fns,
+                                       double settle_first = 0, int reps = 7) {
+  std::vector<int> calls;
+  for (const auto& fn : fns) calls.push_back(calls_for_20ms(fn));
+  std::vector<std::vector<double>> samples(fns.size());
   for (int r = 0; r < reps; ++r) {
-    for (const auto t0 = Clock::now(); seconds_since(t0) < settle_a;) fn_a();
-    a.push_back(seconds_per_call(fn_a, calls_a));
-    b.push_back(seconds_per_call(fn_b, calls_b));
+    for (const auto t0 = Clock::now(); seconds_since(t0) < settle_first;) fns[0]();
+    for (size_t i = 0; i < fns.size(); ++i) samples[i].push_back(seconds_per_call(fns[i], calls[i]));
   }
-  return {median(a), median(b)};
+  std::vector<double> medians;
+  for (const auto& s : samples) medians.push_back(median(s));
+  return medians;
 }
 
 // Every buffer is 64-byte aligned, as a Tensor's storage is
@@ -161,13 +162,14 @@ void bench_gemm(double peak_gflops_per_core) {
       // ~0.1 s here) before they sleep; on two cores they would take cf's,
       // so with threads cf's samples start after 0.2 s of untimed calls.
       // (An idle pause instead cost cf's first calls their speed.)
-      const auto [t_cf, t_blas] = median_pair(cf_call, [&] {
+      const auto blas_call = [&] {
         for (int64_t i = 0; i < s.batch; ++i)
           cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(s.M), int(s.N), int(s.K),
                       1.0f, A.data() + i * s.M * s.K, int(s.K), B.data() + i * s.K * s.N,
                       int(s.N), 0.0f, C.data() + i * s.M * s.N, int(s.N));
-      }, threads > 1 ? 0.2 : 0.0);
-      const double gf = flop / t_cf * 1e-9, gf_blas = flop / t_blas * 1e-9;
+      };
+      const auto t = median_alternating({cf_call, blas_call}, threads > 1 ? 0.2 : 0.0);
+      const double gf = flop / t[0] * 1e-9, gf_blas = flop / t[1] * 1e-9;
       std::printf("%-24s %3d %9.1f %6.1f%% %10.1f %7.2fx\n", s.name.c_str(), threads, gf,
                   100 * gf / peak, gf_blas, gf / gf_blas);
 #else
@@ -191,6 +193,11 @@ void bench_rowops(int64_t rows) {
   const auto dy = random_vector(size_t(n), 4);
   const auto w = random_vector(size_t(cols), 5);
   const auto b = random_vector(size_t(cols), 6);
+  // GELU's inputs in [-1, 1) all take erf's short polynomial; pre-activations
+  // spread wider (a linear layer's outputs), and then most vectors also need
+  // the tail's exp and division. Its rows are measured on both.
+  Buffer x4(x);
+  for (float& v : x4) v *= 4;
   Buffer y(static_cast<size_t>(n)), dx(y), mean(static_cast<size_t>(rows)),
       rstd(mean), dw(static_cast<size_t>(cols)), db(dw);
   ck::softmax_forward(x.data(), y.data(), rows, cols);  // a valid softmax output for backward
@@ -217,25 +224,103 @@ void bench_rowops(int64_t rows) {
        }},
       {"gelu fwd", [&] { ck::gelu_forward(x.data(), dx.data(), n); }},
       {"gelu bwd", [&] { ck::gelu_backward(x.data(), dy.data(), dx.data(), n); }},
+      {"gelu fwd [-4,4)", [&] { ck::gelu_forward(x4.data(), dx.data(), n); }},
+      {"gelu bwd [-4,4)", [&] { ck::gelu_backward(x4.data(), dy.data(), dx.data(), n); }},
   };
   const ck::SimdPath fast = ck::simd_path();
   std::printf("%-18s %12s %12s %8s   (%lld x %lld floats, inputs in [-1, 1), 1 thread)\n",
               "row kernel", "scalar Mel/s", (std::string(ck::simd_path_name(fast)) + " Mel/s").c_str(),
               "speed-up", (long long)rows, (long long)cols);
   for (const Kernel& k : kernels) {
-    const auto [t_scalar, t_fast] = median_pair(
-        [&] {
-          ck::set_simd_path(ck::SimdPath::Scalar);
-          k.run();
-        },
-        [&] {
-          ck::set_simd_path(fast);
-          k.run();
-        });
+    const auto t = median_alternating({[&] {
+                                         ck::set_simd_path(ck::SimdPath::Scalar);
+                                         k.run();
+                                       },
+                                       [&] {
+                                         ck::set_simd_path(fast);
+                                         k.run();
+                                       }});
+    const double t_scalar = t[0], t_fast = t[1];
     std::printf("%-18s %12.0f %12.0f %7.2fx\n", k.name, n / t_scalar * 1e-6, n / t_fast * 1e-6,
                 t_scalar / t_fast);
   }
   ck::set_simd_path(fast);
+  std::printf("\n");
+}
+
+// Where fusing two neighbouring passes could pay (the performance issue asks
+// for fused bias + GELU and layer-norm paths "where they pay"). Three pairs
+// at ViT-lite's sizes at batch 64 (4096 tokens of 128, MLP hidden 256: each
+// tensor 2 or 4 MiB, so it lives in L3 between passes), 1 thread:
+//   first    the first pass over the whole tensor
+//   pair     the first pass, then the second over the whole tensor (unfused)
+//   hot      the second pass over as many elements, on one block of rows that
+//            stays in L1 (16 KiB per array): what a fused kernel would see,
+//            running it on the tile the first pass has just written
+// The second pass costs pair - first where it stands; a fused kernel could
+// save at most that minus its hot cost (plus a loop and a buffer), printed as
+// a share of the pair. The bias is already fused into the GEMM's stores.
+void bench_fusion() {
+  ck::set_num_threads(1);
+  const int64_t rows = 4096, dim = 128, hidden = 256;
+  const auto x = random_vector(size_t(rows * dim), 7), res = random_vector(size_t(rows * dim), 8);
+  const auto g = random_vector(size_t(rows * dim), 9);
+  const auto w1 = random_vector(size_t(hidden * dim), 10), w2 = random_vector(size_t(dim * hidden), 11);
+  const auto b1 = random_vector(size_t(hidden), 12), ln_w = random_vector(size_t(dim), 13),
+             ln_b = random_vector(size_t(dim), 14);
+  Buffer u(static_cast<size_t>(rows * hidden)), h(u), dh(u), z(x), y(x),
+      mean(static_cast<size_t>(rows)), rstd(mean);
+
+  using Pass = std::function<void(int64_t row0, int64_t row1)>;
+  struct Pair {
+    const char* name;
+    int64_t cols;  // of the second pass's rows
+    Pass first, second;
+  };
+  const std::vector<Pair> pairs = {
+      {"linear + bias -> GELU", hidden,
+       [&](int64_t r0, int64_t r1) {  // u = x W1^T + b1
+         ck::sgemm(false, true, r1 - r0, hidden, dim, 1.0f, x.data() + r0 * dim, dim, w1.data(),
+                   dim, 1.0f, u.data() + r0 * hidden, hidden, b1.data(), 0);
+       },
+       [&](int64_t r0, int64_t r1) {
+         ck::gelu_forward(u.data() + r0 * hidden, h.data() + r0 * hidden, (r1 - r0) * hidden);
+       }},
+      {"matmul -> GELU backward", hidden,
+       [&](int64_t r0, int64_t r1) {  // dh = g W2 (fc2's input gradient)
+         ck::sgemm(false, false, r1 - r0, hidden, dim, 1.0f, g.data() + r0 * dim, dim, w2.data(),
+                   hidden, 0.0f, dh.data() + r0 * hidden, hidden);
+       },
+       [&](int64_t r0, int64_t r1) {
+         ck::gelu_backward(u.data() + r0 * hidden, dh.data() + r0 * hidden,
+                           h.data() + r0 * hidden, (r1 - r0) * hidden);
+       }},
+      {"residual add -> layer norm", dim,
+       [&](int64_t r0, int64_t r1) {
+         for (int64_t i = r0 * dim; i < r1 * dim; ++i) z[size_t(i)] = x[size_t(i)] + res[size_t(i)];
+       },
+       [&](int64_t r0, int64_t r1) {
+         ck::layernorm_forward(z.data() + r0 * dim, ln_w.data(), ln_b.data(), y.data() + r0 * dim,
+                               mean.data() + r0, rstd.data() + r0, r1 - r0, dim, 1e-5f);
+       }},
+  };
+  std::printf("%-28s %9s %9s %9s %9s %13s   (%lld x %lld and x %lld floats, 1 thread)\n",
+              "pass pair", "first us", "pair us", "2nd us", "2nd hot", "fusion saves",
+              (long long)rows, (long long)dim, (long long)hidden);
+  for (const Pair& p : pairs) {
+    const int64_t block = 4096 / p.cols;
+    const auto t = median_alternating({[&] { p.first(0, rows); },
+                                       [&] {
+                                         p.first(0, rows);
+                                         p.second(0, rows);
+                                       },
+                                       [&] {
+                                         for (int64_t r = 0; r < rows; r += block) p.second(0, block);
+                                       }});
+    const double second = t[1] - t[0], saving = std::max(0.0, second - t[2]);
+    std::printf("%-28s %9.1f %9.1f %9.1f %9.1f %10.1f %%\n", p.name, t[0] * 1e6, t[1] * 1e6,
+                second * 1e6, t[2] * 1e6, 100 * saving / t[1]);
+  }
   std::printf("\n");
 }
 
@@ -266,5 +351,6 @@ int main(int argc, char** argv) {
     bench_rowops(64);
     bench_rowops(1024);
   }
+  if (only.empty() || only == "fusion") bench_fusion();
   return 0;
 }
