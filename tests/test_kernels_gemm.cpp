@@ -232,28 +232,36 @@ TEST_CASE("sgemm on the AVX-512 path gives the same bits as on the AVX2 path", "
 
 TEST_CASE("sgemm is bit-identical with 1, 2 and 8 threads", "[kernels][gemm][threads]") {
   cf::test::ThreadCountGuard guard;
-  for (bool ta : {false, true}) {
-    // Big enough to be split (several M blocks, K blocks, and tasks).
-    Problem p(ta, !ta, 300, 200, 520, 1, 31 + ta);
-    std::vector<float> first;
-    for (int threads : {1, 2, 8}) {
-      set_num_threads(threads);
-      std::vector<float> c = p.C0;
-      sgemm(p.ta, p.tb, p.M, p.N, p.K, 1.0f, p.A.data(), p.lda, p.B.data(), p.ldb, 1.0f,
-            c.data(), p.ldc);
-      if (first.empty())
-        first = c;
-      else
-        REQUIRE(std::memcmp(first.data(), c.data(), c.size() * sizeof(float)) == 0);
+  // Big enough to be split (several M blocks, K blocks, and tasks): N = 200
+  // by A blocks (13 B strips of 16 do not divide among 2 threads), N = 120
+  // by B strips (8 of 16, the last one short) on the 6 x 16 tile, each
+  // thread packing its own, with B transposed or not (gemm.cpp,
+  // split_by_b_strips).
+  for (bool ta : {false, true})
+    for (int64_t N : {200, 120}) {
+      INFO("ta=" << ta << " N=" << N);
+      Problem p(ta, !ta, 300, N, 520, 1, 31 + ta);
+      std::vector<float> first;
+      for (int threads : {1, 2, 8}) {
+        set_num_threads(threads);
+        std::vector<float> c = p.C0;
+        sgemm(p.ta, p.tb, p.M, p.N, p.K, 1.0f, p.A.data(), p.lda, p.B.data(), p.ldb, 1.0f,
+              c.data(), p.ldc);
+        if (first.empty())
+          first = c;
+        else
+          REQUIRE(std::memcmp(first.data(), c.data(), c.size() * sizeof(float)) == 0);
+      }
     }
-  }
 }
 
 TEST_CASE("sgemm on one thread packs B inside the micro-kernel: the bits of packing it first",
           "[kernels][gemm][threads]") {
   // On one thread (or nested in a parallel_for chunk), B not transposed, the
   // first A strip's micro-kernel calls pack each full B strip as they read
-  // it; on several threads the panel is packed first. The shapes cross two
+  // it; on two threads the panel is packed first (N = 45: three B strips,
+  // split by A blocks), or each thread packs its own strips the same way
+  // (N = 64, split by B strips: gemm.cpp, split_by_b_strips). The shapes cross two
   // A blocks (M = 200 > 168), two K blocks (K = 600) and a short last B
   // strip (N = 45) or none (N = 64), with short first A strips (M = 4).
   cf::test::SimdPathGuard path_guard;

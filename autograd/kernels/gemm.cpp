@@ -17,10 +17,12 @@
 // (A.B, A.B^T, A^T.B, A^T.B^T) are handled without materialising transposes.
 // Where it can, the micro-kernel packs a strip itself, from the operand, the
 // first time it reads it (gemm_microkernel.h): each A strip on the block's
-// first B strip; and, in a product that runs on one thread with B not
-// transposed, each B strip on the first A strip.
+// first B strip; and, when B is not transposed and one thread reads a strip
+// (one thread runs the product, or the threads split it by B strips), each
+// B strip on the first A strip.
 //
-// Threads split the ic loop (and, when M has few blocks, the jr loop too);
+// Threads split the ic loop (and, when M has few blocks, the jr loop too),
+// or, when B is about as large as A, the jr loop alone (split_by_b_strips);
 // each C element is still computed by one micro-kernel call per pc step, in
 // the same order, so results are bit-identical for any thread count.
 #include <algorithm>
@@ -164,6 +166,19 @@ void scale_c(const Gemm& g) {
   }
 }
 
+// How the threads share a product. By A blocks, they share one packed B
+// panel, which must be complete before any of them starts: a pass over B
+// that no FMA hides. By B strips, each thread owns a group of strips and runs
+// every A block against it, so it can pack its strips inside the
+// micro-kernel, as one thread does; but every thread then packs every A
+// block. That pays when B is not much smaller than A (M <= 4 N: square
+// products, and the weight gradients dW = dY^T X, whose K is the batch's
+// tokens), provided the strips divide evenly among the threads
+// (docs/PERFORMANCE.md, "Splitting a product across threads").
+bool split_by_b_strips(const Gemm& g, int64_t NR, int64_t threads) {
+  return ceil_div(g.N, NR) % threads == 0 && g.M <= 4 * g.N;
+}
+
 // MR x NR is the micro-kernel's tile.
 template <int MR, int NR>
 void gemm_blocked(const Gemm& g, const GemmKernels& kern, bool parallel) {
@@ -181,19 +196,25 @@ void gemm_blocked(const Gemm& g, const GemmKernels& kern, bool parallel) {
       round_up(ceil_div(g.M, round_up(ceil_div(g.M, kMC), threads)), MR);
   const int64_t m_blocks = ceil_div(g.M, mc_max);
   float* packed_b = t_pack_b.get(size_t(kc_max * nc_max));
+  const bool split_n = parallel && split_by_b_strips(g, NR, threads);
   // On one thread the first A strip packs the B strips it reads (their rows
   // must be contiguous along j: B not transposed; and the strip must be a
-  // full MR rows, M >= MR). On several, every thread needs the whole panel
-  // from the start, so it is packed first.
-  const bool b_in_kernel = !parallel && b_sj == 1 && g.M >= MR;
+  // full MR rows, M >= MR); so does each task that owns its B strips. When
+  // the threads share the B panel, every thread needs all of it from the
+  // start, so it is packed first.
+  const bool b_in_kernel = (!parallel || split_n) && b_sj == 1 && g.M >= MR;
 
   for (int64_t jc = 0; jc < g.N; jc += nc_max) {
     const int64_t nc = std::min(nc_max, g.N - jc);
     const int64_t n_strips = ceil_div(nc, NR);
-    // With few A blocks, also split the B strips into groups so that every
-    // thread gets work; each task then packs its A block itself (cheap: the
-    // repacked block is small exactly when M is small).
-    const int64_t groups = parallel ? std::min(n_strips, ceil_div(2 * threads, m_blocks)) : 1;
+    // Shared panel with few A blocks: also split the B strips into groups so
+    // that every thread gets work; each task then packs its A block itself
+    // (cheap: the repacked block is small exactly when M is small). Owned
+    // strips: one group per thread (more would pack every A block more
+    // often).
+    const int64_t groups = !parallel ? 1
+                           : split_n ? ceil_div(n_strips, ceil_div(n_strips, threads))
+                                     : std::min(n_strips, ceil_div(2 * threads, m_blocks));
     const int64_t strips_per_group = ceil_div(n_strips, groups);
 
     for (int64_t pc = 0; pc < g.K; pc += kc_max) {
@@ -203,50 +224,59 @@ void gemm_blocked(const Gemm& g, const GemmKernels& kern, bool parallel) {
       const float beta = pc == 0 ? g.beta : 1.0f;
 
       const float* b_src = g.B + pc * b_sk + jc * b_sj;
-      if (b_in_kernel) {
-        // Only a short last strip (zero-padded) is packed here.
-        if (nc % NR != 0)
-          pack_strips<NR>(kern, b_src, b_sj, b_sk, nc, kc, n_strips - 1, n_strips, packed_b);
-      } else {
-        // A few strips per task, so that a narrow B (N = 128: eight strips
-        // of 16, four of 32) is still packed by every thread.
-        for_chunks(parallel, n_strips, 2, [&](int64_t s0, int64_t s1) {
-          pack_strips<NR>(kern, b_src, b_sj, b_sk, nc, kc, s0, s1, packed_b);
-        });
-      }
+      // Packs the strips [s0, s1) that the micro-kernel will not: all of
+      // them, or, when it packs the full ones, a short last strip
+      // (zero-padded).
+      const auto pack_b = [&](int64_t s0, int64_t s1) {
+        if (b_in_kernel) s0 = std::max(s0, nc % NR != 0 ? n_strips - 1 : s1);
+        if (s0 < s1) pack_strips<NR>(kern, b_src, b_sj, b_sk, nc, kc, s0, s1, packed_b);
+      };
+      // A few strips per task, so that a narrow B (N = 128: eight strips of
+      // 16, four of 32) is still packed by every thread.
+      if (!split_n) for_chunks(parallel, n_strips, 2, pack_b);
 
-      for_chunks(parallel, m_blocks * groups, 1, [&](int64_t t0, int64_t t1) {
+      const int64_t tasks = split_n ? groups : m_blocks * groups;
+      for_chunks(parallel, tasks, 1, [&](int64_t t0, int64_t t1) {
         for (int64_t t = t0; t < t1; ++t) {
-          const int64_t ic = (t / groups) * mc_max;
-          const int64_t mc = std::min(mc_max, g.M - ic);
-          const int64_t s_begin = (t % groups) * strips_per_group;
+          // Owned strips: group t against every A block; shared panel: A
+          // block t / groups against group t % groups.
+          const int64_t group = split_n ? t : t % groups;
+          const int64_t blk_begin = split_n ? 0 : t / groups;
+          const int64_t blk_end = split_n ? m_blocks : blk_begin + 1;
+          const int64_t s_begin = group * strips_per_group;
           const int64_t s_end = std::min(n_strips, s_begin + strips_per_group);
+          if (split_n) pack_b(s_begin, s_end);
           float* packed_a = t_pack_a.get(size_t(mc_max * kc_max));
-          const float* a_block = g.A + ic * a_si + pc * a_sk;
-          for (int64_t s = s_begin; s < s_end; ++s) {
-            const int64_t jr = s * NR;
-            const int n = int(std::min<int64_t>(NR, nc - jr));
-            // What the strip's calls share; each call sets its A strip, C
-            // tile and sources below.
-            detail::MicroTile tile{kc,
-                                   nullptr, nullptr, a_si, a_sk,           // A
-                                   packed_b + s * NR * kc, nullptr, b_sk,  // B
-                                   nullptr, g.ldc, 0, n,                   // C
-                                   g.alpha, beta, nullptr, pc == 0 ? g.ldd : g.ldc};
-            for (int64_t ir = 0; ir < mc; ir += MR) {
-              tile.m = int(std::min<int64_t>(MR, mc - ir));
-              tile.a_pack = packed_a + ir * kc;
-              tile.c = g.C + (ic + ir) * g.ldc + jc + jr;
-              tile.d = pc == 0 ? g.D + (ic + ir) * g.ldd + jc + jr : tile.c;
-              // The block's first B strip packs the A strips it reads: a full
-              // one inside the micro-kernel, a short one (zero-padded) first.
-              tile.a_src = s == s_begin && tile.m == MR ? a_block + ir * a_si : nullptr;
-              if (s == s_begin && tile.m < MR)
-                pack_strips<MR>(kern, a_block, a_si, a_sk, mc, kc, ir / MR, ir / MR + 1,
-                                packed_a);
-              // Likewise the first A strip, for a full B strip not yet packed.
-              tile.b_src = b_in_kernel && ic == 0 && ir == 0 && n == NR ? b_src + jr : nullptr;
-              kern.micro(tile);
+          for (int64_t blk = blk_begin; blk < blk_end; ++blk) {
+            const int64_t ic = blk * mc_max;
+            const int64_t mc = std::min(mc_max, g.M - ic);
+            const float* a_block = g.A + ic * a_si + pc * a_sk;
+            for (int64_t s = s_begin; s < s_end; ++s) {
+              const int64_t jr = s * NR;
+              const int n = int(std::min<int64_t>(NR, nc - jr));
+              // What the strip's calls share; each call sets its A strip, C
+              // tile and sources below.
+              detail::MicroTile tile{kc,
+                                     nullptr, nullptr, a_si, a_sk,           // A
+                                     packed_b + s * NR * kc, nullptr, b_sk,  // B
+                                     nullptr, g.ldc, 0, n,                   // C
+                                     g.alpha, beta, nullptr, pc == 0 ? g.ldd : g.ldc};
+              for (int64_t ir = 0; ir < mc; ir += MR) {
+                tile.m = int(std::min<int64_t>(MR, mc - ir));
+                tile.a_pack = packed_a + ir * kc;
+                tile.c = g.C + (ic + ir) * g.ldc + jc + jr;
+                tile.d = pc == 0 ? g.D + (ic + ir) * g.ldd + jc + jr : tile.c;
+                // The block's first B strip packs the A strips it reads: a
+                // full one inside the micro-kernel, a short one (zero-padded)
+                // first.
+                tile.a_src = s == s_begin && tile.m == MR ? a_block + ir * a_si : nullptr;
+                if (s == s_begin && tile.m < MR)
+                  pack_strips<MR>(kern, a_block, a_si, a_sk, mc, kc, ir / MR, ir / MR + 1,
+                                  packed_a);
+                // Likewise the first A strip, for a full B strip not yet packed.
+                tile.b_src = b_in_kernel && ic == 0 && ir == 0 && n == NR ? b_src + jr : nullptr;
+                kern.micro(tile);
+              }
             }
           }
         }
