@@ -174,11 +174,24 @@ inline void store_first(float* dst, __m256 v, int n) {
 
 void pack_strip_rows_avx2(const float* src, int64_t si, int r, int64_t kc, int w, float* dst) {
   const int64_t kc8 = kc - kc % 8;
+  // When the strip's rows are contiguous (si == kc: a weight read transposed,
+  // whose K fits one block), the next strip's rows follow them in memory.
+  // Each 8 x 8 block then asks for the next 64 floats of those into L2, so
+  // that a weight coming from memory streams in while this strip is
+  // transposed; the Columnformer's per-column weights do, on every call
+  // (docs/PERFORMANCE.md, "Packing"). A hint past the operand never faults.
+  const float* next = src + w * si;
+  const bool ahead = si == kc;
   for (int i0 = 0; i0 < w; i0 += 8) {
     // Rows i0 .. i0+7 of the strip; those past r (padding) read as zero.
     const int rows = w - i0 < 8 ? w - i0 : 8;
     for (int64_t k = 0; k < kc8; k += 8) {
       __m256 v[8];
+      if (ahead) {
+        for (int i = 0; i < 64; i += 16)
+          _mm_prefetch(reinterpret_cast<const char*>(next + i), _MM_HINT_T1);
+        next += 64;
+      }
       for (int i = 0; i < 8; ++i)
         v[i] = i0 + i < r ? _mm256_loadu_ps(src + (i0 + i) * si + k) : _mm256_setzero_ps();
       transpose8(v);
