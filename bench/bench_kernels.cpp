@@ -23,6 +23,7 @@
 #include "autograd/kernels/gemm.h"
 #include "autograd/kernels/rowops.h"
 #include "autograd/kernels/threads.h"
+#include "autograd/kernels/transpose.h"
 #include "bench/fma_peak.h"
 
 #ifdef CF_BENCH_OPENBLAS
@@ -226,6 +227,8 @@ void bench_rowops(int64_t rows) {
       {"gelu bwd", [&] { ck::gelu_backward(x.data(), dy.data(), dx.data(), n); }},
       {"gelu fwd [-4,4)", [&] { ck::gelu_forward(x4.data(), dx.data(), n); }},
       {"gelu bwd [-4,4)", [&] { ck::gelu_backward(x4.data(), dy.data(), dx.data(), n); }},
+      // x as `rows` rows of `cols` into dx as `cols` rows of `rows`.
+      {"transpose", [&] { ck::transpose(x.data(), cols, dx.data(), rows, cols, rows); }},
   };
   const ck::SimdPath fast = ck::simd_path();
   std::printf("%-18s %12s %12s %8s   (%lld x %lld floats, inputs in [-1, 1), 1 thread)\n",

@@ -11,6 +11,7 @@
 #include <immintrin.h>
 
 #include "autograd/kernels/gemm_sources.h"
+#include "autograd/kernels/simd_avx2.h"
 
 namespace cf::kernels::detail {
 namespace {
@@ -129,26 +130,6 @@ void gemm_microkernel_avx2(const MicroTile& t) {
 
 namespace {
 
-// Transpose 8 rows of 8 floats in registers: afterwards r[k] holds element k
-// of every input row, i.e. one column.
-inline void transpose8(__m256 r[8]) {
-  __m256 t[8], u[8];
-  for (int i = 0; i < 8; i += 2) {
-    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-  }
-  for (int i = 0; i < 8; i += 4) {
-    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
-    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
-    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
-  }
-  for (int i = 0; i < 4; ++i) {
-    r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
-    r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
-  }
-}
-
 // The first n (1..8) floats of v to dst, by plain 4-, 2- and 1-float stores:
 // a masked store (vmaskmovps) costs about ten times as much on AMD's cores,
 // which made packing the 6-row A strips 4 % of a 1024^3 product on Zen 4.
@@ -194,7 +175,7 @@ void pack_strip_rows_avx2(const float* src, int64_t si, int r, int64_t kc, int w
       }
       for (int i = 0; i < 8; ++i)
         v[i] = i0 + i < r ? _mm256_loadu_ps(src + (i0 + i) * si + k) : _mm256_setzero_ps();
-      transpose8(v);
+      transpose8x8(v);
       for (int j = 0; j < 8; ++j) store_first(dst + (k + j) * w + i0, v[j], rows);
     }
   }

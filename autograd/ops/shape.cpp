@@ -7,6 +7,7 @@
 #include "autograd/error.h"
 #include "autograd/graph.h"
 #include "autograd/kernels/threads.h"
+#include "autograd/kernels/transpose.h"
 #include "autograd/ops.h"
 #include "autograd/ops/check.h"
 
@@ -19,7 +20,7 @@ std::string index_str(const std::vector<int64_t>& v) { return shape_str(v); }
 // i_{r-1} of dst is src[sum_d i_d stride_d]. Axes of size 1 are dropped and
 // neighbours that are contiguous in both merged; then either the last axis
 // reads contiguous runs (copied as rows), or it is strided and the axis that
-// reads contiguously is transposed with it in 16 x 16 tiles that stay in L1.
+// reads contiguously is transposed with it (kernels/transpose.h).
 // The other axes are split over the thread pool; a copy gives the same bits
 // however it is split.
 void strided_copy(const float* src, float* dst, const Shape& shape, const std::vector<int64_t>& stride) {
@@ -66,22 +67,7 @@ void strided_copy(const float* src, float* dst, const Shape& shape, const std::v
         std::copy(src + s0, src + s0 + run, dst + d0);
         continue;
       }
-      // Full tiles with constant bounds, which the compiler unrolls; the
-      // edges with the bounds clipped.
-      constexpr int64_t kTile = 16;
-      const int64_t dj = dst_stride[j], sl = from[last];
-      for (int64_t jb = 0; jb < size[j]; jb += kTile)
-        for (int64_t lb = 0; lb < run; lb += kTile) {
-          const float* s_tile = src + s0 + jb + lb * sl;
-          float* d_tile = dst + d0 + jb * dj + lb;
-          if (jb + kTile <= size[j] && lb + kTile <= run) {
-            for (int64_t jj = 0; jj < kTile; ++jj)
-              for (int64_t l = 0; l < kTile; ++l) d_tile[jj * dj + l] = s_tile[jj + l * sl];
-          } else {
-            for (int64_t jj = 0; jj < std::min(kTile, size[j] - jb); ++jj)
-              for (int64_t l = 0; l < std::min(kTile, run - lb); ++l) d_tile[jj * dj + l] = s_tile[jj + l * sl];
-          }
-        }
+      kernels::transpose(src + s0, from[last], dst + d0, dst_stride[j], size[j], run);
     }
   });
 }
