@@ -189,8 +189,8 @@ void gemm_blocked(const Gemm& g, const GemmKernels& kern, bool parallel) {
   const int64_t nc_max = balanced_block(g.N, kNC, NR);
   const int64_t kc_max = balanced_block(g.K, kKC, 1);
   // As many A blocks as MC needs, rounded up to a multiple of the thread
-  // count so the threads finish together (M = 1024 on 2 threads: 8 blocks
-  // of 132 rows, not 7 of 150). How the work is split never changes a
+  // count so the threads finish together (M = 1024, N = 128 on 2 threads:
+  // 8 blocks of 132 rows, not 7 of 150). How the work is split never changes a
   // result (see the top of this file), so it may depend on the threads.
   const int64_t mc_max =
       round_up(ceil_div(g.M, round_up(ceil_div(g.M, kMC), threads)), MR);

@@ -1,5 +1,6 @@
-// Internal: the per-instruction-set bodies behind rowops.h and vecmath.h, and
-// the path and chunking helpers the public kernels (gemm.cpp too) share.
+// Internal: the per-instruction-set bodies behind rowops.h, vecmath.h and
+// transpose.h, and the path and chunking helpers the public kernels
+// (gemm.cpp too) share.
 // The public functions (rowops.cpp, vecmath.cpp) pick one by simd_path() and
 // run it over chunks on the thread pool. The AVX2 and AVX-512 instances exist
 // only in builds that compile *_avx2.cpp (CF_HAVE_AVX2) and *_avx512.cpp
@@ -168,6 +169,9 @@ void adamw(float* p, const float* g, float* m, float* v, int64_t n, float lr, fl
 
 #ifdef CF_HAVE_AVX2
 float sum_block_avx2(const float* x, int64_t n);
+// The transpose's AVX2 body (transpose.h).
+void transpose_avx2(const float* src, int64_t lds, float* dst, int64_t ldd, int64_t rows,
+                    int64_t cols);
 #endif
 
 }  // namespace cf::kernels::detail

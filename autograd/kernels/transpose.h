@@ -21,11 +21,4 @@ void transpose(const float* src, int64_t lds, float* dst, int64_t ldd, int64_t r
 void transpose_scalar(const float* src, int64_t lds, float* dst, int64_t ldd, int64_t rows,
                       int64_t cols);
 
-namespace detail {
-#ifdef CF_HAVE_AVX2
-void transpose_avx2(const float* src, int64_t lds, float* dst, int64_t ldd, int64_t rows,
-                    int64_t cols);
-#endif
-}  // namespace detail
-
 }  // namespace cf::kernels

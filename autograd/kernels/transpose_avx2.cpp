@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include "autograd/kernels/simd_avx2.h"
+#include "autograd/kernels/simd_kernels.h"
 #include "autograd/kernels/transpose.h"
 
 namespace cf::kernels::detail {
