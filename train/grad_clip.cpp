@@ -12,7 +12,8 @@ double clip_grad_norm(const std::vector<Tensor>& parameters, double max_norm) {
   for (const Tensor& p : parameters) {
     Tensor g = p.grad();
     if (!g.defined()) continue;
-    for (int64_t i = 0; i < g.numel(); ++i) squares += double(g.data()[i]) * g.data()[i];
+    const float* pg = g.data();
+    for (int64_t i = 0; i < g.numel(); ++i) squares += double(pg[i]) * pg[i];
   }
   const double norm = std::sqrt(squares);
   if (norm > max_norm) {
@@ -20,7 +21,8 @@ double clip_grad_norm(const std::vector<Tensor>& parameters, double max_norm) {
     for (const Tensor& p : parameters) {
       Tensor g = p.grad();
       if (!g.defined()) continue;
-      for (int64_t i = 0; i < g.numel(); ++i) g.data()[i] *= scale;
+      float* pg = g.data();
+      for (int64_t i = 0; i < g.numel(); ++i) pg[i] *= scale;
     }
   }
   return norm;

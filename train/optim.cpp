@@ -103,7 +103,10 @@ void AdamW::step() {
       Tensor g = grad;
       if (!decoupled_ && wd != 0.0f) {  // Adam: the decay joins the gradient
         g = Tensor::empty(param.shape());
-        for (int64_t i = 0; i < param.numel(); ++i) g.data()[i] = grad.data()[i] + wd * param.data()[i];
+        float* pg = g.data();
+        const float* pgrad = grad.data();
+        const float* pparam = param.data();
+        for (int64_t i = 0; i < param.numel(); ++i) pg[i] = pgrad[i] + wd * pparam[i];
         wd = 0.0f;
       }
       // The vectorised kernel of autograd/kernels, bit-identical to its

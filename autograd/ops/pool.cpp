@@ -210,10 +210,12 @@ Tensor avg_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t paddi
   });
   return record("avg_pool2d", y, {x}, [x, g, scale](const Tensor& dy) {
     Tensor dx = Tensor::zeros(x.shape());
+    const float* pdy = dy.data();
+    float* pdx = dx.data();
     kernels::parallel_for(g.planes, kPlanesPerChunk, [&](int64_t p0, int64_t p1) {
       for_each_window(g, p0, p1, [&](int64_t out, auto&& window) {
-        const float d = dy.data()[out] * scale;
-        window([&](int64_t in) { dx.data()[in] += d; });
+        const float d = pdy[out] * scale;
+        window([&](int64_t in) { pdx[in] += d; });
       });
     });
     return std::vector<Tensor>{dx};

@@ -125,10 +125,12 @@ Tensor max(const Tensor& x, int64_t axis, bool keepdim) {
   return record("max", y, {x}, [shape = x.shape(), outer, size, inner,
                                argmax = std::move(argmax)](const Tensor& g) {
     Tensor dx = Tensor::zeros(shape);
+    float* pdx = dx.data();
+    const float* pg = g.data();
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t i = 0; i < inner; ++i) {
         int64_t a = argmax[size_t(o * inner + i)];
-        dx.data()[(o * size + a) * inner + i] = g.data()[o * inner + i];
+        pdx[(o * size + a) * inner + i] = pg[o * inner + i];
       }
     return std::vector<Tensor>{dx};
   });

@@ -301,10 +301,14 @@ Tensor gather(const Tensor& x, int64_t axis, const std::vector<int64_t>& index,
     }
   }
   Tensor y = Tensor::empty(index_shape);
-  for (size_t i = 0; i < source.size(); ++i) y.data()[i] = x.data()[source[i]];
+  float* py = y.data();
+  const float* px = x.data();
+  for (size_t i = 0; i < source.size(); ++i) py[i] = px[source[i]];
   return record("gather", y, {x}, [shape = x.shape(), source](const Tensor& g) {
     Tensor dx = Tensor::zeros(shape);
-    for (size_t i = 0; i < source.size(); ++i) dx.data()[source[i]] += g.data()[i];
+    float* pdx = dx.data();
+    const float* pg = g.data();
+    for (size_t i = 0; i < source.size(); ++i) pdx[source[i]] += pg[i];
     return std::vector<Tensor>{dx};
   });
 }
