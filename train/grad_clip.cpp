@@ -13,7 +13,8 @@ double clip_grad_norm(const std::vector<Tensor>& parameters, double max_norm) {
     Tensor g = p.grad();
     if (!g.defined()) continue;
     const float* pg = g.data();
-    for (int64_t i = 0; i < g.numel(); ++i) squares += double(pg[i]) * pg[i];
+    const int64_t n = g.numel();
+    for (int64_t i = 0; i < n; ++i) squares += double(pg[i]) * pg[i];
   }
   const double norm = std::sqrt(squares);
   if (norm > max_norm) {
@@ -22,7 +23,8 @@ double clip_grad_norm(const std::vector<Tensor>& parameters, double max_norm) {
       Tensor g = p.grad();
       if (!g.defined()) continue;
       float* pg = g.data();
-      for (int64_t i = 0; i < g.numel(); ++i) pg[i] *= scale;
+      const int64_t n = g.numel();
+      for (int64_t i = 0; i < n; ++i) pg[i] *= scale;
     }
   }
   return norm;

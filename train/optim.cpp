@@ -106,7 +106,8 @@ void AdamW::step() {
         float* pg = g.data();
         const float* pgrad = grad.data();
         const float* pparam = param.data();
-        for (int64_t i = 0; i < param.numel(); ++i) pg[i] = pgrad[i] + wd * pparam[i];
+        const int64_t n = param.numel();
+        for (int64_t i = 0; i < n; ++i) pg[i] = pgrad[i] + wd * pparam[i];
         wd = 0.0f;
       }
       // The vectorised kernel of autograd/kernels, bit-identical to its
