@@ -166,12 +166,12 @@ TEST_CASE("sgemm on the scalar path rounds exactly like the reference", "[kernel
   }
 }
 
-TEST_CASE("the SGEMM's tile where 512-bit operations run in halves: AVX2 split across threads or with A rows 4 KiB apart",
+TEST_CASE("the SGEMM's tile where 512-bit operations run in halves: AVX2 split across threads or with rows 4 KiB apart",
           "[kernels][gemm]") {
   for (SimdPath path : {SimdPath::Scalar, SimdPath::Avx2, SimdPath::Avx512})
     for (bool split : {false, true})
       for (bool apart : {false, true}) {
-        INFO(simd_path_name(path) << (split ? ", split" : ", one thread") << (apart ? ", A rows 4 KiB apart" : ""));
+        INFO(simd_path_name(path) << (split ? ", split" : ", one thread") << (apart ? ", A or C rows 4 KiB apart" : ""));
         CHECK(gemm_tile_path(path, false, split, apart) == path);
         const bool avx2_tile = path == SimdPath::Avx512 && (split || apart);
         CHECK(gemm_tile_path(path, true, split, apart) == (avx2_tile ? SimdPath::Avx2 : path));

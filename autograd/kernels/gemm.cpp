@@ -287,11 +287,12 @@ void gemm_blocked(const Gemm& g, const GemmKernels& kern, bool parallel) {
 
 // The blocked product with the micro-kernel and tile that gemm_tile_path
 // picks on the active path. 1024 floats are 4 KiB, the span of the L1's set
-// index on Zen 4 (64 sets of 64 bytes).
+// index on Zen 4 (64 sets of 64 bytes): rows of A (not transposed, read in
+// place by the first B strip) or of C that far apart all fall in one set.
 void gemm_on_active_path(const Gemm& g, bool parallel) {
   [[maybe_unused]] const SimdPath path =
       gemm_tile_path(simd_path(), cpu_features().avx512_halves, parallel,
-                     !g.trans_a && g.lda % 1024 == 0);
+                     (!g.trans_a && g.lda % 1024 == 0) || g.ldc % 1024 == 0);
 #if defined(CF_HAVE_AVX512) && defined(CF_HAVE_AVX2)
   if (path == SimdPath::Avx512)
     return gemm_blocked<detail::kGemmAvx512MR, detail::kGemmAvx512NR>(
@@ -401,8 +402,8 @@ void sgemm_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, 
 }
 
 SimdPath gemm_tile_path(SimdPath path, bool avx512_halves, bool split_across_threads,
-                        bool a_rows_4k_apart) {
-  const bool avx2_tile = avx512_halves && (split_across_threads || a_rows_4k_apart);
+                        bool rows_4k_apart) {
+  const bool avx2_tile = avx512_halves && (split_across_threads || rows_4k_apart);
   return path == SimdPath::Avx512 && avx2_tile ? SimdPath::Avx2 : path;
 }
 

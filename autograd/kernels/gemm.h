@@ -49,12 +49,12 @@ uint64_t gemm_flop_count();
 // that runs 512-bit operations as two 256-bit halves (Zen 4:
 // CpuFeatures::avx512_halves) the 12 x 32 AVX-512 tile has no more FMA
 // throughput than AVX2's 6 x 16, and it is faster only on a product that
-// runs on one thread and whose A rows (not transposed) are not a multiple
-// of 4 KiB apart: those 12 rows would share one L1 set, which has 8 ways.
-// Other products there run the AVX2 tile (docs/PERFORMANCE.md, "The
-// SGEMM's tile on Zen 4"). Both tiles give the same bits.
+// runs on one thread and whose rows of A (not transposed) and of C are not
+// a multiple of 4 KiB apart: those 12 rows would share one L1 set, which
+// has 8 ways. Other products there run the AVX2 tile (docs/PERFORMANCE.md,
+// "The SGEMM's tile on Zen 4"). Both tiles give the same bits.
 SimdPath gemm_tile_path(SimdPath path, bool avx512_halves, bool split_across_threads,
-                        bool a_rows_4k_apart);
+                        bool rows_4k_apart);
 
 // The scalar reference twin: plain loops, summing over k in increasing order.
 // Every fast path is tested against it.
