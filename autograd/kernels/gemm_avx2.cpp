@@ -59,19 +59,22 @@ struct Avx2Ops {
   static void store(float* p, __m256 v) { _mm256_store_ps(p, v); }
 };
 
-// Row i of the tile at one k: lo, hi += A(i, k) * the B row.
-template <int i, class A>
+// Row i of the tile at one k: lo (and, when V == 2, hi) += A(i, k) * the B row.
+template <int i, int V, class A>
 inline void fma_row(A& a, __m256 b0, __m256 b1, __m256& lo, __m256& hi) {
   const __m256 ai = a.broadcast(i);
   lo = _mm256_fmadd_ps(ai, b0, lo);
-  hi = _mm256_fmadd_ps(ai, b1, hi);
+  if constexpr (V == 2) hi = _mm256_fmadd_ps(ai, b1, hi);
 }
 
 // R of the tile's 6 rows are computed (R >= t.m): an edge strip of 2 or 4
 // rows does a third or two thirds of a full strip's work, not all of it.
-// The rows it computes get the same operations as in a full tile. (Named
-// accumulators rather than an array: GCC kept an array in memory.)
-template <int R, class A, class B>
+// Likewise V of its two 8-column vectors: an edge strip of at most 8
+// columns (N's last) computes one (its hi half stays 0 and is not stored).
+// The rows and columns it computes get the same operations as in a full
+// tile. (Named accumulators rather than an array: GCC kept an array in
+// memory.)
+template <int R, int V, class A, class B>
 void microkernel(const MicroTile& t, A a, B b) {
   static_assert(kGemmMR == 6 && kGemmNR == 16, "the register tile below is 6 x 16");
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
@@ -93,13 +96,13 @@ void microkernel(const MicroTile& t, A a, B b) {
 #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; ++k) {
     const __m256 b0 = b.lo();
-    const __m256 b1 = b.hi();
-    fma_row<0>(a, b0, b1, c00, c01);
-    fma_row<1>(a, b0, b1, c10, c11);
-    if constexpr (R > 2) fma_row<2>(a, b0, b1, c20, c21);
-    if constexpr (R > 3) fma_row<3>(a, b0, b1, c30, c31);
-    if constexpr (R > 4) fma_row<4>(a, b0, b1, c40, c41);
-    if constexpr (R > 5) fma_row<5>(a, b0, b1, c50, c51);
+    const __m256 b1 = V == 2 ? b.hi() : b0;
+    fma_row<0, V>(a, b0, b1, c00, c01);
+    fma_row<1, V>(a, b0, b1, c10, c11);
+    if constexpr (R > 2) fma_row<2, V>(a, b0, b1, c20, c21);
+    if constexpr (R > 3) fma_row<3, V>(a, b0, b1, c30, c31);
+    if constexpr (R > 4) fma_row<4, V>(a, b0, b1, c40, c41);
+    if constexpr (R > 5) fma_row<5, V>(a, b0, b1, c50, c51);
     a.next();
     b.next();
   }
@@ -120,12 +123,13 @@ void microkernel(const MicroTile& t, A a, B b) {
 }  // namespace
 
 void gemm_microkernel_avx2(const MicroTile& t) {
-  // An edge strip's sources are always packed (gemm_microkernel.h).
-  using PA = PackedA<kGemmMR, Avx2Ops>;
-  using PB = PackedB<kGemmNR, Avx2Ops>;
-  if (t.m <= 2) return microkernel<2>(t, PA{t.a_pack}, PB{t.b_pack});
-  if (t.m <= 4) return microkernel<4>(t, PA{t.a_pack}, PB{t.b_pack});
-  with_sources<kGemmMR, kGemmNR, Avx2Ops>(t, [&](auto a, auto b) { microkernel<6>(t, a, b); });
+  with_rows<kGemmMR, kGemmNR, Avx2Ops>(t, [&](auto rows, auto a, auto b) {
+    constexpr int R = decltype(rows)::value;
+    // At most 8 columns: one vector. Its 6 accumulators are bound by the
+    // FMA's 4-cycle latency, 4 cycles a k step against the full strip's 6.
+    if (t.n <= kGemmNR / 2) return microkernel<R, 1>(t, a, b);
+    microkernel<R, 2>(t, a, b);
+  });
 }
 
 namespace {

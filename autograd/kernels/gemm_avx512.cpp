@@ -51,8 +51,10 @@ struct Avx512Ops {
 };
 
 // R of the tile's 12 rows are computed (R >= t.m), as on AVX2: an edge
-// strip of 4 or 8 rows costs a third or two thirds of a full one.
-template <int R, class A, class B>
+// strip of 4 or 8 rows costs a third or two thirds of a full one; and V of
+// its two 16-column vectors: an edge strip of at most 16 columns computes
+// one, half the FMAs.
+template <int R, int V, class A, class B>
 void microkernel(const MicroTile& t, A a, B b) {
   __m512 lo[MR], hi[MR];
   for (int i = 0; i < MR; ++i) lo[i] = hi[i] = _mm512_setzero_ps();
@@ -68,13 +70,13 @@ void microkernel(const MicroTile& t, A a, B b) {
   const int64_t kc = t.kc;
   for (int64_t k = 0; k < kc; ++k) {
     const __m512 b0 = b.lo();
-    const __m512 b1 = b.hi();
+    const __m512 b1 = V == 2 ? b.hi() : b0;
     // Fully unrolled, so the 24 accumulators stay in registers.
 #pragma GCC unroll 12
     for (int i = 0; i < R; ++i) {
       const __m512 ai = a.broadcast(i);
       lo[i] = _mm512_fmadd_ps(ai, b0, lo[i]);
-      hi[i] = _mm512_fmadd_ps(ai, b1, hi[i]);
+      if constexpr (V == 2) hi[i] = _mm512_fmadd_ps(ai, b1, hi[i]);
     }
     a.next();
     b.next();
@@ -98,12 +100,11 @@ void microkernel(const MicroTile& t, A a, B b) {
 }  // namespace
 
 void gemm_microkernel_avx512(const MicroTile& t) {
-  // An edge strip's sources are always packed (gemm_microkernel.h).
-  using PA = PackedA<MR, Avx512Ops>;
-  using PB = PackedB<NR, Avx512Ops>;
-  if (t.m <= 4) return microkernel<4>(t, PA{t.a_pack}, PB{t.b_pack});
-  if (t.m <= 8) return microkernel<8>(t, PA{t.a_pack}, PB{t.b_pack});
-  with_sources<MR, NR, Avx512Ops>(t, [&](auto a, auto b) { microkernel<MR>(t, a, b); });
+  with_rows<MR, NR, Avx512Ops>(t, [&](auto rows, auto a, auto b) {
+    constexpr int R = decltype(rows)::value;
+    if (t.n <= NR / 2) return microkernel<R, 1>(t, a, b);
+    microkernel<R, 2>(t, a, b);
+  });
 }
 
 }  // namespace cf::kernels::detail

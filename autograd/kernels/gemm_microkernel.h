@@ -15,9 +15,10 @@
 // k, NR consecutive values); both are zero-padded to full MR / NR, 64-byte
 // aligned, and either may be packed by the call itself (MicroTile below).
 // m <= MR and n <= NR say how much of the tile is really in C: an edge tile
-// computes all NR columns (and the rows up to m, rounded up to a third of MR)
-// in registers and stores only the valid part, so every element of C goes
-// through exactly the same arithmetic wherever it sits. Each element
+// computes the rows up to m, rounded up to a third of MR, and all NR columns
+// or, when n <= NR / 2, the first half, in registers, and stores only the
+// valid part, so every element of C goes through exactly the same arithmetic
+// wherever it sits. Each element
 // accumulates over k in increasing order with no other reassociation, so the
 // result does not depend on how the caller splits M or N.
 #pragma once

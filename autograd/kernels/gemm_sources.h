@@ -11,13 +11,15 @@
 //             strip as it goes
 //
 // with_sources(tile, f) calls f(a, b) with the two sources the MicroTile
-// asks for. Ops provides, for the instruction set's vector type:
-// broadcast(const float*), store_first(float*, v) (its lane 0), load and
-// store (aligned: a packed strip) and loadu (the operand).
+// asks for; with_rows(tile, f) also picks the rows an edge strip computes.
+// Ops provides, for the instruction set's vector type: broadcast(const
+// float*), store_first(float*, v) (its lane 0), load and store (aligned: a
+// packed strip) and loadu (the operand).
 #pragma once
 #include <immintrin.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "autograd/kernels/gemm_microkernel.h"
 
@@ -118,6 +120,21 @@ void with_sources(const MicroTile& t, F&& f) {
     with_b(OperandA<MR, Ops>(t.a_src, t.a_si, t.a_sk, t.a_pack));
   else
     with_b(PackedA<MR, Ops>{t.a_pack});
+}
+
+// Calls f(rows, a, b), where rows (a std::integral_constant) is how many of
+// the tile's MR rows to compute: a third or two thirds of them for an edge
+// strip of at most that many (whose sources are always packed), all of
+// them otherwise, with the sources the MicroTile asks for.
+template <int MR, int NR, class Ops, class F>
+void with_rows(const MicroTile& t, F&& f) {
+  static_assert(MR % 3 == 0, "edge strips compute a third or two thirds of MR");
+  using PA = PackedA<MR, Ops>;
+  using PB = PackedB<NR, Ops>;
+  if (t.m <= MR / 3) return f(std::integral_constant<int, MR / 3>{}, PA{t.a_pack}, PB{t.b_pack});
+  if (t.m <= 2 * MR / 3)
+    return f(std::integral_constant<int, 2 * MR / 3>{}, PA{t.a_pack}, PB{t.b_pack});
+  with_sources<MR, NR, Ops>(t, [&](auto a, auto b) { f(std::integral_constant<int, MR>{}, a, b); });
 }
 
 }  // namespace cf::kernels::detail
