@@ -18,9 +18,9 @@
 // computes the rows up to m, rounded up to a third of MR, and all NR columns
 // or, when n <= NR / 2, the first half, in registers, and stores only the
 // valid part, so every element of C goes through exactly the same arithmetic
-// wherever it sits. Each element
-// accumulates over k in increasing order with no other reassociation, so the
-// result does not depend on how the caller splits M or N.
+// wherever it sits. Each element accumulates over k in increasing order with
+// no other reassociation, so the result does not depend on how the caller
+// splits M or N.
 #pragma once
 #include <cstdint>
 
