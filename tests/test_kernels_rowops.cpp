@@ -290,6 +290,50 @@ TEST_CASE("untied layer norm rejects a partial period and a missing affine", "[k
   CHECK(m.find("affine rows") != std::string::npos);
 }
 
+TEST_CASE("layer norm's backward takes dx = dy and rejects a dx over x or w", "[kernels][rowops]") {
+  // The SIMD backward parks dy w in dx between its passes over a row.
+  cf::test::SimdPathGuard guard;
+  const int64_t rows = 5, cols = 37, P = 5;
+  const size_t n = size_t(rows * cols), C = size_t(cols);
+  const auto x = uniform(n, 1, 2.0f, 6.0f), dy = uniform(n, 2), w = uniform(size_t(P) * C, 3);
+  const std::vector<float> mean(size_t(rows), 4.0f), rstd(size_t(rows), 0.8f);
+  for (SimdPath path : cf::test::supported_paths()) {
+    set_simd_path(path);
+    INFO("path " << simd_path_name(path));
+    std::vector<float> dx(n), in_place = dy;
+    layernorm_backward(x.data(), w.data(), mean.data(), rstd.data(), dy.data(), dx.data(), nullptr,
+                       nullptr, rows, cols);
+    layernorm_backward(x.data(), w.data(), mean.data(), rstd.data(), in_place.data(),
+                       in_place.data(), nullptr, nullptr, rows, cols);
+    REQUIRE(std::memcmp(dx.data(), in_place.data(), n * sizeof(float)) == 0);
+    in_place = dy;
+    layernorm_backward_untied(x.data(), w.data(), mean.data(), rstd.data(), dy.data(), dx.data(),
+                              nullptr, nullptr, rows, cols, P);
+    layernorm_backward_untied(x.data(), w.data(), mean.data(), rstd.data(), in_place.data(),
+                              in_place.data(), nullptr, nullptr, rows, cols, P);
+    REQUIRE(std::memcmp(dx.data(), in_place.data(), n * sizeof(float)) == 0);
+  }
+  auto scratch = x;
+  const auto message = [](auto f) { return cf::test::invalid_argument_of(f); };
+  // dx starting half a row into x, and dx whose last row covers w.
+  std::string m = message([&] {
+    layernorm_backward(scratch.data(), w.data(), mean.data(), rstd.data(), dy.data(),
+                       scratch.data() + cols / 2, nullptr, nullptr, rows - 1, cols);
+  });
+  CHECK(m.find("layernorm_backward: dx overlaps x") != std::string::npos);
+  CHECK(m.find("it may be dy") != std::string::npos);
+  m = message([&] {
+    layernorm_backward_untied(x.data(), scratch.data() + cols, mean.data(), rstd.data(),
+                              dy.data(), scratch.data(), nullptr, nullptr, 1, cols, 1);
+  });
+  CHECK(m.find("layernorm_backward_untied: dx overlaps w") == std::string::npos);
+  m = message([&] {
+    layernorm_backward_untied(x.data(), scratch.data() + cols - 1, mean.data(), rstd.data(),
+                              dy.data(), scratch.data(), nullptr, nullptr, 1, cols, 1);
+  });
+  CHECK(m.find("layernorm_backward_untied: dx overlaps w") != std::string::npos);
+}
+
 TEST_CASE("row kernels are bit-identical with 1, 2 and 8 threads", "[kernels][rowops][threads]") {
   cf::test::ThreadCountGuard guard;
   // Enough rows for several chunks, so layernorm's dw/db go through the

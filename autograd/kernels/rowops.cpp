@@ -2,6 +2,7 @@
 // Rows are independent, so they are split into chunks of whole rows (fixed
 // by the sizes, threads.h) and every output is the same for any thread count.
 #include <algorithm>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -19,6 +20,24 @@ void check(const char* fn, int64_t rows, int64_t cols, bool empty_rows_ok = true
     throw std::invalid_argument(std::string(fn) + ": rows = " + std::to_string(rows) +
                                 ", cols = " + std::to_string(cols) + "; need rows >= 0 and " +
                                 (empty_rows_ok ? "cols >= 0" : "cols >= 1"));
+}
+
+// Layer norm's backward parks g = dy w in dx between its two passes over a
+// row (rowops_simd.h), so dx must not overlap x or w, which are read after
+// it is written. dx may be dy itself.
+void check_dx_apart(const char* fn, const float* dx, const float* x, const float* w,
+                    int64_t rows, int64_t cols, int64_t w_rows) {
+  const auto start = reinterpret_cast<uintptr_t>(dx);
+  const auto end = start + uintptr_t(rows * cols) * sizeof(float);
+  const auto overlaps = [&](const float* a, int64_t n) {
+    const auto a_start = reinterpret_cast<uintptr_t>(a);
+    return a != nullptr && start < a_start + uintptr_t(n) * sizeof(float) && a_start < end;
+  };
+  const char* name = overlaps(x, rows * cols) ? "x" : overlaps(w, w_rows * cols) ? "w" : nullptr;
+  if (name)
+    throw std::invalid_argument(std::string(fn) + ": dx overlaps " + name +
+                                ", which the backward reads after writing dx; give dx its own "
+                                "buffer (it may be dy)");
 }
 
 using RowMap = void (*)(const float*, float*, int64_t, int64_t);
@@ -75,6 +94,7 @@ void layernorm_backward(const float* x, const float* w, const float* mean, const
                         const float* dy, float* dx, float* dw, float* db, int64_t rows,
                         int64_t cols) {
   check("layernorm_backward", rows, cols, false);
+  check_dx_apart("layernorm_backward", dx, x, w, rows, cols, 1);
   const auto fn = CF_SIMD_OR(layernorm_backward_scalar, detail::simd::layernorm_backward);
   // dw and db sum over rows: each chunk of rows sums into its own partial,
   // and the partials are added in chunk order, so the sums do not depend on
@@ -152,6 +172,7 @@ void layernorm_backward_untied(const float* x, const float* w, const float* mean
                                const float* rstd, const float* dy, float* dx, float* dw,
                                float* db, int64_t rows, int64_t cols, int64_t period) {
   check_untied("layernorm_backward_untied", rows, cols, period, w != nullptr);
+  check_dx_apart("layernorm_backward_untied", dx, x, w, rows, cols, period);
   const auto fn = CF_SIMD_OR(layernorm_backward_scalar, detail::simd::layernorm_backward);
   // Affine row p owns dw[p] and db[p] and takes its rows in order: the same
   // bits for any thread count.

@@ -32,6 +32,7 @@ void layernorm_forward(const float* x, const float* w, const float* b, float* y,
                        float eps);
 // dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * w;
 // dw += sum over rows of dy * xhat, db += sum over rows of dy (when non-null).
+// dx may be dy; if it overlaps x or w, this and layernorm_backward_untied throw.
 void layernorm_backward(const float* x, const float* w, const float* mean,
                         const float* rstd, const float* dy, float* dx,
                         float* dw, float* db, int64_t rows, int64_t cols);
