@@ -127,11 +127,13 @@ void layernorm_backward_row(const float* x, const float* w, float mean, float rs
                             const float* dy, float* dx, float* dw, float* db, int64_t cols) {
   using V = typename S::V;
   const V vm = S::set1(mean), vrs = S::set1(rstd);
+  const auto xhat = [&](int64_t i, int64_t k) { return S::mul(S::sub(S::load(x + i, k), vm), vrs); };
+  const auto grad = [&](V d, int64_t i, int64_t k) { return kW ? S::mul(d, S::load(w + i, k)) : d; };
   const Pair<S> sums = sum_blocks<S>(cols, [&](int64_t i, int64_t k) {
     const V d = S::load(dy + i, k);
-    const V xh = S::mul(S::sub(S::load(x + i, k), vm), vrs);
-    V g = d;
-    if (kW) S::store(dx + i, g = S::mul(d, S::load(w + i, k)), k);
+    const V g = grad(d, i, k);
+    const V xh = xhat(i, k);
+    if (kW) S::store(dx + i, g, k);
     if (kDw) S::store(dw + i, S::fmadd(d, xh, S::load(dw + i, k)), k);
     if (kDb) S::store(db + i, S::add(S::load(db + i, k), d), k);
     return Pair<S>{g, S::mul(g, xh)};
