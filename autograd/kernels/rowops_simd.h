@@ -117,8 +117,9 @@ void layernorm_forward(const float* x, const float* w, const float* b, float* y,
 // parks g in dx; pass 2 turns it into dx, finding the row in L1. The passes
 // are bound by the FMA ports (two per core), so pass 2 keeps them to two
 // operations: it reloads g instead of computing dy w again, and folds xh's
-// rstd into the constant b below (x - mean stays exact). Both measured
-// 12 % faster together on Zen 5 (docs/PERFORMANCE.md); neither alone.
+// rstd into the constant b below (x - mean stays exact). On Zen 5 the two
+// together measured 10-15 % faster, the fold alone 3 %, the reload alone
+// nothing (docs/PERFORMANCE.md).
 // Rows one at a time measured faster than two or four at once, which hold
 // dw and db in registers across rows but overflow L1. dx must not overlap
 // x or w.
