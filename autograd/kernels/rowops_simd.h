@@ -114,12 +114,13 @@ void layernorm_forward(const float* x, const float* w, const float* b, float* y,
 // rstd and g = dy w (g = dy without w):
 //   dx = rstd (g - mean(g) - xh mean(g xh)),  dw += dy xh,  db += dy.
 // Pass 1 takes the two means, adds the row's terms into dw and db, and
-// parks g in dx; pass 2 turns it into dx, finding the row in L1. The passes
-// are bound by the FMA ports (two per core), so pass 2 keeps them to two
+// parks g in dx; pass 2 turns it into dx, finding the row in L1. The FMA
+// ports (two per core) are the passes' busiest, so pass 2 keeps them to two
 // operations: it reloads g instead of computing dy w again, and folds xh's
-// rstd into the constant b below (x - mean stays exact). On Zen 5 the two
-// together measured 10-15 % faster, the fold alone 3 %, the reload alone
-// nothing (docs/PERFORMANCE.md).
+// rstd into the constant b below (x - mean stays exact). On Zen 5, in
+// alternating runs of the row-kernel benchmark, the two together measured
+// 10-15 % faster, the fold alone 3 %, the reload alone nothing; its speed
+// also depends on the arrays' placement (docs/PERFORMANCE.md).
 // Rows one at a time measured faster than two or four at once, which hold
 // dw and db in registers across rows but overflow L1. dx must not overlap
 // x or w.
