@@ -315,7 +315,8 @@ TEST_CASE("layer norm's backward takes dx = dy and rejects a dx over x or w", "[
   }
   auto scratch = x;
   const auto message = [](auto f) { return cf::test::invalid_argument_of(f); };
-  // dx starting half a row into x, and dx whose last row covers w.
+  // dx starting half a row into x; w just past dx (no overlap), then on its
+  // last float; an empty dx inside w.
   std::string m = message([&] {
     layernorm_backward(scratch.data(), w.data(), mean.data(), rstd.data(), dy.data(),
                        scratch.data() + cols / 2, nullptr, nullptr, rows - 1, cols);
@@ -332,6 +333,10 @@ TEST_CASE("layer norm's backward takes dx = dy and rejects a dx over x or w", "[
                               dy.data(), scratch.data(), nullptr, nullptr, 1, cols, 1);
   });
   CHECK(m.find("layernorm_backward_untied: dx overlaps w") != std::string::npos);
+  CHECK(message([&] {
+          layernorm_backward(x.data(), scratch.data(), mean.data(), rstd.data(), dy.data(),
+                             scratch.data() + 1, nullptr, nullptr, 0, cols);
+        }).empty());
 }
 
 TEST_CASE("row kernels are bit-identical with 1, 2 and 8 threads", "[kernels][rowops][threads]") {

@@ -36,8 +36,8 @@ namespace cf::kernels::detail::simd {
 // The block loops below take the kernel's body as a lambda. GCC does not
 // always inline them when the body is large: then the lambda's captures
 // stay in memory, and since a store of floats may alias a vector, every
-// iteration reloads them. Layer norm's backward ran at a third of its
-// speed so, so the loops are always inlined.
+// iteration reloads them. That once left layer norm's backward at a third
+// of its speed, so the loops are always inlined.
 #if defined(_MSC_VER)
 #define CF_ALWAYS_INLINE __forceinline
 #else
