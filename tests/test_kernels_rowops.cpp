@@ -306,6 +306,12 @@ TEST_CASE("layer norm's backward takes dx = dy and rejects a dx over x or w", "[
     layernorm_backward(x.data(), w.data(), mean.data(), rstd.data(), in_place.data(),
                        in_place.data(), nullptr, nullptr, rows, cols);
     REQUIRE(std::memcmp(dx.data(), in_place.data(), n * sizeof(float)) == 0);
+    // Without dw and db, dx keeps the bits of the instance with them, which
+    // the scalar-twin test above checks.
+    std::vector<float> dx_full(n), dw(C), db(C);
+    layernorm_backward(x.data(), w.data(), mean.data(), rstd.data(), dy.data(), dx_full.data(),
+                       dw.data(), db.data(), rows, cols);
+    REQUIRE(std::memcmp(dx.data(), dx_full.data(), n * sizeof(float)) == 0);
     in_place = dy;
     layernorm_backward_untied(x.data(), w.data(), mean.data(), rstd.data(), dy.data(), dx.data(),
                               nullptr, nullptr, rows, cols, P);
