@@ -87,11 +87,12 @@ void count_flops(int64_t M, int64_t N, int64_t K, int64_t batch) {
 thread_local detail::ScratchBuffer t_pack_a;
 thread_local detail::ScratchBuffer t_pack_b;
 
-// The instruction-set specific pieces: the micro-kernel, and optionally a
-// faster packer for strips whose rows are contiguous along k.
+// The instruction-set specific pieces: the micro-kernel, and optionally
+// faster packers for strips whose rows are contiguous along k, one for the
+// A strips' width (MR) and one for the B strips' (NR).
 struct GemmKernels {
   detail::GemmMicroKernel micro;
-  detail::PackStripRows pack_rows;  // may be null: use the portable loop
+  detail::PackStripRows pack_a_rows, pack_b_rows;  // may be null: use the portable loop
 };
 
 // Pack a `rows` x kc slice of an operand into strips `w` rows wide: strip s
@@ -101,9 +102,10 @@ struct GemmKernels {
 //   op(A)(i, k):  si = trans_a ? 1 : lda,   sk = trans_a ? lda : 1
 //   op(B)(k, j):  si = trans_b ? ldb : 1,   sk = trans_b ? 1 : ldb   (i = j)
 // w is a template parameter so the per-k copies below compile to a few
-// vector moves rather than loops.
+// vector moves rather than loops; pack_rows, if not null, is the faster
+// packer for this w.
 template <int w>
-void pack_strips(const GemmKernels& kern, const float* src, int64_t si, int64_t sk,
+void pack_strips(detail::PackStripRows pack_rows, const float* src, int64_t si, int64_t sk,
                  int64_t rows, int64_t kc, int64_t first_strip, int64_t end_strip,
                  float* dst) {
   for (int64_t s = first_strip; s < end_strip; ++s) {
@@ -121,8 +123,8 @@ void pack_strips(const GemmKernels& kern, const float* src, int64_t si, int64_t 
         prefetch(x + (k + kPackAhead) * sk);
         std::memcpy(d + k * w, x + k * sk, w * sizeof(float));
       }
-    } else if (sk == 1 && kern.pack_rows) {
-      kern.pack_rows(x, si, r, kc, w, d);
+    } else if (sk == 1 && pack_rows) {
+      pack_rows(x, si, r, kc, d);
     } else {
       for (int64_t k = 0; k < kc; ++k) {
         for (int i = 0; i < r; ++i) d[k * w + i] = x[i * si + k * sk];
@@ -229,7 +231,7 @@ void gemm_blocked(const Gemm& g, const GemmKernels& kern, bool parallel) {
       // (zero-padded).
       const auto pack_b = [&](int64_t s0, int64_t s1) {
         if (b_in_kernel) s0 = std::max(s0, nc % NR != 0 ? n_strips - 1 : s1);
-        if (s0 < s1) pack_strips<NR>(kern, b_src, b_sj, b_sk, nc, kc, s0, s1, packed_b);
+        if (s0 < s1) pack_strips<NR>(kern.pack_b_rows, b_src, b_sj, b_sk, nc, kc, s0, s1, packed_b);
       };
       // A few strips per task, so that a narrow B (N = 128: eight strips of
       // 16, four of 32) is still packed by every thread.
@@ -271,7 +273,7 @@ void gemm_blocked(const Gemm& g, const GemmKernels& kern, bool parallel) {
                 // first.
                 tile.a_src = s == s_begin && tile.m == MR ? a_block + ir * a_si : nullptr;
                 if (s == s_begin && tile.m < MR)
-                  pack_strips<MR>(kern, a_block, a_si, a_sk, mc, kc, ir / MR, ir / MR + 1,
+                  pack_strips<MR>(kern.pack_a_rows, a_block, a_si, a_sk, mc, kc, ir / MR, ir / MR + 1,
                                   packed_a);
                 // Likewise the first A strip, for a full B strip not yet packed.
                 tile.b_src = b_in_kernel && ic == 0 && ir == 0 && n == NR ? b_src + jr : nullptr;
@@ -297,17 +299,20 @@ void gemm_on_active_path(const Gemm& g, bool parallel) {
   if (path == SimdPath::Avx512)
     return gemm_blocked<detail::kGemmAvx512MR, detail::kGemmAvx512NR>(
         g,
-        {detail::gemm_microkernel_avx512, detail::pack_strip_rows_avx2},
+        {detail::gemm_microkernel_avx512,
+         detail::pack_strip_rows_avx2<detail::kGemmAvx512MR>,
+         detail::pack_strip_rows_avx2<detail::kGemmAvx512NR>},
         parallel);
 #endif
 #ifdef CF_HAVE_AVX2
   if (path != SimdPath::Scalar)
     return gemm_blocked<detail::kGemmMR, detail::kGemmNR>(
         g,
-        {detail::gemm_microkernel_avx2, detail::pack_strip_rows_avx2},
+        {detail::gemm_microkernel_avx2, detail::pack_strip_rows_avx2<detail::kGemmMR>,
+         detail::pack_strip_rows_avx2<detail::kGemmNR>},
         parallel);
 #endif
-  gemm_blocked<detail::kGemmMR, detail::kGemmNR>(g, {detail::gemm_microkernel_scalar, nullptr}, parallel);
+  gemm_blocked<detail::kGemmMR, detail::kGemmNR>(g, {detail::gemm_microkernel_scalar, nullptr, nullptr}, parallel);
 }
 
 std::string dims(const Gemm& g) {

@@ -157,7 +157,8 @@ inline void store_first(float* dst, __m256 v, int n) {
 
 }  // namespace
 
-void pack_strip_rows_avx2(const float* src, int64_t si, int r, int64_t kc, int w, float* dst) {
+template <int w>
+void pack_strip_rows_avx2(const float* src, int64_t si, int r, int64_t kc, float* dst) {
   const int64_t kc8 = kc - kc % 8;
   // When the strip's rows are contiguous (si == kc: a weight read transposed,
   // whose K fits one block), the next strip's rows follow them in memory.
@@ -186,5 +187,10 @@ void pack_strip_rows_avx2(const float* src, int64_t si, int r, int64_t kc, int w
   for (int64_t k = kc8; k < kc; ++k)
     for (int i = 0; i < w; ++i) dst[k * w + i] = i < r ? src[i * si + k] : 0.0f;
 }
+
+template void pack_strip_rows_avx2<kGemmMR>(const float*, int64_t, int, int64_t, float*);
+template void pack_strip_rows_avx2<kGemmNR>(const float*, int64_t, int, int64_t, float*);
+template void pack_strip_rows_avx2<kGemmAvx512MR>(const float*, int64_t, int, int64_t, float*);
+template void pack_strip_rows_avx2<kGemmAvx512NR>(const float*, int64_t, int, int64_t, float*);
 
 }  // namespace cf::kernels::detail

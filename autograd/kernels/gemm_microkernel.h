@@ -74,11 +74,13 @@ using GemmMicroKernel = void (*)(const MicroTile& t);
 // is A when not transposed, and B when transposed). Writes, for each k, the
 // r valid values then zeros up to w, exactly as the portable loop in gemm.cpp
 // does; it just moves 8 x 8 blocks through registers instead of one float at
-// a time.
-using PackStripRows = void (*)(const float* src, int64_t si, int r, int64_t kc, int w,
-                               float* dst);
+// a time. One instance per strip width w (the tiles' MR and NR): with w
+// known, the stores of each k's w values compile to fixed moves; a run-time
+// w packed attention's 64 x 32 key blocks 1.45x slower.
+using PackStripRows = void (*)(const float* src, int64_t si, int r, int64_t kc, float* dst);
 #ifdef CF_HAVE_AVX2
-void pack_strip_rows_avx2(const float* src, int64_t si, int r, int64_t kc, int w, float* dst);
+template <int w>
+void pack_strip_rows_avx2(const float* src, int64_t si, int r, int64_t kc, float* dst);
 #endif
 
 // Portable C++ (the compiler may auto-vectorise it for the baseline ISA).
