@@ -273,8 +273,8 @@ void gemm_blocked(const Gemm& g, const GemmKernels& kern, bool parallel) {
                 // first.
                 tile.a_src = s == s_begin && tile.m == MR ? a_block + ir * a_si : nullptr;
                 if (s == s_begin && tile.m < MR)
-                  pack_strips<MR>(kern.pack_a_rows, a_block, a_si, a_sk, mc, kc, ir / MR, ir / MR + 1,
-                                  packed_a);
+                  pack_strips<MR>(kern.pack_a_rows, a_block, a_si, a_sk, mc, kc, ir / MR,
+                                  ir / MR + 1, packed_a);
                 // Likewise the first A strip, for a full B strip not yet packed.
                 tile.b_src = b_in_kernel && ic == 0 && ir == 0 && n == NR ? b_src + jr : nullptr;
                 kern.micro(tile);
@@ -312,7 +312,8 @@ void gemm_on_active_path(const Gemm& g, bool parallel) {
          detail::pack_strip_rows_avx2<detail::kGemmNR>},
         parallel);
 #endif
-  gemm_blocked<detail::kGemmMR, detail::kGemmNR>(g, {detail::gemm_microkernel_scalar, nullptr, nullptr}, parallel);
+  gemm_blocked<detail::kGemmMR, detail::kGemmNR>(
+      g, {detail::gemm_microkernel_scalar, nullptr, nullptr}, parallel);
 }
 
 std::string dims(const Gemm& g) {
