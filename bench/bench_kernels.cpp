@@ -116,10 +116,13 @@ Buffer random_vector(size_t n, uint64_t seed) {
   return v;
 }
 
-// One GEMM shape: C[M,N] = A[M,K] . B[K,N], `batch` times (strided).
+// One GEMM shape: C[M,N] = A[M,K] . B[K,N], `batch` times (strided); with
+// trans_b, B is stored N x K and read transposed, as a linear layer's
+// y = x W^T reads its weight (and so is packed through a transpose).
 struct Shape {
   std::string name;
   int64_t M, K, N, batch;
+  bool trans_b = false;
 };
 
 void bench_gemm(double peak_gflops_per_core) {
@@ -131,6 +134,7 @@ void bench_gemm(double peak_gflops_per_core) {
     shapes.push_back({"M,K,N=" + std::to_string(M) + "," + std::to_string(K) + "," +
                           std::to_string(N),
                       M, K, N, 1});
+  shapes.push_back({"M,K,N=4096,128,384 B^T", 4096, 128, 384, 1, true});
   shapes.push_back({"batched 256x(64,32,64)", 64, 32, 64, 256});
 
 #ifdef CF_BENCH_OPENBLAS
@@ -152,9 +156,10 @@ void bench_gemm(double peak_gflops_per_core) {
       const auto B = random_vector(size_t(s.K * s.N * s.batch), 2);
       Buffer C(size_t(s.M * s.N * s.batch));
       const double flop = 2.0 * s.M * s.N * s.K * s.batch;
+      const int64_t ldb = s.trans_b ? s.K : s.N;
       const auto cf_call = [&] {
-        ck::sgemm_batched(false, false, s.M, s.N, s.K, 1.0f, A.data(), s.K, s.M * s.K,
-                          B.data(), s.N, s.K * s.N, 0.0f, C.data(), s.N, s.M * s.N, s.batch);
+        ck::sgemm_batched(false, s.trans_b, s.M, s.N, s.K, 1.0f, A.data(), s.K, s.M * s.K,
+                          B.data(), ldb, s.K * s.N, 0.0f, C.data(), s.N, s.M * s.N, s.batch);
       };
 #ifdef CF_BENCH_OPENBLAS
       // No strided-batched call in the OpenBLAS C interface we can rely on:
@@ -165,9 +170,10 @@ void bench_gemm(double peak_gflops_per_core) {
       // (An idle pause instead cost cf's first calls their speed.)
       const auto blas_call = [&] {
         for (int64_t i = 0; i < s.batch; ++i)
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(s.M), int(s.N), int(s.K),
-                      1.0f, A.data() + i * s.M * s.K, int(s.K), B.data() + i * s.K * s.N,
-                      int(s.N), 0.0f, C.data() + i * s.M * s.N, int(s.N));
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, s.trans_b ? CblasTrans : CblasNoTrans,
+                      int(s.M), int(s.N), int(s.K), 1.0f, A.data() + i * s.M * s.K, int(s.K),
+                      B.data() + i * s.K * s.N, int(ldb), 0.0f, C.data() + i * s.M * s.N,
+                      int(s.N));
       };
       const auto t = median_alternating({cf_call, blas_call}, threads > 1 ? 0.2 : 0.0);
       const double gf = flop / t[0] * 1e-9, gf_blas = flop / t[1] * 1e-9;
