@@ -114,16 +114,17 @@ void layernorm_forward(const float* x, const float* w, const float* b, float* y,
 // rstd and g = dy w (g = dy without w):
 //   dx = rstd (g - mean(g) - xh mean(g xh)),  dw += dy xh,  db += dy.
 // Pass 1 takes the two means, adds the row's terms into dw and db, and
-// parks g in dx; pass 2 turns it into dx, finding the row in L1. The FMA
-// ports (two per core) are the passes' busiest, so pass 2 keeps them to two
-// operations: it reloads g instead of computing dy w again, and folds xh's
-// rstd into the constant b below (x - mean stays exact). On Zen 5, in
-// alternating runs of the row-kernel benchmark, the two together measured
-// 10-15 % faster, the fold alone 3 %, the reload alone nothing; its speed
-// also depends on the arrays' placement (docs/PERFORMANCE.md).
-// Rows one at a time measured faster than two or four at once, which hold
-// dw and db in registers across rows but overflow L1. dx must not overlap
-// x or w.
+// parks g in dx; pass 2 turns it into dx, finding the row in L1. Counting
+// operations, the FMA ports (two per core) are the passes' busiest, so
+// pass 2 keeps them to two operations: it reloads g instead of computing
+// dy w again, and folds xh's rstd into the constant b below (x - mean
+// stays exact). On Zen 5, in alternating runs of the row-kernel benchmark,
+// the two together measured 10-15 % faster, the fold alone 3 %, the reload
+// alone nothing (docs/PERFORMANCE.md, which also has what llvm-mca says).
+// Rows one at a time measured faster than several at once: on Zen 4 two or
+// four rows overflowed its 32 KiB L1; on Zen 5 two rows, which store dw and
+// db once per pair, ran 7-12 % slower, their four sums per block taking
+// all sixteen AVX2 registers. dx must not overlap x or w.
 template <class S, bool kW, bool kDw, bool kDb>
 void layernorm_backward_row(const float* x, const float* w, float mean, float rstd,
                             const float* dy, float* dx, float* dw, float* db, int64_t cols) {
