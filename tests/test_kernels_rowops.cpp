@@ -290,8 +290,37 @@ TEST_CASE("untied layer norm rejects a partial period and a missing affine", "[k
   CHECK(m.find("affine rows") != std::string::npos);
 }
 
+TEST_CASE("layer norm's backward gives a row the same bits in a pair of rows or alone",
+          "[kernels][rowops]") {
+  // The SIMD backward takes rows two at a time and the last of an odd count
+  // alone: five rows in one call (one chunk: no partial sums) against five
+  // calls of one row, dw and db accumulating in the same order.
+  cf::test::SimdPathGuard guard;
+  const int64_t rows = 5, cols = 37;
+  const size_t n = size_t(rows * cols), C = size_t(cols);
+  const auto x = uniform(n, 1, 2.0f, 6.0f), dy = uniform(n, 2), w = uniform(C, 3);
+  const auto mean = uniform(size_t(rows), 4, 3.0f, 5.0f);
+  const auto rstd = uniform(size_t(rows), 5, 0.5f, 1.5f);
+  for (SimdPath path : cf::test::supported_paths()) {
+    set_simd_path(path);
+    INFO("path " << simd_path_name(path));
+    std::vector<float> dx(n), dx_one(n);
+    auto dw = uniform(C, 6), db = uniform(C, 7), dw_one = dw, db_one = db;
+    layernorm_backward(x.data(), w.data(), mean.data(), rstd.data(), dy.data(), dx.data(),
+                       dw.data(), db.data(), rows, cols);
+    for (int64_t r = 0; r < rows; ++r)
+      layernorm_backward(x.data() + r * cols, w.data(), mean.data() + r, rstd.data() + r,
+                         dy.data() + r * cols, dx_one.data() + r * cols, dw_one.data(),
+                         db_one.data(), 1, cols);
+    REQUIRE(std::memcmp(dx.data(), dx_one.data(), n * sizeof(float)) == 0);
+    REQUIRE(std::memcmp(dw.data(), dw_one.data(), C * sizeof(float)) == 0);
+    REQUIRE(std::memcmp(db.data(), db_one.data(), C * sizeof(float)) == 0);
+  }
+}
+
 TEST_CASE("layer norm's backward takes dx = dy and rejects a dx over x or w", "[kernels][rowops]") {
-  // The SIMD backward parks dy w in dx between its passes over a row.
+  // The SIMD backward reads a row's dy in both of its passes and writes dx
+  // in the second, element by element after reading dy.
   cf::test::SimdPathGuard guard;
   const int64_t rows = 5, cols = 37, P = 5;
   const size_t n = size_t(rows * cols), C = size_t(cols);

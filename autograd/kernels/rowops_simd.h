@@ -109,44 +109,65 @@ void layernorm_forward(const float* x, const float* w, const float* b, float* y,
   }
 }
 
-// Layer norm's backward for one row, one instance per combination of the
-// optional operands so the loops test no null pointer. With xh = (x - mean)
-// rstd and g = dy w (g = dy without w):
+// Layer norm's backward for R = 1 or 2 rows, one instance per combination
+// of the optional operands so the loops test no null pointer. With
+// xh = (x - mean) rstd and g = dy w (g = dy without w):
 //   dx = rstd (g - mean(g) - xh mean(g xh)),  dw += dy xh,  db += dy.
-// Pass 1 takes the two means, adds the row's terms into dw and db, and
-// parks g in dx; pass 2 turns it into dx, finding the row in L1. Counting
-// operations, the FMA ports (two per core) are the passes' busiest, so
-// pass 2 keeps them to two operations: it reloads g instead of computing
-// dy w again, and folds xh's rstd into the constant b below (x - mean
-// stays exact). On Zen 5, in alternating runs of the row-kernel benchmark,
-// the two together measured 10-15 % faster, the fold alone 3 %, the reload
-// alone nothing (docs/PERFORMANCE.md, which also has what llvm-mca says).
-// Rows one at a time measured faster than several at once: on Zen 4 two or
-// four rows overflowed its 32 KiB L1; on Zen 5 two rows, which store dw and
-// db once per pair, ran 7-12 % slower, their four sums per block taking
-// all sixteen AVX2 registers. dx must not overlap x or w.
-template <class S, bool kW, bool kDw, bool kDb>
-void layernorm_backward_row(const float* x, const float* w, float mean, float rstd,
-                            const float* dy, float* dx, float* dw, float* db, int64_t cols) {
+// Pass 1 takes each row's two means and adds the rows' terms into dw and db;
+// pass 2 computes dx, finding the rows in L1. The kernel is bound by its
+// loads, stores and operations, not by memory, so two rows at a time, which
+// load and store dw and db once per pair, pay: on Zen 5, in alternating
+// runs of `bench_kernels rowops` at 64 x 1024, 4.1-4.5x the scalar path
+// against 3.1-4.1x for one row at a time. Each mean is a single running sum
+// in the 8-lane order: the pair's four sums then fit AVX2's sixteen
+// registers, where sum_blocks' four accumulators per sum spilled and ran
+// slower than one row. A row's sums and its dx take the same operations in
+// a pair or alone, so how rows pair up changes no bit. Pass 2 computes g
+// again rather than parking it in dx (as fast from L2, faster from L3).
+// dx must not overlap x or w.
+template <class S, int R, bool kW, bool kDw, bool kDb>
+void layernorm_backward_block(const float* x, const float* w, const float* mean,
+                              const float* rstd, const float* dy, float* dx, float* dw,
+                              float* db, int64_t cols) {
   using V = typename S::V;
-  const V vm = S::set1(mean), vrs = S::set1(rstd);
-  const auto xhat = [&](int64_t i, int64_t k) { return S::mul(S::sub(S::load(x + i, k), vm), vrs); };
-  const auto grad = [&](V d, int64_t i, int64_t k) { return kW ? S::mul(d, S::load(w + i, k)) : d; };
-  const Pair<S> sums = sum_blocks<S>(cols, [&](int64_t i, int64_t k) {
-    const V d = S::load(dy + i, k);
-    const V g = grad(d, i, k);
-    const V xh = xhat(i, k);
-    if (kW) S::store(dx + i, g, k);
-    if (kDw) S::store(dw + i, S::fmadd(d, xh, S::load(dw + i, k)), k);
-    if (kDb) S::store(db + i, S::add(S::load(db + i, k), d), k);
-    return Pair<S>{g, S::mul(g, xh)};
-  });
-  // dx = rstd g - (c + b (x - mean)), with c = rstd mean(g), b = rstd^2 mean(g xh).
-  const V vc = S::set1(rstd * (S::hsum(sums.a) / float(cols)));
-  const V vb = S::set1(rstd * rstd * (S::hsum(sums.b) / float(cols)));
+  V vm[R], vrs[R];
+  typename S::V8 sum_g[R], sum_gxh[R];
+  for (int j = 0; j < R; ++j) {
+    vm[j] = S::set1(mean[j]);
+    vrs[j] = S::set1(rstd[j]);
+    sum_g[j] = sum_gxh[j] = typename S::V8{};
+  }
+  const auto centred = [&](int j, int64_t i, int64_t k) {
+    return S::sub(S::load(x + j * cols + i, k), vm[j]);
+  };
   for_blocks<S>(cols, [&](int64_t i, int64_t k) {
-    const V g = S::load((kW ? dx : dy) + i, k);
-    S::store(dx + i, S::fmsub(vrs, g, S::fmadd(vb, S::sub(S::load(x + i, k), vm), vc)), k);
+    const V wv = kW ? S::load(w + i, k) : V{};
+    V dwv = kDw ? S::load(dw + i, k) : V{}, dbv = kDb ? S::load(db + i, k) : V{};
+    for (int j = 0; j < R; ++j) {
+      const V d = S::load(dy + j * cols + i, k), g = kW ? S::mul(d, wv) : d;
+      const V xh = S::mul(centred(j, i, k), vrs[j]);
+      if (kDw) dwv = S::fmadd(d, xh, dwv);
+      if (kDb) dbv = S::add(dbv, d);
+      sum_g[j] = S::add_in_8_lane_order(sum_g[j], g, k);
+      sum_gxh[j] = S::add_in_8_lane_order(sum_gxh[j], S::mul(g, xh), k);
+    }
+    if (kDw) S::store(dw + i, dwv, k);
+    if (kDb) S::store(db + i, dbv, k);
+  });
+  // dx = rstd g - (c + b (x - mean)), with c = rstd mean(g), b = rstd^2 mean(g xh):
+  // xh's rstd folds into b, and x - mean stays exact.
+  V vc[R], vb[R];
+  for (int j = 0; j < R; ++j) {
+    vc[j] = S::set1(rstd[j] * (S::hsum8(sum_g[j]) / float(cols)));
+    vb[j] = S::set1(rstd[j] * rstd[j] * (S::hsum8(sum_gxh[j]) / float(cols)));
+  }
+  for_blocks<S>(cols, [&](int64_t i, int64_t k) {
+    const V wv = kW ? S::load(w + i, k) : V{};
+    for (int j = 0; j < R; ++j) {
+      const V d = S::load(dy + j * cols + i, k), g = kW ? S::mul(d, wv) : d;
+      S::store(dx + j * cols + i, S::fmsub(vrs[j], g, S::fmadd(vb[j], centred(j, i, k), vc[j])),
+               k);
+    }
   });
 }
 
@@ -154,9 +175,13 @@ template <class S, bool kW, bool kDw, bool kDb>
 void layernorm_backward_rows(const float* x, const float* w, const float* mean, const float* rstd,
                              const float* dy, float* dx, float* dw, float* db, int64_t rows,
                              int64_t cols) {
-  for (int64_t r = 0; r < rows; ++r)
-    layernorm_backward_row<S, kW, kDw, kDb>(x + r * cols, w, mean[r], rstd[r], dy + r * cols,
-                                            dx + r * cols, dw, db, cols);
+  int64_t r = 0;
+  for (; r + 2 <= rows; r += 2)
+    layernorm_backward_block<S, 2, kW, kDw, kDb>(x + r * cols, w, mean + r, rstd + r,
+                                                 dy + r * cols, dx + r * cols, dw, db, cols);
+  if (r < rows)
+    layernorm_backward_block<S, 1, kW, kDw, kDb>(x + r * cols, w, mean + r, rstd + r,
+                                                 dy + r * cols, dx + r * cols, dw, db, cols);
 }
 
 template <class S>

@@ -64,6 +64,11 @@ struct Avx2 {
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
   }
+  // A running sum of blocks in the 8-lane order with a single accumulator
+  // V8: acc + v, whatever the block's length k (padding lanes are zero).
+  using V8 = __m256;
+  static V8 add_in_8_lane_order(V8 acc, V v, int64_t) { return _mm256_add_ps(acc, v); }
+  static float hsum8(V8 v) { return hsum(v); }
   static float hmax(V v) {
     __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_max_ps(s, _mm_movehl_ps(s, s));

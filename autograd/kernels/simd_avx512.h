@@ -82,6 +82,14 @@ struct Avx512 {
   static __m256 low(V v) { return _mm512_castps512_ps256(v); }
   static __m256 high(V v) { return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)); }
   static float hsum(V v) { return Avx2::hsum(_mm256_add_ps(low(v), high(v))); }
+  // As Avx2's: the two halves in turn, the second only when the block of k
+  // floats reaches it, so the sum takes the AVX2 kernels' additions.
+  using V8 = __m256;
+  static V8 add_in_8_lane_order(V8 acc, V v, int64_t k) {
+    acc = _mm256_add_ps(acc, low(v));
+    return k > 8 ? _mm256_add_ps(acc, high(v)) : acc;
+  }
+  static float hsum8(V8 v) { return Avx2::hsum(v); }
   static float hmax(V v) { return Avx2::hmax(_mm256_max_ps(low(v), high(v))); }
 
   // The first n <= 16 floats of p; lanes past n hold `fill`. Nothing past n
