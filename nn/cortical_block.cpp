@@ -1,9 +1,47 @@
 #include "nn/cortical_block.h"
 
 #include "autograd/error.h"
+#include "autograd/graph.h"
+#include "autograd/kernels/gemm.h"
 #include "autograd/ops.h"
+#include "autograd/ops/reduce.h"
 
 namespace cf {
+
+Tensor region_linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  CF_CHECK(x.defined() && weight.defined() && bias.defined() && x.dim() == 3 && weight.dim() == 3 &&
+               x.size(0) == weight.size(0) && x.size(2) == weight.size(1) &&
+               bias.shape() == Shape({weight.size(0), weight.size(2)}),
+           "region_linear: input of shape " << (x.defined() ? shape_str(x.shape()) : "undefined")
+                                            << ", weight of shape "
+                                            << (weight.defined() ? shape_str(weight.shape()) : "undefined")
+                                            << " and bias of shape "
+                                            << (bias.defined() ? shape_str(bias.shape()) : "undefined")
+                                            << ", expected [R, M, in], [R, in, out] and [R, out]");
+  const int64_t R = x.size(0), M = x.size(1), in = x.size(2), out = weight.size(2);
+  Tensor y = Tensor::empty({R, M, out});
+  // y_r = x_r W_r + b_r: bias row r is the addend D of product r (ldd 0).
+  kernels::sgemm_batched(false, false, M, out, in, 1.0f, x.data(), in, M * in, weight.data(), out,
+                         in * out, 1.0f, y.data(), out, M * out, R, bias.data(), 0, out);
+  return record("region_linear", y, {x, weight, bias}, [x, weight, bias, R, M, in, out](const Tensor& g) {
+    Tensor dx, dw, db;
+    if (x.requires_grad()) {  // dx_r = g_r W_r^T
+      dx = Tensor::empty(x.shape());
+      kernels::sgemm_batched(false, true, M, in, out, 1.0f, g.data(), out, M * out, weight.data(), out,
+                             in * out, 0.0f, dx.data(), in, M * in, R);
+    }
+    if (weight.requires_grad()) {  // dW_r = x_r^T g_r
+      dw = Tensor::empty(weight.shape());
+      kernels::sgemm_batched(true, false, in, out, M, 1.0f, x.data(), in, M * in, g.data(), out,
+                             M * out, 0.0f, dw.data(), out, in * out, R);
+    }
+    if (bias.requires_grad()) {  // db_r = the sum of g_r's M rows
+      db = Tensor::empty(bias.shape());
+      detail::sum_axis(g.data(), db.data(), R, M, out);
+    }
+    return std::vector<Tensor>{dx, dw, db};
+  });
+}
 
 RegionLinear::RegionLinear(int64_t regions, int64_t in, int64_t out) {
   CF_CHECK(regions > 0 && in > 0 && out > 0, "RegionLinear: regions " << regions << ", in " << in
@@ -18,7 +56,7 @@ Tensor RegionLinear::forward(const Tensor& x) const {
   CF_CHECK(x.defined() && x.dim() == 3 && x.size(0) == weight.size(0) && x.size(2) == weight.size(1),
            "RegionLinear: input of shape " << (x.defined() ? shape_str(x.shape()) : "undefined")
                                            << " for weight of shape " << shape_str(weight.shape()));
-  return add(matmul(x, weight), reshape(bias, {weight.size(0), 1, weight.size(2)}));
+  return region_linear(x, weight, bias);
 }
 
 namespace {

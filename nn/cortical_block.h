@@ -48,6 +48,11 @@ struct CorticalOptions {
 };
 
 // R linear maps side by side: x (R, M, in) -> x W_r + b_r, W (R, in, out), b (R, out).
+// One op: the R products run as one batched GEMM that adds b_r as it stores
+// them (its addend, one row repeated), not in a pass of its own; the bits of
+// add(matmul(x, W), b).
+Tensor region_linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
+
 class RegionLinear : public Module {
  public:
   RegionLinear(int64_t regions, int64_t in, int64_t out);

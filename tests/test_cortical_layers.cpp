@@ -1,8 +1,11 @@
-// RegionNorm and the region routing of the cortical block (ARCHITECTURES.md
-// 7.2, 7.3): statistics and affine shapes, the connectivity patterns block by
-// block, drop-off masks against exp(-|o - r| / lambda), gradients.
+// RegionNorm, RegionLinear and the region routing of the cortical block
+// (ARCHITECTURES.md 7.2, 7.3): statistics and affine shapes, the connectivity
+// patterns block by block, drop-off masks against exp(-|o - r| / lambda),
+// gradients.
 #include <cmath>
+#include <cstring>
 
+#include "nn/cortical_block.h"
 #include "nn/cortical_routing.h"
 #include "nn/region_norm.h"
 #include "tests/test_nn_util.h"
@@ -81,6 +84,21 @@ TEST_CASE("RegionNorm gradients", "[cortical][region_norm][grad]") {
       require_module_gradcheck(norm, Tensor::randn({2, 1, 2, 3}, 5),
                                [&](const Tensor& x) { return norm.forward(x); });
     }
+}
+
+TEST_CASE("region_linear is add(matmul(x, W), b) in one op, with its bits and gradients",
+          "[cortical][grad]") {
+  const int64_t R = 3, M = 5, in = 4, out = 6;
+  Tensor x = Tensor::randn({R, M, in}, 1), w = Tensor::randn({R, in, out}, 2),
+         b = Tensor::randn({R, out}, 3);
+  const Tensor fused = region_linear(x, w, b), apart = add(matmul(x, w), reshape(b, {R, 1, out}));
+  REQUIRE(fused.shape() == apart.shape());
+  REQUIRE(std::memcmp(fused.data(), apart.data(), size_t(fused.numel()) * sizeof(float)) == 0);
+  require_gradcheck([](const std::vector<Tensor>& t) { return region_linear(t[0], t[1], t[2]); },
+                    {x, w, b});
+  CHECK(cf::test::error_of([&] { region_linear(x, w, Tensor::zeros({R, in})); }) ==
+        "region_linear: input of shape [3, 5, 4], weight of shape [3, 4, 6] and bias of shape "
+        "[3, 4], expected [R, M, in], [R, in, out] and [R, out]");
 }
 
 namespace {
