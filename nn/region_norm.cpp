@@ -2,6 +2,7 @@
 
 #include "autograd/error.h"
 #include "autograd/ops.h"
+#include "nn/untied.h"
 
 namespace cf {
 
@@ -31,14 +32,23 @@ Tensor RegionNorm::forward(const Tensor& z) const {
                                          << ", expected [" << regions << ", B, " << tokens << ", "
                                          << dim << "]");
   const int64_t R = regions, B = z.size(1), N = tokens, D = dim;
-  // (x - mu) / sigma of (7), without the affine.
-  Tensor normalised;
+  // Statistics per region and token: one op with the affine inside the layer
+  // norm kernel (the bits of the mul and add below, without their passes).
   if (stats == NormStats::token) {
-    normalised = layer_norm(z, Tensor(), Tensor(), eps);
-  } else {  // one row of R D values per (b, n)
-    Tensor rows = reshape(permute(z, {1, 2, 0, 3}), {B, N, R * D});
-    normalised = permute(reshape(layer_norm(rows, Tensor(), Tensor(), eps), {B, N, R, D}), {2, 0, 1, 3});
+    switch (affine) {
+      case NormAffine::shared: return layer_norm(z, weight, bias, eps);
+      case NormAffine::region_token: return untied_layer_norm(z, weight, bias, eps);
+      case NormAffine::region: {  // groups of B N rows, each of one affine row
+        const Shape s{R, 1, D};
+        const Tensor rows = reshape(z, {R, B * N, 1, D});
+        return reshape(untied_layer_norm(rows, reshape(weight, s), reshape(bias, s), eps), z.shape());
+      }
+    }
   }
+  // Global statistics: (x - mu) / sigma of (7) over one row of R D values per
+  // (b, n), then the affine.
+  Tensor rows = reshape(permute(z, {1, 2, 0, 3}), {B, N, R * D});
+  Tensor normalised = permute(reshape(layer_norm(rows, Tensor(), Tensor(), eps), {B, N, R, D}), {2, 0, 1, 3});
   // gamma and beta broadcast over the batch (and the tokens unless region_token).
   const Shape s = affine == NormAffine::region   ? Shape{R, 1, 1, D}
                   : affine == NormAffine::shared ? Shape{D}

@@ -106,25 +106,34 @@ UntiedLayerNorm::UntiedLayerNorm(int64_t tokens, int64_t dim) {
 Tensor UntiedLayerNorm::forward(const Tensor& x) { return untied_layer_norm(x, weight, bias); }
 
 Tensor untied_layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps) {
-  CF_CHECK(gamma.defined() && gamma.dim() == 2 && beta.defined() && beta.shape() == gamma.shape() &&
-               x.defined() && x.dim() >= 2 && x.size(-2) == gamma.size(0) && x.size(-1) == gamma.size(1),
+  const bool grouped = gamma.defined() && gamma.dim() == 3;
+  CF_CHECK(gamma.defined() && (gamma.dim() == 2 || grouped) && beta.defined() && beta.shape() == gamma.shape() &&
+               x.defined() && x.dim() >= 2 && x.size(-2) == gamma.size(-2) && x.size(-1) == gamma.size(-1) &&
+               (!grouped || (x.dim() == 4 && x.size(0) == gamma.size(0))),
            "untied_layer_norm: input of shape " << (x.defined() ? shape_str(x.shape()) : "undefined")
                                                 << " for gamma of shape "
                                                 << (gamma.defined() ? shape_str(gamma.shape()) : "undefined")
-                                                << " and beta of the same, expected [B, N, D] and [N, D]");
-  const int64_t N = gamma.size(0), D = gamma.size(1), B = x.numel() / (N * D);
+                                                << " and beta of the same, expected [B, N, D] and [N, D], or "
+                                                   "[G, B, N, D] and [G, N, D]");
+  const int64_t G = grouped ? gamma.size(0) : 1, N = gamma.size(-2), D = gamma.size(-1);
+  const int64_t rows = x.numel() / (G * D);  // per group: B N
   Tensor y = Tensor::empty(x.shape());
-  Tensor mean = Tensor::empty({B * N}), rstd = Tensor::empty({B * N});
+  Tensor mean = Tensor::empty({G * rows}), rstd = Tensor::empty({G * rows});
   // Row (b, n) is layer norm with column n's affine: rows of period N.
-  kernels::layernorm_forward_untied(x.data(), gamma.data(), beta.data(), y.data(), mean.data(), rstd.data(),
-                                    B * N, D, N, eps);
-  return record("untied_layer_norm", y, {x, gamma, beta}, [x, gamma, beta, mean, rstd, N, D, B](const Tensor& g) {
+  for (int64_t grp = 0; grp < G; ++grp)
+    kernels::layernorm_forward_untied(x.data() + grp * rows * D, gamma.data() + grp * N * D,
+                                      beta.data() + grp * N * D, y.data() + grp * rows * D,
+                                      mean.data() + grp * rows, rstd.data() + grp * rows, rows, D, N, eps);
+  return record("untied_layer_norm", y, {x, gamma, beta}, [x, gamma, beta, mean, rstd, G, N, D, rows](const Tensor& g) {
     Tensor dx = Tensor::empty(x.shape());
     Tensor dgamma = gamma.requires_grad() ? Tensor::zeros(gamma.shape()) : Tensor();
     Tensor dbeta = beta.requires_grad() ? Tensor::zeros(beta.shape()) : Tensor();
-    kernels::layernorm_backward_untied(x.data(), gamma.data(), mean.data(), rstd.data(), g.data(), dx.data(),
-                                       dgamma.defined() ? dgamma.data() : nullptr,
-                                       dbeta.defined() ? dbeta.data() : nullptr, B * N, D, N);
+    for (int64_t grp = 0; grp < G; ++grp)
+      kernels::layernorm_backward_untied(x.data() + grp * rows * D, gamma.data() + grp * N * D,
+                                         mean.data() + grp * rows, rstd.data() + grp * rows,
+                                         g.data() + grp * rows * D, dx.data() + grp * rows * D,
+                                         dgamma.defined() ? dgamma.data() + grp * N * D : nullptr,
+                                         dbeta.defined() ? dbeta.data() + grp * N * D : nullptr, rows, D, N);
     return std::vector<Tensor>{x.requires_grad() ? dx : Tensor(), dgamma, dbeta};
   });
 }

@@ -32,7 +32,9 @@ class UntiedLinear : public TokenLayer {
 
 // LayerNorm without affine, then y[b, n] = xhat[b, n] * gamma[n] + beta[n]:
 // x (B, N, D), gamma and beta (N, D). One op (the layer norm kernel per
-// row with its column's affine), no xhat or xhat * gamma temporaries.
+// row with its column's affine), no xhat or xhat * gamma temporaries. With
+// gamma and beta (G, N, D), x is (G, B, N, D): G such groups side by side,
+// group g with its own affine (the cortical block's regions, RegionNorm).
 Tensor untied_layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps = 1e-5f);
 
 // Params 2 N D.

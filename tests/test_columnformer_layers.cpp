@@ -2,6 +2,7 @@
 // mixture layers, geometry, wiring cost and TV loss. Gradient checks at tiny
 // sizes and the spec's invariants.
 #include <cmath>
+#include <cstring>
 #include <optional>
 
 #include "autograd/graph.h"
@@ -78,6 +79,25 @@ TEST_CASE("UntiedLayerNorm is LayerNorm then a per-column affine", "[columnforme
     Tensor g = reshape(slice(norm.weight, 0, n, n + 1), {3}), b = reshape(slice(norm.bias, 0, n, n + 1), {3});
     require_close(slice(y, 1, n, n + 1), layer_norm(slice(x, 1, n, n + 1), g, b));
   }
+}
+
+TEST_CASE("untied_layer_norm with groups is each group's untied layer norm", "[columnformer][grad]") {
+  const int64_t G = 3, B = 2, N = 2, D = 4;
+  Tensor x = Tensor::randn({G, B, N, D}, 1), gamma = Tensor::randn({G, N, D}, 2),
+         beta = Tensor::randn({G, N, D}, 3);
+  Tensor y = untied_layer_norm(x, gamma, beta);
+  for (int64_t g = 0; g < G; ++g) {
+    const auto group = [g](const Tensor& t) {
+      return reshape(slice(t, 0, g, g + 1), Shape(t.shape().begin() + 1, t.shape().end()));
+    };
+    const Tensor expected = untied_layer_norm(group(x), group(gamma), group(beta)), got = group(y);
+    REQUIRE(std::memcmp(got.data(), expected.data(), size_t(got.numel()) * sizeof(float)) == 0);
+  }
+  cf::test::require_gradcheck(
+      [](const std::vector<Tensor>& t) { return untied_layer_norm(t[0], t[1], t[2]); }, {x, gamma, beta});
+  CHECK(error_of([&] { untied_layer_norm(Tensor::zeros({2, B, N, D}), gamma, beta); }) ==
+        "untied_layer_norm: input of shape [2, 2, 2, 4] for gamma of shape [3, 2, 4] and beta of the same, "
+        "expected [B, N, D] and [N, D], or [G, B, N, D] and [G, N, D]");
 }
 
 TEST_CASE("untied_linear rejects shapes that do not fit", "[columnformer][errors]") {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "autograd/ops.h"
 #include "nn/cortical_block.h"
 #include "nn/cortical_routing.h"
 #include "nn/region_norm.h"
@@ -74,6 +75,24 @@ TEST_CASE("RegionNorm: global statistics couple the regions, a zero region becom
   CHECK(local.at({1, 0, 0, 0}) == 0.0f);
   // Over {1, 3, 0, 0}: mu 1, sigma sqrt(1.5).
   CHECK(global.at({1, 0, 0, 0}) == Approx(-1.0 / std::sqrt(1.5 + 1e-5)));
+}
+
+TEST_CASE("RegionNorm with statistics per token takes the affine in the layer norm, bit for bit",
+          "[cortical][region_norm]") {
+  const int64_t R = 2, B = 3, N = 2, D = 5;
+  Tensor z = Tensor::randn({R, B, N, D}, 1);
+  for (NormAffine affine : {NormAffine::region, NormAffine::shared, NormAffine::region_token}) {
+    RegionNorm norm(R, N, D, NormStats::token, affine);
+    norm.weight = Tensor::randn(norm.weight.shape(), 2);
+    norm.bias = Tensor::randn(norm.bias.shape(), 3);
+    const Shape s = affine == NormAffine::region   ? Shape{R, 1, 1, D}
+                    : affine == NormAffine::shared ? Shape{D}
+                                                   : Shape{R, 1, N, D};
+    const Tensor fused = norm.forward(z);
+    const Tensor apart =
+        add(mul(layer_norm(z, Tensor(), Tensor()), reshape(norm.weight, s)), reshape(norm.bias, s));
+    REQUIRE(std::memcmp(fused.data(), apart.data(), size_t(fused.numel()) * sizeof(float)) == 0);
+  }
 }
 
 TEST_CASE("RegionNorm gradients", "[cortical][region_norm][grad]") {
