@@ -108,16 +108,13 @@ Tensor attention_weights(const Tensor& q, const Tensor& k, const Tensor& attn_bi
                 });
 }
 
-Tensor attend(const Tensor& attention, const Tensor& v, const Tensor& residual) {
+Tensor attend(const Tensor& attention, const Tensor& v) {
   CF_CHECK(attention.defined() && v.defined() && attention.dim() == 4 && v.dim() == 3 &&
                (attention.size(0) == 1 || attention.size(0) == v.size(0)) && attention.size(2) == v.size(1) &&
                attention.size(3) == v.size(1) && v.size(2) % attention.size(1) == 0,
            "attend: attention of shape " << (attention.defined() ? shape_str(attention.shape()) : "undefined")
                                          << " and values of shape " << (v.defined() ? shape_str(v.shape()) : "undefined")
                                          << ", expected [B or 1, H, N, N] and [B, N, H w]");
-  CF_CHECK(!residual.defined() || residual.shape() == v.shape(),
-           "attend: residual of shape " << shape_str(residual.shape()) << " for values of shape "
-                                        << shape_str(v.shape()) << ", expected the same");
   const int64_t B = v.size(0), H = attention.size(1), N = v.size(1), ld = v.size(2), w = ld / H, NN = N * N;
   const int64_t a_stride = attention.size(0) == 1 ? 0 : H * NN;  // per image; 0: one map for all
   Tensor o = Tensor::empty(v.shape());
@@ -125,11 +122,10 @@ Tensor attend(const Tensor& attention, const Tensor& v, const Tensor& residual) 
     for (int64_t i = begin; i < end; ++i) {
       const int64_t b = i / H, h = i % H, offset = b * N * ld + h * w;
       kernels::sgemm(false, false, N, w, N, 1.0f, attention.data() + b * a_stride + h * NN, N, v.data() + offset,
-                     ld, residual.defined() ? 1.0f : 0.0f, o.data() + offset, ld,
-                     residual.defined() ? residual.data() + offset : nullptr, ld);
+                     ld, 0.0f, o.data() + offset, ld);
     }
   });
-  return record("attend", o, {attention, v, residual}, [attention, v, residual, a_stride](const Tensor& g) {
+  return record("attend", o, {attention, v}, [attention, v, a_stride](const Tensor& g) {
     const int64_t B = v.size(0), H = attention.size(1), N = v.size(1), ld = v.size(2), w = ld / H, NN = N * N;
     Tensor dA, dv;
     if (attention.requires_grad() && a_stride > 0) {  // dA[b, h] = g_h v_h^T
@@ -168,8 +164,7 @@ Tensor attend(const Tensor& attention, const Tensor& v, const Tensor& residual) 
         }
       });
     }
-    // d residual = g: the graph sums it into the residual's gradient as add's backward would.
-    return std::vector<Tensor>{dA, dv, residual.defined() && residual.requires_grad() ? g : Tensor()};
+    return std::vector<Tensor>{dA, dv};
   });
 }
 
@@ -217,14 +212,13 @@ ProjectedAttention::ProjectedAttention(const MixerOptions& o, const Sharing& s)
   if (o.head_bias) register_parameter("head_bias", &head_bias, {heads, N, N}, Init::zeros());
 }
 
-Tensor ProjectedAttention::forward(const Tensor& x, const Tensor& residual) {
+Tensor ProjectedAttention::forward(const Tensor& x) {
   check_input(x);
   // (A1), then (A2), (A3) with the GEMM's alpha as the scale 1/sqrt(d_qk).
   attention_ = attention_weights(q->forward(x), k->forward(x), attn_bias, head_bias, heads,
                                  1.0f / std::sqrt(float(d_qk)));
-  if (no_vp) return attend(attention_, x, residual);                    // (A4)
-  Tensor o = proj->forward(attend(attention_, v->forward(x)));          // (A4), (A5)
-  return residual.defined() ? add(residual, o) : o;
+  Tensor o = attend(attention_, no_vp ? x : v->forward(x));             // (A4)
+  return no_vp ? o : proj->forward(o);                                  // (A5)
 }
 
 SelectionAttention::SelectionAttention(const MixerOptions& o) : TokenMixer(o) {
@@ -234,13 +228,13 @@ SelectionAttention::SelectionAttention(const MixerOptions& o) : TokenMixer(o) {
   register_parameter("head_bias", &head_bias, {heads, N, N}, Init::zeros());
 }
 
-Tensor SelectionAttention::forward(const Tensor& x, const Tensor& residual) {
+Tensor SelectionAttention::forward(const Tensor& x) {
   check_input(x);
   Tensor xh = split_heads(x, heads);                                    // (B, H, N, h)
   Tensor scaled_query = mul_scalar(query, 1.0f / std::sqrt(float(query.size(2))));
   Tensor scores = matmul(scaled_query, transpose(xh, 2, 3));            // Q x_h^T / sqrt(h)
   attention_ = softmax(add_biases(scores), -1);
-  return attend(attention_, x, residual);                               // y = A x_h
+  return attend(attention_, x);                                         // y = A x_h
 }
 
 MixingAttention::MixingAttention(const MixerOptions& o, bool softmax) : TokenMixer(o), use_softmax(softmax) {
@@ -249,11 +243,11 @@ MixingAttention::MixingAttention(const MixerOptions& o, bool softmax) : TokenMix
   register_parameter("head_bias", &head_bias, {heads, N, N}, Init::zeros());
 }
 
-Tensor MixingAttention::forward(const Tensor& x, const Tensor& residual) {
+Tensor MixingAttention::forward(const Tensor& x) {
   check_input(x);
   Tensor scores = reshape(add(attn_bias, head_bias), {1, heads, tokens, tokens});  // bias + head_bias
   attention_ = use_softmax ? softmax(scores, -1) : scores;
-  return attend(attention_, x, residual);                               // y = A x_h
+  return attend(attention_, x);                                         // y = A x_h
 }
 
 }  // namespace cf

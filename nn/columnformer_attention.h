@@ -35,11 +35,7 @@ struct MixerOptions {
 class TokenMixer : public Module {
  public:
   explicit TokenMixer(const MixerOptions& o) : dim(o.dim), tokens(o.tokens), heads(o.heads) {}
-  Tensor forward(const Tensor& x) { return forward(x, Tensor()); }  // (B, N, D) -> (B, N, D)
-  // residual + the mixer's output, as (C3) takes it: the sum is made where
-  // the last product stores its result (attend's addend), not in a pass of
-  // its own over (B, N, D). An undefined residual adds nothing.
-  virtual Tensor forward(const Tensor& x, const Tensor& residual) = 0;
+  virtual Tensor forward(const Tensor& x) = 0;  // (B, N, D) -> (B, N, D)
   const Tensor& attention_map() const { return attention_; }
 
   const int64_t dim, tokens, heads;
@@ -66,9 +62,7 @@ Tensor attention_weights(const Tensor& q, const Tensor& k, const Tensor& attn_bi
 // o[b, :, h] = A[b, h] v[b, :, h], heads side by side (A4): attention
 // (B, H, N, N), or (1, H, N, N) shared by every image (static mixers), and
 // v (B, N, H w) -> (B, N, H w), read and written in place (no merge of heads).
-// A residual of v's shape, if defined, is added as each product is stored
-// (the GEMM's addend): the bits of add(residual, o).
-Tensor attend(const Tensor& attention, const Tensor& v, const Tensor& residual = Tensor());
+Tensor attend(const Tensor& attention, const Tensor& v);
 
 // Checks the options (errors name the config key and value) and builds the
 // mixer; `coeffs` are the block's mixture coefficients (moe mode only).
@@ -79,8 +73,7 @@ std::unique_ptr<TokenMixer> make_mixer(const MixerOptions& o, const MixtureCoeff
 class ProjectedAttention : public TokenMixer {
  public:
   ProjectedAttention(const MixerOptions& o, const Sharing& s);
-  Tensor forward(const Tensor& x, const Tensor& residual) override;
-  using TokenMixer::forward;
+  Tensor forward(const Tensor& x) override;
 
   const int64_t d_qk;
   const bool no_vp;
@@ -91,8 +84,7 @@ class ProjectedAttention : public TokenMixer {
 class SelectionAttention : public TokenMixer {
  public:
   explicit SelectionAttention(const MixerOptions& o);
-  Tensor forward(const Tensor& x, const Tensor& residual) override;
-  using TokenMixer::forward;
+  Tensor forward(const Tensor& x) override;
 
   Tensor query;  // Q (H, N, h), trunc_normal(0.02)
 };
@@ -101,8 +93,7 @@ class SelectionAttention : public TokenMixer {
 class MixingAttention : public TokenMixer {
  public:
   MixingAttention(const MixerOptions& o, bool softmax);
-  Tensor forward(const Tensor& x, const Tensor& residual) override;
-  using TokenMixer::forward;
+  Tensor forward(const Tensor& x) override;
 
   const bool use_softmax;
 };

@@ -45,7 +45,8 @@ Tensor ColumnBlock::forward(const Tensor& x) {
   // One c (C2) and one mixing per moe layer for the whole block (3.2).
   std::optional<MixtureCoefficients::Hold> hold;
   if (coeffs) hold.emplace(*coeffs);
-  Tensor h = attn->forward(norm1->forward(x), skip_attn ? x : Tensor());  // (C3)
+  Tensor a = attn->forward(norm1->forward(x));
+  Tensor h = skip_attn ? add(x, a) : a;           // (C3)
   return add(h, mlp->forward(norm2->forward(h)));  // (C4)
 }
 
