@@ -117,16 +117,15 @@ Tensor MultiRegionAttention::forward(const Tensor& z) {
     // heads' projections, their columns side by side (W (R, D, H width)),
     // the layout the attention op reads heads from and writes SA in. One
     // product with N = H width, not H products of N = width that each read
-    // the sheet again (at CIFAR size the narrow products ran at 35-45 % of
-    // the FMA peak; the wide one at 70 %).
+    // the sheet again (cortical_baseline at batch 128: the narrow products
+    // ran at 31-42 % of the FMA peak, the wide one at 63 %).
     const Tensor x = reshape(z, {R, B * N, D});
     auto project = [&](const Tensor& w, const Tensor& mask, int64_t width) {  // (R B, N, H width)
       const Tensor w_side = reshape(permute(masked(w, mask), {0, 2, 1, 3}), {R, D, H * width});
       return reshape(matmul(x, w_side), {R * B, N, H * width});
     };
-    heads = reshape(attention(project(q, q_mask, d_qk), project(k, k_mask, d_qk), project(v, v_mask, d_v),
-                              H, scale),
-                    {R, B * N, H * d_v});
+    const Tensor query = project(q, q_mask, d_qk), key = project(k, k_mask, d_qk);
+    heads = reshape(attention(query, key, project(v, v_mask, d_v), H, scale), {R, B * N, H * d_v});
   } else {
     // Each head's input rows (R, H, B N, D_s): S^h as a gather (meso), or the
     // whole sheet broadcast over the heads.

@@ -23,12 +23,12 @@ Tensor region_linear(const Tensor& x, const Tensor& weight, const Tensor& bias) 
   // y_r = x_r W_r + b_r: bias row r is the addend D of product r (ldd 0).
   kernels::sgemm_batched(false, false, M, out, in, 1.0f, x.data(), in, M * in, weight.data(), out,
                          in * out, 1.0f, y.data(), out, M * out, R, bias.data(), 0, out);
-  return record("region_linear", y, {x, weight, bias}, [x, weight, bias, R, M, in, out](const Tensor& g) {
+  const auto backward = [x, weight, bias, R, M, in, out](const Tensor& g) {
     Tensor dx, dw, db;
     if (x.requires_grad()) {  // dx_r = g_r W_r^T
       dx = Tensor::empty(x.shape());
-      kernels::sgemm_batched(false, true, M, in, out, 1.0f, g.data(), out, M * out, weight.data(), out,
-                             in * out, 0.0f, dx.data(), in, M * in, R);
+      kernels::sgemm_batched(false, true, M, in, out, 1.0f, g.data(), out, M * out, weight.data(),
+                             out, in * out, 0.0f, dx.data(), in, M * in, R);
     }
     if (weight.requires_grad()) {  // dW_r = x_r^T g_r
       dw = Tensor::empty(weight.shape());
@@ -40,7 +40,8 @@ Tensor region_linear(const Tensor& x, const Tensor& weight, const Tensor& bias) 
       detail::sum_axis(g.data(), db.data(), R, M, out);
     }
     return std::vector<Tensor>{dx, dw, db};
-  });
+  };
+  return record("region_linear", y, {x, weight, bias}, backward);
 }
 
 RegionLinear::RegionLinear(int64_t regions, int64_t in, int64_t out) {

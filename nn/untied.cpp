@@ -123,8 +123,9 @@ Tensor untied_layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& bet
   for (int64_t grp = 0; grp < G; ++grp)
     kernels::layernorm_forward_untied(x.data() + grp * rows * D, gamma.data() + grp * N * D,
                                       beta.data() + grp * N * D, y.data() + grp * rows * D,
-                                      mean.data() + grp * rows, rstd.data() + grp * rows, rows, D, N, eps);
-  return record("untied_layer_norm", y, {x, gamma, beta}, [x, gamma, beta, mean, rstd, G, N, D, rows](const Tensor& g) {
+                                      mean.data() + grp * rows, rstd.data() + grp * rows, rows, D, N,
+                                      eps);
+  const auto backward = [x, gamma, beta, mean, rstd, G, N, D, rows](const Tensor& g) {
     Tensor dx = Tensor::empty(x.shape());
     Tensor dgamma = gamma.requires_grad() ? Tensor::zeros(gamma.shape()) : Tensor();
     Tensor dbeta = beta.requires_grad() ? Tensor::zeros(beta.shape()) : Tensor();
@@ -133,9 +134,11 @@ Tensor untied_layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& bet
                                          mean.data() + grp * rows, rstd.data() + grp * rows,
                                          g.data() + grp * rows * D, dx.data() + grp * rows * D,
                                          dgamma.defined() ? dgamma.data() + grp * N * D : nullptr,
-                                         dbeta.defined() ? dbeta.data() + grp * N * D : nullptr, rows, D, N);
+                                         dbeta.defined() ? dbeta.data() + grp * N * D : nullptr,
+                                         rows, D, N);
     return std::vector<Tensor>{x.requires_grad() ? dx : Tensor(), dgamma, dbeta};
-  });
+  };
+  return record("untied_layer_norm", y, {x, gamma, beta}, backward);
 }
 
 }  // namespace cf
