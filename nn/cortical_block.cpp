@@ -53,12 +53,7 @@ RegionLinear::RegionLinear(int64_t regions, int64_t in, int64_t out) {
   register_parameter("bias", &bias, {regions, out}, Init::zeros());
 }
 
-Tensor RegionLinear::forward(const Tensor& x) const {
-  CF_CHECK(x.defined() && x.dim() == 3 && x.size(0) == weight.size(0) && x.size(2) == weight.size(1),
-           "RegionLinear: input of shape " << (x.defined() ? shape_str(x.shape()) : "undefined")
-                                           << " for weight of shape " << shape_str(weight.shape()));
-  return region_linear(x, weight, bias);
-}
+Tensor RegionLinear::forward(const Tensor& x) const { return region_linear(x, weight, bias); }
 
 namespace {
 

@@ -118,6 +118,11 @@ TEST_CASE("region_linear is add(matmul(x, W), b) in one op, with its bits and gr
   CHECK(cf::test::error_of([&] { region_linear(x, w, Tensor::zeros({R, in})); }) ==
         "region_linear: input of shape [3, 5, 4], weight of shape [3, 4, 6] and bias of shape "
         "[3, 4], expected [R, M, in], [R, in, out] and [R, out]");
+  // The module checks through the op.
+  RegionLinear layer(R, in, out);
+  CHECK(cf::test::error_of([&] { layer.forward(Tensor::zeros({R, M, out})); }) ==
+        "region_linear: input of shape [3, 5, 6], weight of shape [3, 4, 6] and bias of shape "
+        "[3, 6], expected [R, M, in], [R, in, out] and [R, out]");
 }
 
 namespace {
