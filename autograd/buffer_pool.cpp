@@ -18,15 +18,35 @@
 #ifdef CF_ASAN
 #include <sanitizer/asan_interface.h>
 #endif
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 namespace cf {
 
 namespace {
 
+// Buffers of 2 MiB and more start on a 2 MiB boundary, rounded up to whole
+// 2 MiB, and Linux is asked to back them with transparent huge pages (a
+// hint: where THP is off, nothing changes). With 4 KiB pages, a product
+// writing a buffer not touched for a while, or the Columnformer reading its
+// untied weights, misses the TLB every 4 KiB. On Zen 5 at 1 thread
+// (docs/PERFORMANCE.md, "Huge pages for the large buffers"): the
+// Columnformer's training 1.11x at batch 64 and 1.15x at 128, Mixer's
+// 1.05-1.08x, the other models' 0.98-1.06x; peak RSS within 2 MB.
 void* system_allocate(size_t bytes) {
 #if defined(_MSC_VER)
   return _aligned_malloc(bytes, 64);
 #else
+#if defined(__linux__)
+  constexpr size_t kHugePage = size_t(2) << 20;
+  if (bytes >= kHugePage) {
+    const size_t whole = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+    void* p = std::aligned_alloc(kHugePage, whole);
+    if (p) madvise(p, whole, MADV_HUGEPAGE);
+    return p;
+  }
+#endif
   return std::aligned_alloc(64, bytes);
 #endif
 }

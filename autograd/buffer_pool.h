@@ -26,8 +26,9 @@
 namespace cf {
 
 // A 64-byte-aligned buffer of at least `n` floats (one when n is 0), from the
-// pool when it holds one of that size, else from the system. Its contents
-// are not initialised. The shared_ptr returns it to the pool.
+// pool when it holds one of that size, else from the system (on Linux, one of
+// 2 MiB or more on a 2 MiB boundary, offered transparent huge pages). Its
+// contents are not initialised. The shared_ptr returns it to the pool.
 std::shared_ptr<float> pooled_buffer(int64_t n);
 
 struct BufferPoolStats {

@@ -29,6 +29,23 @@ TEST_CASE("a freed buffer is handed out again for the same size", "[pool]") {
   CHECK(buffer_pool_stats().system_allocations == before.system_allocations + 1);
 }
 
+#if defined(__linux__)
+TEST_CASE("buffers of 2 MiB and more start on a 2 MiB boundary", "[pool]") {
+  buffer_pool_release();
+  // Two sizes, so that a 4 KiB-aligned block landing on a boundary by
+  // chance (1 in 512) is not enough to pass.
+  for (int64_t floats : {int64_t(512) * 1024, int64_t(3) * 256 * 1024 + 5}) {
+    Tensor t = Tensor::empty({floats});
+    CHECK(reinterpret_cast<uintptr_t>(t.data()) % (uintptr_t(2) << 20) == 0);
+  }
+  {
+    Tensor small = Tensor::empty({1000});
+    CHECK(reinterpret_cast<uintptr_t>(small.data()) % 64 == 0);
+  }
+  buffer_pool_release();  // idle buffers of sizes no later test asks for would fill its budget
+}
+#endif
+
 TEST_CASE("a steady-state training step takes no memory from the system", "[pool]") {
   const std::vector<std::pair<std::string, std::string>> models = {
       {"cct_2_3x2", "image_size = 16\ndim = 32\nheads = 2\nconv_channels = 8\n"},
