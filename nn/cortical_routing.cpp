@@ -38,6 +38,20 @@ float identity_entry(const Shape& block, int64_t i) {
   return block.size() == 1 || i / block.back() == i % block.back() ? 1.0f : 0.0f;
 }
 
+// Whether a block that learns nothing holds the identity: I of {N, N}, ones
+// of {D}. x I and x * 1 are x, so route passes the region through. Every
+// block of the feed-forward pattern is one, and so is the readout's (the
+// Cortical baseline's R T token products per image and R T multiplications
+// of a region by ones, at every step of training and inference).
+bool is_identity(const Tensor& block) {
+  const Shape& shape = block.shape();
+  if (!(shape.size() == 1 || (shape.size() == 2 && shape[0] == shape[1]))) return false;
+  const float* p = block.data();
+  for (int64_t i = 0; i < block.numel(); ++i)
+    if (p[i] != identity_entry(shape, i)) return false;
+  return true;
+}
+
 }  // namespace
 
 RegionRouting::RegionRouting(RoutedMatrix m, ConnectivityPattern p, int64_t R, const Shape& block,
@@ -56,6 +70,7 @@ RegionRouting::RegionRouting(RoutedMatrix m, ConnectivityPattern p, int64_t R, c
     for (int64_t r = 0; r < R; ++r) {
       const BlockRole role = block_role(m, p, o, r, R);
       active_.push_back(role.identity || role.learnable);
+      learnable_.push_back(role.learnable);
       any_learnable = any_learnable || role.learnable;
       // Keep probability 1 - p_m = exp(-|o - r| / lambda) (7.2).
       const double keep = lambda > 0 && o < R ? std::exp(-double(std::abs(o - r)) / lambda) : 1.0;
@@ -97,7 +112,8 @@ std::vector<Tensor> RegionRouting::route(const std::vector<Tensor>& blocks,
     for (int64_t r = 0; r < regions; ++r) {
       const Tensor& b = blocks[size_t(o * regions + r)];
       if (!b.defined()) continue;
-      Tensor part = apply(b, x[size_t(r)]);
+      const bool frozen_identity = !learnable_[size_t(o * regions + r)] && is_identity(b);
+      Tensor part = frozen_identity ? x[size_t(r)] : apply(b, x[size_t(r)]);
       sum = sum.defined() ? add(sum, part) : part;
     }
     out.push_back(sum);

@@ -58,7 +58,8 @@ class RegionRouting : public Module {
   // is always zero. Computed once per forward pass and used at every step.
   std::vector<Tensor> blocks() const;
   // out[o - first] for ports first..last-1: the sum over source regions r
-  // of apply(blocks[o R + r], x[r]); undefined for a port nothing reaches.
+  // of apply(blocks[o R + r], x[r]), x[r] itself where the block is a
+  // frozen identity; undefined for a port nothing reaches.
   using Apply = std::function<Tensor(const Tensor& block, const Tensor& x)>;
   std::vector<Tensor> route(const std::vector<Tensor>& blocks, const std::vector<Tensor>& x,
                             int64_t first, int64_t last, const Apply& apply) const;
@@ -79,7 +80,8 @@ class RegionRouting : public Module {
 
  private:
   Tensor dropoff_;            // (R + 1, R, block...): 1 kept, 0 masked
-  std::vector<bool> active_;  // per block: fixed or learnable
+  std::vector<bool> active_;     // per block: fixed or learnable
+  std::vector<bool> learnable_;  // per block: learnable
 };
 
 }  // namespace cf

@@ -227,3 +227,57 @@ TEST_CASE("Routing gradients", "[cortical][routing][grad]") {
       },
       {tokens.weight.detach(), x0, x1});
 }
+
+TEST_CASE("Routing passes a region through a frozen identity block", "[cortical][routing]") {
+  const int64_t R = 3, N = 4, D = 2;
+  const std::vector<Tensor> x = {Tensor::randn({2, N, D}, 11), Tensor::randn({2, N, D}, 12),
+                                 Tensor::randn({2, N, D}, 13)};
+  int calls = 0;
+  const RegionRouting::Apply counted = [&](const Tensor& w, const Tensor& v) {
+    ++calls;
+    return matmul(w, v);
+  };
+  // Feed-forward: every block is a frozen I; port o + 1 is region o itself.
+  RegionRouting frozen(RoutedMatrix::tokens, ConnectivityPattern::feedforward, R, {N, N}, 0.0, 1,
+                       "f");
+  const std::vector<Tensor> out = frozen.route(frozen.blocks(), x, 0, R + 1, counted);
+  CHECK(calls == 0);
+  CHECK_FALSE(out[0].defined());
+  for (int64_t o = 1; o <= R; ++o) {
+    const Tensor product = matmul(frozen.blocks()[size_t(o * R + o - 1)], x[size_t(o - 1)]);
+    CHECK(out[size_t(o)].to_vector() == product.to_vector());
+  }
+  // Learnable successor blocks (feedforward_ti) are applied; the readout's
+  // frozen I is not.
+  RegionRouting learnable(RoutedMatrix::tokens, ConnectivityPattern::feedforward_ti, R, {N, N}, 0.0,
+                          1, "l");
+  learnable.route(learnable.blocks(), x, 0, R + 1, counted);
+  CHECK(calls == R - 1);
+  // Port 1 of a recurrent B with drop-off: block (1, 0) lost entries of its
+  // diagonal and is applied; block (1, 1), at distance 0, kept them all and
+  // is passed through.
+  RegionRouting dropped(RoutedMatrix::residual, ConnectivityPattern::recurrent, 2, {400}, 0.5, 3,
+                        "b");
+  calls = 0;
+  dropped.route(dropped.blocks(), {Tensor::randn({400}, 1), Tensor::randn({400}, 2)}, 1, 2,
+                [&](const Tensor& w, const Tensor& v) {
+                  ++calls;
+                  return mul(v, w);
+                });
+  CHECK(calls == 1);
+}
+
+TEST_CASE("Routing gradients through frozen identity blocks", "[cortical][routing][grad]") {
+  const int64_t R = 2, N = 3, D = 2;
+  RegionRouting tokens(RoutedMatrix::tokens, ConnectivityPattern::feedforward, R, {N, N}, 0.0, 2,
+                       "t");
+  const RegionRouting::Apply product = [](const Tensor& w, const Tensor& x) {
+    return matmul(w, x);
+  };
+  require_gradcheck(
+      [&](const std::vector<Tensor>& v) {
+        std::vector<Tensor> out = tokens.route(tokens.blocks(), {v[0], v[1]}, 1, R + 1, product);
+        return mul(concat(out, 0), concat(out, 0));
+      },
+      {Tensor::randn({2, N, D}, 8), Tensor::randn({2, N, D}, 9)});
+}
