@@ -78,9 +78,10 @@ class BufferPool {
       stats_.live_bytes += int64_t(bytes);
       stats_.peak_live_bytes = std::max(stats_.peak_live_bytes, stats_.live_bytes);
       auto found = idle_.find(bytes);
-      if (found != idle_.end() && !found->second.empty()) {
-        void* p = found->second.back();
-        found->second.pop_back();
+      if (found != idle_.end() && !found->second.buffers.empty()) {
+        found->second.last_use = ++clock_;
+        void* p = found->second.buffers.back();
+        found->second.buffers.pop_back();
         stats_.idle_bytes -= int64_t(bytes);
         ++stats_.reuses;
         set_idle(p, bytes, false);
@@ -97,30 +98,48 @@ class BufferPool {
     return p;
   }
 
+  // Keeps p idle if it fits the budget, making room by evicting the buffers
+  // of the sizes used longest ago; else returns it to the system.
   void give_back(void* p, size_t bytes) {
+    std::vector<std::pair<void*, size_t>> evicted;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stats_.live_bytes -= int64_t(bytes);
       // Twice the peak: see the header for why once is not enough.
-      if (enabled_ && stats_.idle_bytes + int64_t(bytes) <= 2 * stats_.peak_live_bytes) {
-        idle_[bytes].push_back(p);
+      const int64_t budget = enabled_ ? 2 * stats_.peak_live_bytes : 0;
+      while (int64_t(bytes) <= budget && stats_.idle_bytes + int64_t(bytes) > budget) {
+        const auto oldest = least_recently_used(bytes);
+        if (oldest == idle_.end()) break;
+        evicted.emplace_back(oldest->second.buffers.back(), oldest->first);
+        oldest->second.buffers.pop_back();
+        stats_.idle_bytes -= int64_t(oldest->first);
+        if (oldest->second.buffers.empty()) idle_.erase(oldest);
+      }
+      if (stats_.idle_bytes + int64_t(bytes) <= budget) {
+        Bin& bin = idle_[bytes];
+        bin.last_use = ++clock_;
+        bin.buffers.push_back(p);
         stats_.idle_bytes += int64_t(bytes);
         set_idle(p, bytes, true);
-        return;
+        p = nullptr;
       }
     }
-    system_free(p);
+    for (const auto& [q, size] : evicted) {
+      set_idle(q, size, false);
+      system_free(q);
+    }
+    if (p) system_free(p);
   }
 
   void release() {
-    std::unordered_map<size_t, std::vector<void*>> idle;
+    std::unordered_map<size_t, Bin> idle;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       idle.swap(idle_);
       stats_.idle_bytes = 0;
     }
-    for (auto& [bytes, buffers] : idle)
-      for (void* p : buffers) {
+    for (auto& [bytes, bin] : idle)
+      for (void* p : bin.buffers) {
         set_idle(p, bytes, false);
         system_free(p);
       }
@@ -145,9 +164,30 @@ class BufferPool {
   }
 
  private:
+  // The idle buffers of one size, and when that size was last taken or
+  // given back.
+  struct Bin {
+    std::vector<void*> buffers;
+    uint64_t last_use = 0;
+  };
+
+  // The size other than `now` (being used this moment) whose idle buffers
+  // were used longest ago. A scan, but only when the budget is full: sizes a
+  // training step uses are touched every step, so what goes is what an
+  // evaluation or an earlier shape left behind.
+  std::unordered_map<size_t, Bin>::iterator least_recently_used(size_t now) {
+    auto oldest = idle_.end();
+    for (auto it = idle_.begin(); it != idle_.end(); ++it)
+      if (it->first != now && !it->second.buffers.empty() &&
+          (oldest == idle_.end() || it->second.last_use < oldest->second.last_use))
+        oldest = it;
+    return oldest;
+  }
+
   std::mutex mutex_;
   bool enabled_ = true;
-  std::unordered_map<size_t, std::vector<void*>> idle_;  // by size in bytes
+  std::unordered_map<size_t, Bin> idle_;  // by size in bytes
+  uint64_t clock_ = 0;                    // counts takes and give-backs
   BufferPoolStats stats_;
 };
 

@@ -9,12 +9,15 @@
 // Buffers are keyed by their exact size in 64-byte lines: a steady-state step
 // asks for the same sizes each time, and exact sizes waste nothing. The pool
 // keeps at most twice as many idle bytes as the most that were ever in use
-// at once (a buffer freed beyond that goes back to the system): without
-// splitting blocks, a step needs for each size the most buffers of that size
-// ever live at once, and the sum of those maxima exceeds the peak working
-// set (by 2 buffers of ViT-lite's step in tests/test_buffer_pool.cpp with a
-// bound of once the peak). Memory held thus stays within three times the peak
-// working set even when shapes change, e.g. between training and evaluation.
+// at once. Twice, because without splitting blocks a step needs for each
+// size the most buffers of that size ever live at once, and the sum of those
+// maxima exceeds the peak working set (by 2 buffers of ViT-lite's step in
+// tests/test_buffer_pool.cpp with a bound of once the peak). A buffer freed
+// beyond the bound makes room by returning to the system the idle buffers of
+// the sizes used longest ago (those an evaluation or an earlier shape left
+// behind), or, when only its own size is left, goes back itself. Memory held
+// thus stays within three times the peak working set even when shapes
+// change, and training after an evaluation is as steady as before it.
 //
 // Thread-safe (the data loader allocates batches on its own thread). Under
 // AddressSanitizer an idle buffer is poisoned, so a use after free is still

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "autograd/buffer_pool.h"
+#include "autograd/graph.h"
 #include "nn/registry.h"
 #include "tests/helpers.h"
 #include "train/optim.h"
@@ -72,6 +73,39 @@ TEST_CASE("a steady-state training step takes no memory from the system", "[pool
     CHECK(after.system_allocations == before.system_allocations);
     CHECK(after.reuses > before.reuses);
   }
+}
+
+TEST_CASE("training is steady again after an evaluation of other shapes", "[pool]") {
+  // An evaluation, or any run of other shapes, leaves idle buffers of sizes
+  // the training never asks for. They must not take the idle budget from the
+  // training's own buffers, or every later step would return some of those
+  // to the system and take them back (8 per step here before the pool
+  // evicted the sizes used longest ago).
+  buffer_pool_release();
+  auto model = build_model("vit_lite_cpu", Config::parse("image_size = 16\ndim = 32\ndepth = 2\n"
+                                                         "heads = 2\n", "vit_lite_cpu"));
+  AdamW optimizer({ParamGroup{model->parameters(), 0.05f, "all"}}, 1e-3f);
+  const Tensor images = Tensor::randn({8, 3, 16, 16}, 5);
+  auto step = [&] {
+    Tensor loss = cross_entropy(model->forward(images), {0, 1, 2, 3, 4, 5, 6, 7});
+    model->zero_grad();
+    loss.backward();
+    optimizer.step();
+  };
+  step();
+  step();
+  {
+    NoGradGuard no_grad;
+    for (int64_t batch = 1; batch <= 30; ++batch)
+      model->forward(Tensor::randn({batch, 3, 16, 16}, 6));
+  }
+  step();  // may take back what the evaluation displaced
+  const BufferPoolStats before = buffer_pool_stats();
+  step();
+  step();
+  const BufferPoolStats after = buffer_pool_stats();
+  CHECK(after.system_allocations == before.system_allocations);
+  CHECK(after.idle_bytes <= 2 * after.peak_live_bytes);
 }
 
 TEST_CASE("the pool keeps at most twice the peak live memory idle", "[pool]") {
