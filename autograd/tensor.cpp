@@ -48,13 +48,17 @@ int64_t physical_memory_bytes() {
   return 0;
 }
 
-void check_fits_in_memory(int64_t bytes, const std::string& what) {
+bool fits_in_memory(int64_t bytes) {
   static const int64_t memory = physical_memory_bytes();
+  return memory == 0 || bytes <= memory;
+}
+
+void check_fits_in_memory(int64_t bytes, const std::string& what) {
   constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
-  CF_CHECK(memory == 0 || bytes <= memory,
+  CF_CHECK(fits_in_memory(bytes),
            what << " needs " << bytes << " bytes (" << std::fixed << std::setprecision(1)
-                << double(bytes) / kGiB << " GiB), more than the " << double(memory) / kGiB
-                << " GiB of physical memory");
+                << double(bytes) / kGiB << " GiB), more than the "
+                << double(physical_memory_bytes()) / kGiB << " GiB of physical memory");
 }
 
 std::string shape_str(const Shape& shape) {
@@ -79,8 +83,11 @@ void check_shape(const Shape& shape, const char* who) {
     CF_CHECK(false, who << ": shape " << shape_str(shape) << " needs " << bytes
                         << " bytes, more than a 64-bit size can count");
   }
-  check_fits_in_memory(n * int64_t(sizeof(float)),
-                       std::string(who) + ": shape " + shape_str(shape));
+  // Every op's output passes here: build the message only for a shape too
+  // large (building it each time was nearly half of a tiny op's cost).
+  const int64_t bytes = n * int64_t(sizeof(float));
+  if (!fits_in_memory(bytes))
+    check_fits_in_memory(bytes, std::string(who) + ": shape " + shape_str(shape));
 }
 
 }  // namespace

@@ -26,6 +26,8 @@ int64_t checked_numel(const Shape& shape);
 // This machine's physical memory in bytes (sysconf on POSIX); 0 where the
 // platform does not say, and then no allocation is refused for its size.
 int64_t physical_memory_bytes();
+// Whether `bytes` are at most physical memory (always, where it is unknown).
+bool fits_in_memory(int64_t bytes);
 // Throws cf::Error "<what> needs N bytes (G GiB), more than the M GiB of
 // physical memory" when `bytes` is more than physical memory: such a request
 // could only end in std::bad_alloc or the out-of-memory killer, far from the

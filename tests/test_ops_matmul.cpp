@@ -56,6 +56,8 @@ TEST_CASE("matmul rejects shapes that do not chain", "[ops][matmul][errors]") {
   CHECK(msg.find("[4, 5]") != std::string::npos);
   msg = error_of([] { matmul(Tensor::ones({2, 2, 3}), Tensor::ones({3, 3, 4})); });
   CHECK(msg.find("cannot be broadcast") != std::string::npos);
+  CHECK(msg.find("[2, 2, 3]") != std::string::npos);
+  CHECK(msg.find("[3, 3, 4]") != std::string::npos);
   CHECK(error_of([] { matmul(Tensor::scalar(1), Tensor::ones({3})); }).find("at least one axis") !=
         std::string::npos);
 }

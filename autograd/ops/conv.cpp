@@ -105,17 +105,20 @@ ConvGeometry check_conv(const Tensor& x, const Tensor& w, const Tensor& bias, in
                         int64_t padding, int64_t groups) {
   detail::check_input("conv2d", x);
   detail::check_input("conv2d", w);
-  const std::string shapes =
-      "input " + shape_str(x.shape()) + ", weight " + shape_str(w.shape());
+  // For the messages only: built when a check fails, not on every call.
+  const auto shapes = [&] {
+    return "input " + shape_str(x.shape()) + ", weight " + shape_str(w.shape());
+  };
   CF_CHECK(x.dim() == 4 && w.dim() == 4,
-           "conv2d: expected input [B, C, H, W] and weight [O, C/groups, kh, kw], got " << shapes);
+           "conv2d: expected input [B, C, H, W] and weight [O, C/groups, kh, kw], got "
+               << shapes());
   CF_CHECK(stride >= 1 && padding >= 0 && groups >= 1,
            "conv2d: stride " << stride << ", padding " << padding << ", groups " << groups
                              << " (need stride >= 1, padding >= 0, groups >= 1)");
   ConvGeometry g{x.size(0), x.size(1), x.size(2), x.size(3), w.size(0), w.size(2),
                  w.size(3), stride,    padding,   groups,    0,         0};
   CF_CHECK(g.C % groups == 0 && g.O % groups == 0 && w.size(1) == g.C / groups,
-           "conv2d: " << shapes << " do not fit groups = " << groups);
+           "conv2d: " << shapes() << " do not fit groups = " << groups);
   CF_CHECK(!bias.defined() || bias.shape() == Shape{g.O},
            "conv2d: bias of shape " << shape_str(bias.shape()) << " for " << g.O
                                     << " output channels");
@@ -123,7 +126,7 @@ ConvGeometry check_conv(const Tensor& x, const Tensor& w, const Tensor& bias, in
   g.Wo = (g.W + 2 * padding - g.kw) / stride + 1;
   CF_CHECK(g.H + 2 * padding >= g.kh && g.W + 2 * padding >= g.kw,
            "conv2d: kernel " << g.kh << "x" << g.kw << " is larger than the padded input, "
-                             << shapes << ", padding " << padding);
+                             << shapes() << ", padding " << padding);
   return g;
 }
 

@@ -58,8 +58,13 @@ Tensor batched_matmul(const Tensor& a, const Tensor& b) {
                                                      << " do not chain (" << K << " vs "
                                                      << sb[sb.size() - 2] << ")");
   const Shape ba(sa.begin(), sa.end() - 2), bb(sb.begin(), sb.end() - 2);
-  std::string what = "matmul of " + shape_str(sa) + " and " + shape_str(sb);
-  Shape batch = broadcast_shapes(ba, bb, what.c_str());
+  Shape batch;
+  try {
+    batch = broadcast_shapes(ba, bb, "matmul");
+  } catch (const Error& e) {  // name the whole shapes, not only their batch axes
+    CF_CHECK(false, e.what() << " (the batch axes of " << shape_str(sa) << " and " << shape_str(sb)
+                             << ")");
+  }
   BatchOffsets off;
   detail::for_each_broadcast(batch, ba, bb, 0, detail::broadcast_rows(batch), [&](int64_t i, int64_t ia, int64_t ib) {
     off.a.push_back(ia * M * K);
