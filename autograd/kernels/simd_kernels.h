@@ -13,6 +13,7 @@
 #include <new>
 
 #include "autograd/kernels/cpu.h"
+#include "autograd/kernels/pool.h"
 #include "autograd/kernels/threads.h"
 
 namespace cf::kernels::detail {
@@ -123,7 +124,7 @@ void adamw_scalar(float* p, const float* g, float* m, float* v, int64_t n, float
                   float beta1, float beta2, float eps, float weight_decay, float bc1, float bc2);
 
 // The instruction sets of the SIMD bodies (simd_avx2.h, simd_avx512.h), and
-// the kernel templates that rowops_simd.h and vecmath_simd.h define and the
+// the kernel templates that rowops_simd.h, vecmath_simd.h and pool_simd.h define and the
 // *_avx2.cpp / *_avx512.cpp files instantiate.
 struct Avx2;
 struct Avx512;
@@ -165,6 +166,8 @@ void mul_row(const float* x, const float* row, float* y, int64_t rows, int64_t c
 template <class S>
 void adamw(float* p, const float* g, float* m, float* v, int64_t n, float lr, float beta1,
            float beta2, float eps, float weight_decay, float bc1, float bc2);
+template <class S>
+void max_pool(const float* x, int64_t planes, const PoolWindow& g, float* y, int32_t* arg);
 }  // namespace simd
 
 #ifdef CF_HAVE_AVX2

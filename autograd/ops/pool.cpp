@@ -1,15 +1,16 @@
 // max_pool2d and avg_pool2d on [B, C, H, W], with one geometry check.
-// avg_pool2d walks window by window (for_each_window); max_pool2d finds a
-// whole output row's windows at once, in passes the compiler vectorises
-// (window_maxima).
+// avg_pool2d walks window by window (for_each_window); max_pool2d runs the
+// max-pool kernel (autograd/kernels/pool.h), SIMD with a scalar twin.
 #include <algorithm>
 #include <cstdint>
-#include <limits>
+#include <memory>
 #include <utility>
 #include <vector>
 
+#include "autograd/buffer_pool.h"
 #include "autograd/error.h"
 #include "autograd/graph.h"
+#include "autograd/kernels/pool.h"
 #include "autograd/kernels/threads.h"
 #include "autograd/ops.h"
 #include "autograd/ops/check.h"
@@ -66,77 +67,8 @@ void for_each_window(const PoolGeometry& g, int64_t p0, int64_t p1, F f) {
     }
 }
 
-constexpr float kLowest = -std::numeric_limits<float>::infinity();
-
 // Planes (image, channel pairs) per parallel chunk: planes are independent.
 constexpr int64_t kPlanesPerChunk = 8;
-
-// One output row's windows, found in two passes that the compiler
-// vectorises (no data-dependent branch; contiguous columns):
-//   down:   col[c] = the maximum of padded column c over the window's rows,
-//           col_arg[c] = r W for the first row y0 + r that reaches it;
-//   across: max[j] = the maximum of col[j, j + k), arg[j] = r W + c for the
-//           first (r, c) in row-major order that reaches it.
-// Window ox starts at padded column j = ox stride, so its maximum lies at
-// plane offset y0 W + j - pad + arg[j]. `across` evaluates every j, stride
-// times the windows needed, because contiguous columns vectorise and strided
-// ones do not. r W + c orders a window's pixels row-major since two of its
-// columns inside the image differ by less than W. The buffers hold the
-// padded row (W + 2 pad columns); the padding stays -inf and wins no tie
-// with a number. The offsets are int32_t, as the vector compares need
-// (max_pool2d checks H W + k < 2^31); selects are written as masks because
-// GCC turns `t ? a : b` on int arrays into branches.
-struct WindowRows {
-  std::vector<float> col, max;
-  std::vector<int32_t> col_arg, arg;
-};
-
-WindowRows& window_rows(const PoolGeometry& g) {
-  thread_local WindowRows w;
-  const size_t n = size_t(g.W + 2 * g.pad);
-  w.col.assign(n, kLowest);
-  w.max.resize(n);
-  w.col_arg.assign(n, 0);
-  w.arg.resize(n);
-  return w;
-}
-
-template <bool kArg>
-void window_maxima(const PoolGeometry& g, const float* plane, int64_t oy, WindowRows& w) {
-  const auto [y0, y1] = window_span(g, oy, g.H);
-  float* col = w.col.data() + g.pad;
-  int32_t* col_arg = w.col_arg.data() + g.pad;
-  std::fill_n(col, g.W, kLowest);
-  for (int64_t iy = y0; iy < y1; ++iy) {
-    const float* row = plane + iy * g.W;
-    const int32_t r = int32_t((iy - y0) * g.W);
-    for (int64_t c = 0; c < g.W; ++c) {
-      const float v = row[c], best = col[c];
-      col[c] = v > best ? v : best;
-      if (kArg) {
-        const int32_t take = -int32_t(v > best);
-        col_arg[c] = (r & take) | (col_arg[c] & ~take);
-      }
-    }
-  }
-  const int64_t starts = (g.Wo - 1) * g.stride + 1;
-  const float* cv = w.col.data();
-  const int32_t* ca = w.col_arg.data();
-  float* m = w.max.data();
-  int32_t* a = w.arg.data();
-  std::copy_n(cv, starts, m);
-  if (kArg) std::copy_n(ca, starts, a);
-  for (int64_t c = 1; c < g.k; ++c)
-    for (int64_t j = 0; j < starts; ++j) {
-      const float v = cv[j + c], best = m[j];
-      m[j] = v > best ? v : best;
-      if (kArg) {
-        const int32_t arg = ca[j + c] + int32_t(c);
-        const int32_t take = -int32_t((v > best) | ((v == best) & (arg < a[j])));
-        a[j] = (arg & take) | (a[j] & ~take);
-      }
-    }
-}
 
 Shape pooled_shape(const Tensor& x, const PoolGeometry& g) {
   return {x.size(0), x.size(1), g.Ho, g.Wo};
@@ -145,49 +77,36 @@ Shape pooled_shape(const Tensor& x, const PoolGeometry& g) {
 }  // namespace
 
 // y = max over the window; the gradient goes to the first maximal input in
-// row-major order. Forward keeps no arg max: backward finds it again, which
-// costs a training step less than storing it cost every pass (inference
-// included). NaNs are never the maximum (x > best is false); a window of NaNs
-// and -infs gives -inf and sends no gradient.
+// row-major order. NaNs are never the maximum; a window of NaNs and -infs
+// gives -inf and sends no gradient. The kernel (autograd/kernels/pool.h)
+// finds where each maximum lies while it finds the maximum; that offset,
+// an int32 per output, is all backward needs, so it is kept (a quarter of
+// x at stride 2) instead of x, and only when backward will run.
 Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding) {
   const PoolGeometry g = check_pool("max_pool2d", x, kernel, stride, padding);
   CF_CHECK(g.H * g.W + g.k < (int64_t(1) << 31),
            "max_pool2d: input " << shape_str(x.shape()) << " with kernel " << kernel
                                 << ": H W + kernel must be below 2^31 (offsets are 32-bit)");
+  const kernels::PoolWindow window{g.H, g.W, g.k, g.stride, g.pad, g.Ho, g.Wo};
   Tensor y = Tensor::empty(pooled_shape(x, g));
-  const float* px = x.data();
-  float* py = y.data();
-  kernels::parallel_for(g.planes, kPlanesPerChunk, [&](int64_t p0, int64_t p1) {
-    WindowRows& w = window_rows(g);
-    for (int64_t p = p0; p < p1; ++p)
-      for (int64_t oy = 0; oy < g.Ho; ++oy) {
-        window_maxima<false>(g, px + p * g.H * g.W, oy, w);
-        float* out = py + (p * g.Ho + oy) * g.Wo;
-        for (int64_t ox = 0; ox < g.Wo; ++ox) out[ox] = w.max[ox * g.stride];
-      }
-  });
-  return record("max_pool2d", y, {x}, [x, g](const Tensor& dy) {
-    Tensor dx = Tensor::empty(x.shape());
-    const float* px = x.data();
+  std::shared_ptr<int32_t> arg;
+  if (needs_grad({&x})) {
+    const std::shared_ptr<float> buffer = pooled_buffer(y.numel());
+    arg = std::shared_ptr<int32_t>(buffer, reinterpret_cast<int32_t*>(buffer.get()));
+  }
+  kernels::max_pool(x.data(), g.planes, window, y.data(), arg.get());
+  return record("max_pool2d", y, {x}, [arg, g, shape = x.shape()](const Tensor& dy) {
+    Tensor dx = Tensor::empty(shape);
     const float* pdy = dy.data();
     float* pdx = dx.data();
-    // Each window lies in its own plane: planes run in parallel, and each
-    // plane of dx is cleared just before its windows add to it, in cache.
+    // Each plane of dx is cleared just before its windows add to it, in cache.
     kernels::parallel_for(g.planes, kPlanesPerChunk, [&](int64_t p0, int64_t p1) {
-      WindowRows& w = window_rows(g);
       for (int64_t p = p0; p < p1; ++p) {
         float* dxp = pdx + p * g.H * g.W;
         std::fill_n(dxp, g.H * g.W, 0.0f);
-        for (int64_t oy = 0; oy < g.Ho; ++oy) {
-          window_maxima<true>(g, px + p * g.H * g.W, oy, w);
-          const float* d = pdy + (p * g.Ho + oy) * g.Wo;
-          const int64_t y0_offset = window_span(g, oy, g.H).first * g.W - g.pad;
-          for (int64_t ox = 0; ox < g.Wo; ++ox) {
-            const int64_t j = ox * g.stride;
-            if (w.max[j] == kLowest) continue;  // no number in the window
-            dxp[y0_offset + j + w.arg[j]] += d[ox];  // y0 W + j - pad + arg[j]
-          }
-        }
+        const int64_t first = p * g.Ho * g.Wo;
+        for (int64_t o = first; o < first + g.Ho * g.Wo; ++o)
+          if (arg.get()[o] >= 0) dxp[arg.get()[o]] += pdy[o];
       }
     });
     return std::vector<Tensor>{dx};
