@@ -21,6 +21,7 @@
 
 #include "autograd/kernels/cpu.h"
 #include "autograd/kernels/gemm.h"
+#include "autograd/kernels/pool.h"
 #include "autograd/kernels/rowops.h"
 #include "autograd/kernels/threads.h"
 #include "autograd/kernels/transpose.h"
@@ -208,6 +209,8 @@ void bench_rowops(int64_t rows) {
   Buffer y(static_cast<size_t>(n)), dx(y), mean(static_cast<size_t>(rows)),
       rstd(mean), dw(static_cast<size_t>(cols)), db(dw);
   ck::softmax_forward(x.data(), y.data(), rows, cols);  // a valid softmax output for backward
+  const ck::PoolWindow plane{32, 32, 3, 2, 1, 16, 16};  // a row of 1024 as a plane
+  std::vector<int32_t> arg(size_t(rows * plane.Ho * plane.Wo));
 
   struct Kernel {
     const char* name;
@@ -235,6 +238,10 @@ void bench_rowops(int64_t rows) {
       {"gelu bwd [-4,4)", [&] { ck::gelu_backward(x4.data(), dy.data(), dx.data(), n); }},
       // x as `rows` rows of `cols` into dx as `cols` rows of `rows`.
       {"transpose", [&] { ck::transpose(x.data(), cols, dx.data(), rows, cols, rows); }},
+      // Each row a 32 x 32 plane, pooled as CCT's tokenizer does (window 3,
+      // stride 2, padding 1); with the arg max, as in training.
+      {"max_pool", [&] { ck::max_pool(x.data(), rows, plane, dx.data(), nullptr); }},
+      {"max_pool + arg", [&] { ck::max_pool(x.data(), rows, plane, dx.data(), arg.data()); }},
   };
   const ck::SimdPath fast = ck::simd_path();
   std::printf("%-18s %12s %12s %8s   (%lld x %lld floats, inputs in [-1, 1), 1 thread)\n",
