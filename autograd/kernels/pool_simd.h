@@ -6,6 +6,8 @@
 //   across: at every window start, the maximum over its k columns and the
 //           first (row, column) in row-major order that reaches it;
 //   pick:   the starts the stride lands on, one output each.
+// Across evaluates every start, `stride` times the windows needed, because
+// contiguous columns load as vectors and strided ones would need gathers.
 // Both vector passes run over contiguous columns with no branch on the data;
 // the scratch row is padded with -inf, so padding and the blocks' tails need
 // no masks in the second. Included by pool_avx2.cpp and pool_avx512.cpp only.

@@ -90,7 +90,7 @@ Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t paddi
   const kernels::PoolWindow window{g.H, g.W, g.k, g.stride, g.pad, g.Ho, g.Wo};
   Tensor y = Tensor::empty(pooled_shape(x, g));
   std::shared_ptr<int32_t> arg;
-  if (needs_grad({&x})) {
+  if (needs_grad({&x})) {  // pooled storage, a float's size per int32 offset
     const std::shared_ptr<float> buffer = pooled_buffer(y.numel());
     arg = std::shared_ptr<int32_t>(buffer, reinterpret_cast<int32_t*>(buffer.get()));
   }
