@@ -5,7 +5,9 @@
 // each window. A maximum is exact and ties are broken by a rule, so every
 // path gives the same bits.
 #pragma once
+#include <algorithm>
 #include <cstdint>
+#include <utility>
 
 namespace cf::kernels {
 
@@ -15,6 +17,14 @@ namespace cf::kernels {
 struct PoolWindow {
   int64_t H, W, k, stride, pad, Ho, Wo;
 };
+
+// The input indices [first, end) of output index o's window along an axis
+// of `size` pixels (H or W), clipped to the axis (the padding holds no
+// pixels).
+inline std::pair<int64_t, int64_t> window_span(const PoolWindow& g, int64_t o, int64_t size) {
+  const int64_t start = o * g.stride - g.pad;
+  return {std::max<int64_t>(0, start), std::min<int64_t>(size, start + g.k)};
+}
 
 // y[o] = the maximum of output o's window; NaNs are never the maximum, and
 // a window of NaNs and -infs gives -inf. When `arg` is not null, arg[o] is

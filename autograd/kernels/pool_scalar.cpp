@@ -1,6 +1,5 @@
 // The scalar reference twin of pool.h: each window scanned in row-major
 // order, keeping the first strictly greater value.
-#include <algorithm>
 #include <cmath>
 
 #include "autograd/kernels/pool.h"
@@ -11,11 +10,9 @@ void max_pool_scalar(const float* x, int64_t planes, const PoolWindow& g, float*
                      int32_t* arg) {
   for (int64_t p = 0; p < planes; ++p, x += g.H * g.W) {
     for (int64_t oy = 0; oy < g.Ho; ++oy) {
-      const int64_t y0 = std::max<int64_t>(0, oy * g.stride - g.pad);
-      const int64_t y1 = std::min(g.H, oy * g.stride - g.pad + g.k);
+      const auto [y0, y1] = window_span(g, oy, g.H);
       for (int64_t ox = 0; ox < g.Wo; ++ox, ++y) {
-        const int64_t x0 = std::max<int64_t>(0, ox * g.stride - g.pad);
-        const int64_t x1 = std::min(g.W, ox * g.stride - g.pad + g.k);
+        const auto [x0, x1] = window_span(g, ox, g.W);
         float best = -INFINITY;
         int64_t at = -1;
         for (int64_t iy = y0; iy < y1; ++iy)

@@ -43,8 +43,10 @@ void max_pool_rows(const float* x, int64_t planes, const PoolWindow& g, float* y
 
   for (int64_t p = 0; p < planes; ++p, x += g.H * g.W) {
     for (int64_t oy = 0; oy < g.Ho; ++oy, y += g.Wo) {
-      const int64_t y0 = std::max<int64_t>(0, oy * g.stride - g.pad);
-      const int64_t rows = std::min(g.H, oy * g.stride - g.pad + g.k) - y0;
+      // Plain variables, not structured bindings: the lambda below captures
+      // them, which clang before 16 rejects for bindings.
+      const std::pair<int64_t, int64_t> span = window_span(g, oy, g.H);
+      const int64_t y0 = span.first, rows = span.second - y0;
       // Down. A value replaces the maximum only when greater: NaN never
       // does, and of equal values the first row's stays (max(v, m) returns
       // m on NaN and on equality: the same rule without the row).

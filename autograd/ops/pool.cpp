@@ -19,8 +19,10 @@ namespace cf {
 
 namespace {
 
-struct PoolGeometry {
-  int64_t planes, H, W, k, stride, pad, Ho, Wo;
+// The kernel's window (autograd/kernels/pool.h) and the planes it slides
+// over: B C of a [B, C, H, W] input.
+struct PoolGeometry : kernels::PoolWindow {
+  int64_t planes;
 };
 
 PoolGeometry check_pool(const char* op, const Tensor& x, int64_t k, int64_t stride,
@@ -30,19 +32,12 @@ PoolGeometry check_pool(const char* op, const Tensor& x, int64_t k, int64_t stri
   CF_CHECK(k >= 1 && stride >= 1 && pad >= 0 && 2 * pad <= k,
            op << ": kernel " << k << ", stride " << stride << ", padding " << pad
               << " (need kernel, stride >= 1 and 0 <= padding <= kernel / 2)");
-  PoolGeometry g{x.size(0) * x.size(1), x.size(2), x.size(3), k, stride, pad, 0, 0};
+  PoolGeometry g{{x.size(2), x.size(3), k, stride, pad, 0, 0}, x.size(0) * x.size(1)};
   CF_CHECK(g.H + 2 * pad >= k && g.W + 2 * pad >= k,
            op << ": kernel " << k << " is larger than the padded input " << shape_str(x.shape()));
   g.Ho = (g.H + 2 * pad - k) / stride + 1;
   g.Wo = (g.W + 2 * pad - k) / stride + 1;
   return g;
-}
-
-// The input indices [first, end) of output index o's window along an axis
-// of `size` pixels, clipped to the axis (the padding holds no pixels).
-std::pair<int64_t, int64_t> window_span(const PoolGeometry& g, int64_t o, int64_t size) {
-  const int64_t start = o * g.stride - g.pad;
-  return {std::max<int64_t>(0, start), std::min<int64_t>(size, start + g.k)};
 }
 
 // Calls f(out, window) for every output pixel `out` of the planes [p0, p1);
@@ -54,10 +49,10 @@ void for_each_window(const PoolGeometry& g, int64_t p0, int64_t p1, F f) {
     for (int64_t y = 0; y < g.Ho; ++y) {
       // Plain variables, not structured bindings: the lambda below captures
       // them, which clang before 16 rejects for bindings.
-      const std::pair<int64_t, int64_t> rows = window_span(g, y, g.H);
+      const std::pair<int64_t, int64_t> rows = kernels::window_span(g, y, g.H);
       const int64_t y0 = rows.first, y1 = rows.second;
       for (int64_t x = 0; x < g.Wo; ++x) {
-        const std::pair<int64_t, int64_t> cols = window_span(g, x, g.W);
+        const std::pair<int64_t, int64_t> cols = kernels::window_span(g, x, g.W);
         const int64_t x0 = cols.first, x1 = cols.second;
         f((p * g.Ho + y) * g.Wo + x, [&](auto&& visit) {
           for (int64_t iy = y0; iy < y1; ++iy)
@@ -87,14 +82,13 @@ Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t paddi
   CF_CHECK(g.H * g.W + g.k < (int64_t(1) << 31),
            "max_pool2d: input " << shape_str(x.shape()) << " with kernel " << kernel
                                 << ": H W + kernel must be below 2^31 (offsets are 32-bit)");
-  const kernels::PoolWindow window{g.H, g.W, g.k, g.stride, g.pad, g.Ho, g.Wo};
   Tensor y = Tensor::empty(pooled_shape(x, g));
   std::shared_ptr<int32_t> arg;
   if (needs_grad({&x})) {  // pooled storage, a float's size per int32 offset
     const std::shared_ptr<float> buffer = pooled_buffer(y.numel());
     arg = std::shared_ptr<int32_t>(buffer, reinterpret_cast<int32_t*>(buffer.get()));
   }
-  kernels::max_pool(x.data(), g.planes, window, y.data(), arg.get());
+  kernels::max_pool(x.data(), g.planes, g, y.data(), arg.get());
   return record("max_pool2d", y, {x}, [arg, g, shape = x.shape()](const Tensor& dy) {
     Tensor dx = Tensor::empty(shape);
     const float* pdy = dy.data();
