@@ -35,18 +35,22 @@ void require_same_bits(const std::string& what, std::vector<std::vector<float>> 
   }
 }
 
+// Whether this CPU or build lacks the AVX-512 path, said in the test's output.
+bool no_avx512_path() {
+  if (simd_path_supported(SimdPath::Avx512)) return false;
+  WARN("no AVX-512 path on this CPU or build: nothing to compare");
+  return true;
+}
+
 }  // namespace
 
 TEST_CASE("the AVX-512 row and elementwise kernels give the AVX2 kernels' bits",
           "[kernels][rowops][vecmath]") {
-  if (!simd_path_supported(SimdPath::Avx512)) {
-    WARN("no AVX-512 path on this CPU or build: nothing to compare");
-    return;
-  }
+  if (no_avx512_path()) return;
   cf::test::SimdPathGuard guard;
   // Widths around the 8- and 16-lane blocks and the 32-float sum blocks.
   for (int64_t cols : {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 40, 47, 64, 100, 1000}) {
-    const int64_t rows = 3;
+    const int64_t rows = 6;  // a group of four rows and two alone (softmax_forward)
     const size_t n = size_t(rows * cols), C = size_t(cols);
     const auto x = uniform(n, uint64_t(cols), -6.0f, 6.0f);
     const auto dy = uniform(n, uint64_t(cols) + 1);
@@ -108,4 +112,20 @@ TEST_CASE("the AVX-512 row and elementwise kernels give the AVX2 kernels' bits",
                                    1e-3f, 0.9f, 0.999f, 1e-8f, 0.05f, 3);
                       });
   }
+}
+
+// exp's 2^n scaling is a different instruction on each path (AVX2: two
+// multiplies by powers of two; AVX-512: scalef); both round once. Every
+// input from where exp gives 0 to where it overflows, through the denormal
+// results, in steps of 2^-12 (and so every exponent n).
+TEST_CASE("the AVX-512 exp gives the AVX2 exp's bits over its whole range",
+          "[kernels][vecmath]") {
+  if (no_avx512_path()) return;
+  cf::test::SimdPathGuard guard;
+  std::vector<float> x;
+  for (float v = -110.0f; v <= 95.0f; v += 1.0f / 4096) x.push_back(v);
+  require_same_bits("exp", {std::vector<float>(x.size())},
+                    [&](std::vector<std::vector<float>>& o) {
+                      vec_exp(x.data(), o[0].data(), int64_t(x.size()));
+                    });
 }

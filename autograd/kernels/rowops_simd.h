@@ -9,6 +9,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "autograd/kernels/simd_math.h"
 
@@ -45,13 +46,35 @@ float sum_exp(const float* x, float m, float* y, int64_t cols) {
   }));
 }
 
+// Rows in groups of four, then one at a time: fn(r, R) for R = 4 or 1 rows
+// from r. A short row (an attention block's 64 scores) is a chain of
+// dependent steps, a sum or maximum folded across the lanes between them;
+// a group's four independent chains keep the ports busy. Each row takes the
+// same operations in a group or alone, so the grouping changes no bit.
+template <class F>
+CF_ALWAYS_INLINE void in_groups_of_four(int64_t rows, F&& fn) {
+  int64_t r = 0;
+  for (; r + 4 <= rows; r += 4) fn(r, std::integral_constant<int, 4>{});
+  for (; r < rows; ++r) fn(r, std::integral_constant<int, 1>{});
+}
+
+template <class S, int R>
+CF_ALWAYS_INLINE void softmax_rows(const float* x, float* y, int64_t cols) {
+  float m[R], s[R];
+  for (int j = 0; j < R; ++j) m[j] = row_max<S>(x + j * cols, cols);
+  for (int j = 0; j < R; ++j) s[j] = sum_exp<S>(x + j * cols, m[j], y + j * cols, cols);
+  for (int j = 0; j < R; ++j) {
+    const typename S::V inv = S::set1(1.0f / s[j]);
+    float* yj = y + j * cols;
+    for_blocks<S>(cols, [&](int64_t i, int64_t k) { S::store(yj + i, S::mul(S::load(yj + i, k), inv), k); });
+  }
+}
+
 template <class S>
 void softmax_forward(const float* x, float* y, int64_t rows, int64_t cols) {
-  for (int64_t r = 0; r < rows; ++r, x += cols, y += cols) {
-    const float s = sum_exp<S>(x, row_max<S>(x, cols), y, cols);
-    const typename S::V inv = S::set1(1.0f / s);
-    for_blocks<S>(cols, [&](int64_t i, int64_t k) { S::store(y + i, S::mul(S::load(y + i, k), inv), k); });
-  }
+  in_groups_of_four(rows, [&](int64_t r, auto R) {
+    softmax_rows<S, R>(x + r * cols, y + r * cols, cols);
+  });
 }
 
 template <class S>

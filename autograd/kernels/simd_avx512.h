@@ -51,16 +51,8 @@ struct Avx512 {
   static V select(M m, V a, V b) { return _mm512_mask_blend_ps(m, b, a); }  // m ? a : b
   static bool all(M m) { return m == 0xffff; }
 
-  // As Avx2::scale_by_pow2.
-  static V scale_by_pow2(V p, V n) {
-    const __m512i ni = _mm512_cvtps_epi32(n);
-    const __m512i n1 = _mm512_srai_epi32(ni, 1);
-    const __m512i n2 = _mm512_sub_epi32(ni, n1);
-    const __m512i bias = _mm512_set1_epi32(127);
-    const V s1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n1, bias), 23));
-    const V s2 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n2, bias), 23));
-    return _mm512_mul_ps(_mm512_mul_ps(p, s1), s2);
-  }
+  // Avx2::scale_by_pow2's single rounding of p 2^n, in one instruction.
+  static V scale_by_pow2(V p, V n) { return _mm512_scalef_ps(p, n); }
   // As Avx2::split_exponent.
   static V split_exponent(V v, V& e) {
     const __m512i bits = _mm512_castps_si512(v);
