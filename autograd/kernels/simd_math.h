@@ -65,8 +65,8 @@ inline typename S::V exp(typename S::V x) {
                                 4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
   const V r2 = S::mul(r, r);
   const V p = S::add(S::fmadd(polynomial<S>(r, c), r2, r), S::set1(1.0f));
-  // 2^n as two factors 2^(n/2) (each a normal float for n in [-150, 128]),
-  // so the final product rounds once, into the denormals if it must.
+  // p 2^n rounded once, into the denormals if it must (AVX2: two factors
+  // 2^(n/2), each a normal float for n in [-150, 128]; AVX-512: scalef).
   return S::scale_by_pow2(p, n);
 }
 
