@@ -22,9 +22,10 @@ void check(const char* fn, int64_t rows, int64_t cols, bool empty_rows_ok = true
                                 (empty_rows_ok ? "cols >= 0" : "cols >= 1"));
 }
 
-// Layer norm's backward parks g = dy w in dx between its two passes over a
-// row (rowops_simd.h), so dx must not overlap x or w, which are read after
-// it is written. dx may be dy itself.
+// Layer norm's backward reads x and w after writing parts of dx (w for every
+// later row, x for the other row of a pair: rowops_simd.h), so dx must not
+// overlap them. dx may be dy itself: each dy is read before the dx in its
+// place is written.
 void check_dx_apart(const char* fn, const float* dx, const float* x, const float* w,
                     int64_t rows, int64_t cols, int64_t w_rows) {
   if (rows * cols == 0) return;  // an empty dx overlaps nothing
