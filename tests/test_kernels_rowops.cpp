@@ -318,6 +318,34 @@ TEST_CASE("layer norm's backward gives a row the same bits in a pair of rows or 
   }
 }
 
+TEST_CASE("softmax's and layer norm's forwards give a row the same bits in a group or alone",
+          "[kernels][rowops]") {
+  // The SIMD forwards take rows four at a time and the rest alone: six rows
+  // in one call (one chunk) against six calls of one row.
+  cf::test::SimdPathGuard guard;
+  const int64_t rows = 6, cols = 45;
+  const size_t n = size_t(rows * cols), R = size_t(rows);
+  const auto x = uniform(n, 1, -6.0f, 6.0f), w = uniform(size_t(cols), 2),
+             b = uniform(size_t(cols), 3);
+  for (SimdPath path : cf::test::supported_paths()) {
+    set_simd_path(path);
+    INFO("path " << simd_path_name(path));
+    std::vector<float> y(n), y_one(n), mean(R), mean_one(R), rstd(R), rstd_one(R);
+    softmax_forward(x.data(), y.data(), rows, cols);
+    for (int64_t r = 0; r < rows; ++r)
+      softmax_forward(x.data() + r * cols, y_one.data() + r * cols, 1, cols);
+    REQUIRE(std::memcmp(y.data(), y_one.data(), n * sizeof(float)) == 0);
+    layernorm_forward(x.data(), w.data(), b.data(), y.data(), mean.data(), rstd.data(), rows,
+                      cols, 1e-5f);
+    for (int64_t r = 0; r < rows; ++r)
+      layernorm_forward(x.data() + r * cols, w.data(), b.data(), y_one.data() + r * cols,
+                        mean_one.data() + r, rstd_one.data() + r, 1, cols, 1e-5f);
+    REQUIRE(std::memcmp(y.data(), y_one.data(), n * sizeof(float)) == 0);
+    REQUIRE(std::memcmp(mean.data(), mean_one.data(), R * sizeof(float)) == 0);
+    REQUIRE(std::memcmp(rstd.data(), rstd_one.data(), R * sizeof(float)) == 0);
+  }
+}
+
 TEST_CASE("layer norm's backward takes dx = dy and rejects a dx over x or w", "[kernels][rowops]") {
   // The SIMD backward reads a row's dy in both of its passes and writes dx
   // in the second, element by element after reading dy.

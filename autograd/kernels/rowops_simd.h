@@ -47,10 +47,11 @@ float sum_exp(const float* x, float m, float* y, int64_t cols) {
 }
 
 // Rows in groups of four, then one at a time: fn(r, R) for R = 4 or 1 rows
-// from r. A short row (an attention block's 64 scores) is a chain of
-// dependent steps, a sum or maximum folded across the lanes between them;
-// a group's four independent chains keep the ports busy. Each row takes the
-// same operations in a group or alone, so the grouping changes no bit.
+// from r. A short row (an attention block's 64 scores, a token's 128
+// features) is a chain of dependent steps, a sum or maximum folded across
+// the lanes between them; a group's four independent chains keep the ports
+// busy. Each row takes the same operations in a group or alone, so the
+// grouping changes no bit.
 template <class F>
 CF_ALWAYS_INLINE void in_groups_of_four(int64_t rows, F&& fn) {
   int64_t r = 0;
@@ -66,7 +67,9 @@ CF_ALWAYS_INLINE void softmax_rows(const float* x, float* y, int64_t cols) {
   for (int j = 0; j < R; ++j) {
     const typename S::V inv = S::set1(1.0f / s[j]);
     float* yj = y + j * cols;
-    for_blocks<S>(cols, [&](int64_t i, int64_t k) { S::store(yj + i, S::mul(S::load(yj + i, k), inv), k); });
+    for_blocks<S>(cols, [&](int64_t i, int64_t k) {
+      S::store(yj + i, S::mul(S::load(yj + i, k), inv), k);
+    });
   }
 }
 
@@ -107,29 +110,44 @@ void log_softmax_backward(const float* y, const float* dy, float* dx, int64_t ro
   }
 }
 
+template <class S, int R>
+CF_ALWAYS_INLINE void layernorm_forward_rows(const float* x, const float* w, const float* b,
+                                             float* y, float* mean, float* rstd, int64_t cols,
+                                             float eps) {
+  using V = typename S::V;
+  float m[R], rs[R];
+  for (int j = 0; j < R; ++j) m[j] = row_sum<S>(x + j * cols, cols) / float(cols);
+  for (int j = 0; j < R; ++j) {
+    const float* xj = x + j * cols;
+    const V vm = S::set1(m[j]);
+    const V var = sum_blocks<S>(cols, [&](int64_t i, int64_t k) {
+      // Padding lanes load as m, so they add (m - m)^2 = 0.
+      const V d = S::sub(S::load(xj + i, k, m[j]), vm);
+      return S::mul(d, d);
+    });
+    rs[j] = 1.0f / std::sqrt(S::hsum(var) / float(cols) + eps);
+  }
+  for (int j = 0; j < R; ++j) {
+    const float* xj = x + j * cols;
+    float* yj = y + j * cols;
+    const V vm = S::set1(m[j]), vrs = S::set1(rs[j]);
+    for_blocks<S>(cols, [&](int64_t i, int64_t k) {
+      V v = S::mul(S::sub(S::load(xj + i, k), vm), vrs);
+      if (w) v = S::mul(v, S::load(w + i, k));
+      if (b) v = S::add(v, S::load(b + i, k));
+      S::store(yj + i, v, k);
+    });
+    mean[j] = m[j];
+    rstd[j] = rs[j];
+  }
+}
+
 template <class S>
 void layernorm_forward(const float* x, const float* w, const float* b, float* y, float* mean,
                        float* rstd, int64_t rows, int64_t cols, float eps) {
-  using V = typename S::V;
-  for (int64_t r = 0; r < rows; ++r, x += cols, y += cols) {
-    const float m = row_sum<S>(x, cols) / float(cols);
-    const V vm = S::set1(m);
-    const V var = sum_blocks<S>(cols, [&](int64_t i, int64_t k) {
-      // Padding lanes load as m, so they add (m - m)^2 = 0.
-      const V d = S::sub(S::load(x + i, k, m), vm);
-      return S::mul(d, d);
-    });
-    const float rs = 1.0f / std::sqrt(S::hsum(var) / float(cols) + eps);
-    const V vrs = S::set1(rs);
-    for_blocks<S>(cols, [&](int64_t i, int64_t k) {
-      V v = S::mul(S::sub(S::load(x + i, k), vm), vrs);
-      if (w) v = S::mul(v, S::load(w + i, k));
-      if (b) v = S::add(v, S::load(b + i, k));
-      S::store(y + i, v, k);
-    });
-    mean[r] = m;
-    rstd[r] = rs;
-  }
+  in_groups_of_four(rows, [&](int64_t r, auto R) {
+    layernorm_forward_rows<S, R>(x + r * cols, w, b, y + r * cols, mean + r, rstd + r, cols, eps);
+  });
 }
 
 // Layer norm's backward for R = 1 or 2 rows, one instance per combination
