@@ -230,7 +230,7 @@ TEST_CASE("untied layer norm: each row the bits of a one-row call with its affin
   cf::test::ThreadCountGuard threads;
   for (SimdPath path : cf::test::supported_paths()) {
     set_simd_path(path);
-    for (int64_t period : {1, 3, 5})
+    for (int64_t period : {1, 3, 5, 9})
       for (int64_t groups : {1, 4})
         for (int64_t cols : {1, 7, 33, 128}) {
           INFO("path " << simd_path_name(path) << " period " << period << " groups " << groups

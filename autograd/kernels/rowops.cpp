@@ -88,7 +88,7 @@ void layernorm_forward(const float* x, const float* w, const float* b, float* y,
   check("layernorm_forward", rows, cols, false);
   const auto fn = CF_SIMD_OR(layernorm_forward_scalar, detail::simd::layernorm_forward);
   detail::parallel_rows(rows, cols, [&](int64_t r0, int64_t r1) {
-    fn(x + r0 * cols, w, b, y + r0 * cols, mean + r0, rstd + r0, r1 - r0, cols, eps);
+    fn(x + r0 * cols, w, b, y + r0 * cols, mean + r0, rstd + r0, r1 - r0, cols, eps, 0);
   });
 }
 
@@ -161,11 +161,14 @@ void layernorm_forward_untied(const float* x, const float* w, const float* b, fl
                               int64_t period, float eps) {
   check_untied("layernorm_forward_untied", rows, cols, period, w != nullptr && b != nullptr);
   const auto fn = CF_SIMD_OR(layernorm_forward_scalar, detail::simd::layernorm_forward);
+  // Runs of rows whose affine rows follow one another (up to the period's
+  // end), in one call each, so the kernel can take them four at a time.
   detail::parallel_rows(rows, cols, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
+    for (int64_t r = r0, run; r < r1; r += run) {
       const int64_t p = r % period;
-      fn(x + r * cols, w + p * cols, b + p * cols, y + r * cols, mean + r, rstd + r, 1, cols,
-         eps);
+      run = std::min(r1 - r, period - p);
+      fn(x + r * cols, w + p * cols, b + p * cols, y + r * cols, mean + r, rstd + r, run, cols,
+         eps, cols);
     }
   });
 }

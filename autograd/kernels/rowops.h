@@ -62,9 +62,11 @@ void log_softmax_forward_scalar(const float* x, float* y, int64_t rows,
                                 int64_t cols);
 void log_softmax_backward_scalar(const float* y, const float* dy, float* dx,
                                  int64_t rows, int64_t cols);
+// affine_step: how far apart the rows' affines are in w and b (0: one affine
+// for every row; cols: row r takes row r of w and b, as the untied form).
 void layernorm_forward_scalar(const float* x, const float* w, const float* b,
                               float* y, float* mean, float* rstd, int64_t rows,
-                              int64_t cols, float eps);
+                              int64_t cols, float eps, int64_t affine_step = 0);
 void layernorm_backward_scalar(const float* x, const float* w, const float* mean,
                                const float* rstd, const float* dy, float* dx,
                                float* dw, float* db, int64_t rows, int64_t cols);

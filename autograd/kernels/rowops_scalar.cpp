@@ -48,8 +48,10 @@ void log_softmax_backward_scalar(const float* y, const float* dy, float* dx,
 
 void layernorm_forward_scalar(const float* x, const float* w, const float* b,
                               float* y, float* mean, float* rstd, int64_t rows,
-                              int64_t cols, float eps) {
+                              int64_t cols, float eps, int64_t affine_step) {
   for (int64_t r = 0; r < rows; ++r, x += cols, y += cols) {
+    const float* wr = w ? w + r * affine_step : nullptr;
+    const float* br = b ? b + r * affine_step : nullptr;
     float m = 0.0f;
     for (int64_t c = 0; c < cols; ++c) m += x[c];
     m /= float(cols);
@@ -59,7 +61,7 @@ void layernorm_forward_scalar(const float* x, const float* w, const float* b,
     float rs = 1.0f / std::sqrt(v + eps);
     for (int64_t c = 0; c < cols; ++c) {
       float xh = (x[c] - m) * rs;
-      y[c] = (w ? xh * w[c] : xh) + (b ? b[c] : 0.0f);
+      y[c] = (wr ? xh * wr[c] : xh) + (br ? br[c] : 0.0f);
     }
     mean[r] = m;
     rstd[r] = rs;

@@ -110,10 +110,11 @@ void log_softmax_backward(const float* y, const float* dy, float* dx, int64_t ro
   }
 }
 
+// Row j's affine is w + j step and b + j step (step 0: one for every row).
 template <class S, int R>
 CF_ALWAYS_INLINE void layernorm_forward_rows(const float* x, const float* w, const float* b,
-                                             float* y, float* mean, float* rstd, int64_t cols,
-                                             float eps) {
+                                             int64_t step, float* y, float* mean, float* rstd,
+                                             int64_t cols, float eps) {
   using V = typename S::V;
   float m[R], rs[R];
   for (int j = 0; j < R; ++j) m[j] = row_sum<S>(x + j * cols, cols) / float(cols);
@@ -128,13 +129,14 @@ CF_ALWAYS_INLINE void layernorm_forward_rows(const float* x, const float* w, con
     rs[j] = 1.0f / std::sqrt(S::hsum(var) / float(cols) + eps);
   }
   for (int j = 0; j < R; ++j) {
-    const float* xj = x + j * cols;
+    const float *xj = x + j * cols, *wj = w ? w + j * step : nullptr,
+                *bj = b ? b + j * step : nullptr;
     float* yj = y + j * cols;
     const V vm = S::set1(m[j]), vrs = S::set1(rs[j]);
     for_blocks<S>(cols, [&](int64_t i, int64_t k) {
       V v = S::mul(S::sub(S::load(xj + i, k), vm), vrs);
-      if (w) v = S::mul(v, S::load(w + i, k));
-      if (b) v = S::add(v, S::load(b + i, k));
+      if (wj) v = S::mul(v, S::load(wj + i, k));
+      if (bj) v = S::add(v, S::load(bj + i, k));
       S::store(yj + i, v, k);
     });
     mean[j] = m[j];
@@ -144,9 +146,11 @@ CF_ALWAYS_INLINE void layernorm_forward_rows(const float* x, const float* w, con
 
 template <class S>
 void layernorm_forward(const float* x, const float* w, const float* b, float* y, float* mean,
-                       float* rstd, int64_t rows, int64_t cols, float eps) {
+                       float* rstd, int64_t rows, int64_t cols, float eps, int64_t affine_step) {
   in_groups_of_four(rows, [&](int64_t r, auto R) {
-    layernorm_forward_rows<S, R>(x + r * cols, w, b, y + r * cols, mean + r, rstd + r, cols, eps);
+    const int64_t at = r * affine_step;
+    layernorm_forward_rows<S, R>(x + r * cols, w ? w + at : nullptr, b ? b + at : nullptr,
+                                 affine_step, y + r * cols, mean + r, rstd + r, cols, eps);
   });
 }
 
@@ -273,7 +277,7 @@ void gelu_backward(const float* x, const float* dy, float* dx, int64_t n) {
   template void simd::log_softmax_backward<S>(const float*, const float*, float*, int64_t,   \
                                               int64_t);                                      \
   template void simd::layernorm_forward<S>(const float*, const float*, const float*, float*, \
-                                           float*, float*, int64_t, int64_t, float);         \
+                                           float*, float*, int64_t, int64_t, float, int64_t); \
   template void simd::layernorm_backward<S>(const float*, const float*, const float*,        \
                                             const float*, const float*, float*, float*,      \
                                             float*, int64_t, int64_t);                       \

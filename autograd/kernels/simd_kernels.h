@@ -140,7 +140,7 @@ void log_softmax_backward(const float* y, const float* dy, float* dx, int64_t ro
                           int64_t cols);
 template <class S>
 void layernorm_forward(const float* x, const float* w, const float* b, float* y, float* mean,
-                       float* rstd, int64_t rows, int64_t cols, float eps);
+                       float* rstd, int64_t rows, int64_t cols, float eps, int64_t affine_step);
 template <class S>
 void layernorm_backward(const float* x, const float* w, const float* mean, const float* rstd,
                         const float* dy, float* dx, float* dw, float* db, int64_t rows,
