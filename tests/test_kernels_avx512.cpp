@@ -50,7 +50,7 @@ TEST_CASE("the AVX-512 row and elementwise kernels give the AVX2 kernels' bits",
   cf::test::SimdPathGuard guard;
   // Widths around the 8- and 16-lane blocks and the 32-float sum blocks.
   for (int64_t cols : {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 40, 47, 64, 100, 1000}) {
-    const int64_t rows = 6;  // a group of four rows and two alone (softmax_forward)
+    const int64_t rows = 6;  // a group of four rows and two alone (the forwards)
     const size_t n = size_t(rows * cols), C = size_t(cols);
     const auto x = uniform(n, uint64_t(cols), -6.0f, 6.0f);
     const auto dy = uniform(n, uint64_t(cols) + 1);
