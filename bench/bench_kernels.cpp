@@ -4,7 +4,7 @@
 //
 //   bench_kernels            everything
 //   bench_kernels gemm       only the SGEMM tables
-//   bench_kernels rowops     only the row-kernel table
+//   bench_kernels rowops     only the row-kernel tables
 //   bench_kernels fusion     only the table of what fusing two passes could save
 #include <algorithm>
 #include <array>
@@ -191,12 +191,15 @@ void bench_gemm(double peak_gflops_per_core) {
 }
 
 // Row kernels at one thread: the active SIMD path against CF_SIMD=scalar, on
-// rows x 1024 floats. 64 rows (256 KiB per array) stay in L2, where the
-// kernels are compute-bound; 1024 rows (4 MiB per array) stream from L3 /
+// rows x cols floats. 64 x 1024 (256 KiB per array) stays in L2, where the
+// kernels are compute-bound; 1024 x 1024 (4 MiB per array) streams from L3 /
 // memory, where the simpler kernels become bandwidth-bound on either path.
-void bench_rowops(int64_t rows) {
+// 512 x 128 is L2-resident too, in the models' short rows (a token's
+// features; an attention block's scores are shorter still), where the
+// per-row steps weigh more. The pool takes each 1024 floats as a plane.
+void bench_rowops(int64_t rows, int64_t cols) {
   ck::set_num_threads(1);
-  const int64_t cols = 1024, n = rows * cols;
+  const int64_t n = rows * cols;
   const auto x = random_vector(size_t(n), 3);
   const auto dy = random_vector(size_t(n), 4);
   const auto w = random_vector(size_t(cols), 5);
@@ -209,8 +212,9 @@ void bench_rowops(int64_t rows) {
   Buffer y(static_cast<size_t>(n)), dx(y), mean(static_cast<size_t>(rows)),
       rstd(mean), dw(static_cast<size_t>(cols)), db(dw);
   ck::softmax_forward(x.data(), y.data(), rows, cols);  // a valid softmax output for backward
-  const ck::PoolWindow plane{32, 32, 3, 2, 1, 16, 16};  // a row of 1024 as a plane
-  std::vector<int32_t> arg(size_t(rows * plane.Ho * plane.Wo));
+  const ck::PoolWindow plane{32, 32, 3, 2, 1, 16, 16};  // 1024 floats as a plane
+  const int64_t planes = n / 1024;
+  std::vector<int32_t> arg(size_t(planes * plane.Ho * plane.Wo));
 
   struct Kernel {
     const char* name;
@@ -238,10 +242,10 @@ void bench_rowops(int64_t rows) {
       {"gelu bwd [-4,4)", [&] { ck::gelu_backward(x4.data(), dy.data(), dx.data(), n); }},
       // x as `rows` rows of `cols` into dx as `cols` rows of `rows`.
       {"transpose", [&] { ck::transpose(x.data(), cols, dx.data(), rows, cols, rows); }},
-      // Each row a 32 x 32 plane, pooled as CCT's tokenizer does (window 3,
+      // Each 1024 floats a 32 x 32 plane, pooled as CCT's tokenizer does (window 3,
       // stride 2, padding 1); with the arg max, as in training.
-      {"max_pool", [&] { ck::max_pool(x.data(), rows, plane, dx.data(), nullptr); }},
-      {"max_pool + arg", [&] { ck::max_pool(x.data(), rows, plane, dx.data(), arg.data()); }},
+      {"max_pool", [&] { ck::max_pool(x.data(), planes, plane, dx.data(), nullptr); }},
+      {"max_pool + arg", [&] { ck::max_pool(x.data(), planes, plane, dx.data(), arg.data()); }},
   };
   const ck::SimdPath fast = ck::simd_path();
   std::printf("%-18s %12s %12s %8s   (%lld x %lld floats, inputs in [-1, 1), 1 thread)\n",
@@ -364,8 +368,9 @@ int main(int argc, char** argv) {
                 cf::bench::fma_peak_gflops(1), cf::bench::fma_peak_gflops(2));
   if (only.empty() || only == "gemm") bench_gemm(peak);
   if (only.empty() || only == "rowops") {
-    bench_rowops(64);
-    bench_rowops(1024);
+    bench_rowops(64, 1024);
+    bench_rowops(1024, 1024);
+    bench_rowops(512, 128);
   }
   if (only.empty() || only == "fusion") bench_fusion();
   return 0;
