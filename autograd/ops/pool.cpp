@@ -92,6 +92,7 @@ Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t paddi
   return record("max_pool2d", y, {x}, [arg, g, shape = x.shape()](const Tensor& dy) {
     Tensor dx = Tensor::empty(shape);
     const float* pdy = dy.data();
+    const int32_t* at = arg.get();
     float* pdx = dx.data();
     // Each plane of dx is cleared just before its windows add to it, in cache.
     kernels::parallel_for(g.planes, kPlanesPerChunk, [&](int64_t p0, int64_t p1) {
@@ -100,7 +101,7 @@ Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t paddi
         std::fill_n(dxp, g.H * g.W, 0.0f);
         const int64_t first = p * g.Ho * g.Wo;
         for (int64_t o = first; o < first + g.Ho * g.Wo; ++o)
-          if (arg.get()[o] >= 0) dxp[arg.get()[o]] += pdy[o];
+          if (at[o] >= 0) dxp[at[o]] += pdy[o];
       }
     });
     return std::vector<Tensor>{dx};
