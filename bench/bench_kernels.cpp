@@ -13,12 +13,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
-#include <new>
+#include <memory>
 #include <random>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "autograd/buffer_pool.h"
 #include "autograd/kernels/cpu.h"
 #include "autograd/kernels/gemm.h"
 #include "autograd/kernels/pool.h"
@@ -90,24 +91,36 @@ std::vector<double> median_alternating(const std::vector<std::function<void()>>&
   return medians;
 }
 
-// Every buffer is 64-byte aligned, as a Tensor's storage is
-// (autograd/buffer_pool.h). std::vector's 16-byte alignment would split every
-// other 32-byte load across two cache lines, which the library never does:
-// it cost layer norm's backward a quarter of its speed here.
-template <class T>
-struct Aligned64 {
-  using value_type = T;
-  Aligned64() = default;
-  template <class U>
-  Aligned64(const Aligned64<U>&) {}
-  T* allocate(size_t n) {
-    return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(64)));
+// Every buffer comes from the library's own allocator, as a Tensor's storage
+// does (autograd/buffer_pool.h): 64-byte aligned, and on Linux from 2 MiB up
+// on transparent huge pages. Kernels measured on other memory are not the
+// kernels the models run: std::vector's 16-byte alignment split every other
+// 32-byte load across two cache lines and cost layer norm's backward a
+// quarter of its speed here, and the 1024-row tables' 4 MiB arrays on 4 KiB
+// pages miss the TLB once per row and array. Zeroed, as a vector would be;
+// a copy copies.
+class Buffer {
+ public:
+  explicit Buffer(size_t n) : n_(n), p_(cf::pooled_buffer(static_cast<int64_t>(n))) {
+    std::fill(begin(), end(), 0.0f);
   }
-  void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t(64)); }
-  bool operator==(const Aligned64&) const { return true; }
-  bool operator!=(const Aligned64&) const { return false; }
+  Buffer(const Buffer& other) : n_(other.n_), p_(cf::pooled_buffer(static_cast<int64_t>(n_))) {
+    std::copy(other.begin(), other.end(), begin());
+  }
+  Buffer& operator=(const Buffer&) = delete;
+  float* data() { return p_.get(); }
+  const float* data() const { return p_.get(); }
+  float* begin() { return data(); }
+  float* end() { return data() + n_; }
+  const float* begin() const { return data(); }
+  const float* end() const { return data() + n_; }
+  float& operator[](size_t i) { return data()[i]; }
+  const float& operator[](size_t i) const { return data()[i]; }
+
+ private:
+  size_t n_;
+  std::shared_ptr<float> p_;
 };
-using Buffer = std::vector<float, Aligned64<float>>;
 
 Buffer random_vector(size_t n, uint64_t seed) {
   std::mt19937_64 rng(seed);
