@@ -4,9 +4,11 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 #include "autograd/error.h"
 #include "autograd/tensor.h"
+#include "data/atomic_file.h"
 
 namespace cf::data {
 namespace {
@@ -137,15 +139,13 @@ void write_npy_bytes(const std::string& path, NpyDtype dtype, const void* data,
   const size_t unpadded = 10 + d.size() + 1;
   d += std::string((64 - unpadded % 64) % 64, ' ') + "\n";
   CF_CHECK(d.size() <= 65535, path << ": .npy header too long for version 1.0");
-  std::ofstream out(path, std::ios::binary);
-  CF_CHECK(out, path << ": cannot open for writing");
   const uint16_t len = uint16_t(d.size());
   const char version_and_len[4] = {1, 0, char(len & 0xFF), char(len >> 8)};
-  out.write(kMagic, 6);
-  out.write(version_and_len, 4);
-  out.write(d.data(), std::streamsize(d.size()));
-  out.write(static_cast<const char*>(data), std::streamsize(numel(shape) * npy_dtype_size(dtype)));
-  CF_CHECK(out.good(), path << ": write failed (disk full?)");
+  write_atomically(path,
+                   {std::string_view(kMagic, 6), std::string_view(version_and_len, 4), d,
+                    std::string_view(static_cast<const char*>(data),
+                                     size_t(numel(shape) * npy_dtype_size(dtype)))},
+                   "write_npy");
 }
 
 }  // namespace

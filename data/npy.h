@@ -46,6 +46,8 @@ NpyArray parse_npy(const uint8_t* data, size_t size, const std::string& name);
 void require_npy(const NpyHeader& header, const std::string& path, NpyDtype dtype,
                  const std::vector<int64_t>& shape);
 
+// Written whole or not at all (data/atomic_file.h): an error leaves an
+// earlier file at `path` as it was.
 void write_npy(const std::string& path, const uint8_t* data, const std::vector<int64_t>& shape);
 void write_npy(const std::string& path, const float* data, const std::vector<int64_t>& shape);
 

@@ -6,6 +6,13 @@
 #include <filesystem>
 #include <string>
 
+#if defined(__unix__) || defined(__APPLE__)
+#define CF_TEST_HAS_FILE_LIMIT 1
+#include <sys/resource.h>
+
+#include <csignal>
+#endif
+
 namespace cf::test {
 
 class TempDir {
@@ -31,5 +38,23 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+#if CF_TEST_HAS_FILE_LIMIT
+// Runs f() with this process allowed to write at most `bytes` bytes per file,
+// as a full disk stops a write midway: write() then fails with EFBIG (once
+// SIGXFSZ, which would end the process, is ignored). Both are restored.
+template <class F>
+void with_file_size_limit(rlim_t bytes, F f) {
+  rlimit old_limit;
+  getrlimit(RLIMIT_FSIZE, &old_limit);
+  rlimit tight = old_limit;
+  tight.rlim_cur = bytes;
+  const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  setrlimit(RLIMIT_FSIZE, &tight);
+  f();
+  setrlimit(RLIMIT_FSIZE, &old_limit);
+  std::signal(SIGXFSZ, old_handler);
+}
+#endif
 
 }  // namespace cf::test

@@ -107,6 +107,27 @@ TEST_CASE("npy errors name the file and what was expected", "[data][npy]") {
              Contains("missing.npy") && Contains("cannot open"));
 }
 
+TEST_CASE("npy files are written whole or not at all", "[data][npy][errors]") {
+  TempDir dir;
+  const std::string path = dir.file("a.npy");
+  const std::vector<float> small(4, 1.0f), large(4096, 2.0f);
+  write_npy(path, small.data(), {4});
+  const std::vector<uint8_t> before = data::read_file_bytes(path);
+  CHECK(!std::filesystem::exists(path + ".tmp"));
+  CHECK_THAT(error_of([&] { write_npy(dir.file("no/such/folder/a.npy"), small.data(), {4}); }),
+             Contains("write_npy: cannot open " + dir.file("no/such/folder/a.npy.tmp")) &&
+                 Contains(dir.file("no/such/folder/a.npy") + " is unchanged"));
+#if CF_TEST_HAS_FILE_LIMIT
+  // A write that fails midway: the earlier file survives whole, no .tmp is left.
+  std::string msg;
+  cf::test::with_file_size_limit(
+      1000, [&] { msg = error_of([&] { write_npy(path, large.data(), {4096}); }); });
+  CHECK_THAT(msg, Contains("write_npy: writing") && Contains(path + " is unchanged"));
+  CHECK(data::read_file_bytes(path) == before);
+  CHECK(!std::filesystem::exists(path + ".tmp"));
+#endif
+}
+
 TEST_CASE("CIFAR-10 batches: planes to HWC, labels, class names", "[data][cifar]") {
   TempDir dir;
   for (int b = 1; b <= 5; ++b) {

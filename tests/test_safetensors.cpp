@@ -16,10 +16,10 @@
 #include "tests/test_nn_util.h"
 
 #if defined(__unix__) || defined(__APPLE__)
-#include <csignal>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 #endif
 
 using namespace cf;
@@ -224,19 +224,11 @@ TEST_CASE("A failed save leaves the previous file intact", "[checkpoint][errors]
   const std::string path = dir.file("m.safetensors");
   save_checkpoint(path, *tiny_vit(), 1);
   const std::string before = read_bytes(path);
-#if defined(__unix__) || defined(__APPLE__)
-  // A write that fails midway: the process may write at most 1000 bytes per
-  // file, and the checkpoint is larger. write() fails with EFBIG once
-  // SIGXFSZ is ignored.
-  rlimit old_limit;
-  getrlimit(RLIMIT_FSIZE, &old_limit);
-  rlimit small = old_limit;
-  small.rlim_cur = 1000;
-  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
-  setrlimit(RLIMIT_FSIZE, &small);
-  std::string msg = error_of([&] { save_checkpoint(path, *tiny_vit(16), 2); });
-  setrlimit(RLIMIT_FSIZE, &old_limit);
-  std::signal(SIGXFSZ, old_handler);
+#if CF_TEST_HAS_FILE_LIMIT
+  // A write that fails midway: the checkpoint is larger than 1000 bytes.
+  std::string msg;
+  cf::test::with_file_size_limit(
+      1000, [&] { msg = error_of([&] { save_checkpoint(path, *tiny_vit(16), 2); }); });
   CHECK(contains(msg, "failed (disk full or file too large?); " + path + " is unchanged"));
   CHECK(read_bytes(path) == before);
   CHECK(!fs::exists(path + ".tmp"));

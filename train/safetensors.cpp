@@ -9,14 +9,8 @@
 #include <set>
 #include <tuple>
 
-#if defined(_WIN32)
-#include <io.h>
-#else
-#include <fcntl.h>
-#include <unistd.h>
-#endif
-
 #include "autograd/error.h"
+#include "data/atomic_file.h"
 #include "nn/registry.h"
 #include "train/crc32.h"
 #include "train/json.h"
@@ -48,54 +42,6 @@ Json shape_array(const Shape& shape) {
   std::vector<Json> dims;
   for (int64_t d : shape) dims.push_back(Json::make_integer(d));
   return Json::make_array(dims);
-}
-
-// Pushes a file's bytes (or a folder's entries) from the OS cache to the
-// disk: after the rename, a crash or power cut leaves either the old file or
-// the whole new one, never a renamed file whose blocks were not yet written.
-bool sync_file(std::FILE* f) {
-#if defined(_WIN32)
-  return _commit(_fileno(f)) == 0;
-#else
-  return fsync(fileno(f)) == 0;
-#endif
-}
-
-void sync_folder(const std::string& path) {
-#if !defined(_WIN32)
-  const std::string folder = std::filesystem::path(path).parent_path().string();
-  const int fd = open(folder.empty() ? "." : folder.c_str(), O_RDONLY);
-  if (fd < 0) return;  // best effort: the file itself is already on disk
-  fsync(fd);
-  close(fd);
-#else
-  (void)path;
-#endif
-}
-
-// Writes `bytes` to a temporary file next to `path`, flushes it to disk, then
-// renames it into place: a crash, a full disk or a missing folder leaves
-// `path` as it was.
-void write_atomically(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  CF_CHECK(f, "save_safetensors: cannot open " << tmp
-                                               << " for writing (does the folder exist?); "
-                                               << path << " is unchanged");
-  const bool written = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size() &&
-                       std::fflush(f) == 0 && sync_file(f);
-  if (std::fclose(f) != 0 || !written) {
-    std::remove(tmp.c_str());
-    throw Error("save_safetensors: writing " + std::to_string(bytes.size()) + " bytes to " + tmp +
-                " failed (disk full or file too large?); " + path + " is unchanged");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    throw Error("save_safetensors: cannot rename " + tmp + " to " + path + ": " + ec.message());
-  }
-  sync_folder(path);
 }
 
 // What the checksum covers: every tensor's name, shape and little-endian
@@ -311,7 +257,7 @@ Safetensors parse_safetensors(const std::string& bytes, const std::string& name)
 }
 
 void save_safetensors(const std::string& path, const NamedTensors& tensors, const Metadata& metadata) {
-  write_atomically(path, serialize_safetensors(tensors, metadata));
+  data::write_atomically(path, {serialize_safetensors(tensors, metadata)}, "save_safetensors");
 }
 
 Safetensors load_safetensors(const std::string& path) {
