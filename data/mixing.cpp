@@ -10,12 +10,14 @@
 namespace cf::data {
 namespace {
 
-// Gamma(a, 1) by Marsaglia & Tsang (2000), using draws `base`, `base + 1`, ...
-// of `rng`; for a < 1 via Gamma(a + 1) U^(1/a).
-double sample_gamma(double a, const Rng& rng, uint64_t base) {
-  double boost = 1.0;
+// log of a Gamma(a, 1) draw, by Marsaglia & Tsang (2000), using draws `base`,
+// `base + 1`, ... of `rng`; for a < 1 via Gamma(a + 1) U^(1/a). In logs
+// because U^(1/a) underflows to 0 for a below about 0.005, and two zero
+// draws would make the Beta draw 0/0.
+double log_gamma_draw(double a, const Rng& rng, uint64_t base) {
+  double log_boost = 0.0;
   if (a < 1.0) {
-    boost = std::pow(std::max(double(rng.uniform(base)), 1e-12), 1.0 / a);
+    log_boost = std::log(std::max(double(rng.uniform(base)), 1e-12)) / a;
     a += 1.0;
   }
   const double d = a - 1.0 / 3.0, c = 1.0 / std::sqrt(9.0 * d);
@@ -24,7 +26,7 @@ double sample_gamma(double a, const Rng& rng, uint64_t base) {
     const double v = std::pow(1.0 + c * z, 3.0);
     if (v <= 0.0) continue;
     const double u = std::max(double(rng.uniform(k + 1)), 1e-12);
-    if (std::log(u) < 0.5 * z * z + d - d * v + d * std::log(v)) return d * v * boost;
+    if (std::log(u) < 0.5 * z * z + d - d * v + d * std::log(v)) return std::log(d * v) + log_boost;
   }
 }
 
@@ -66,9 +68,10 @@ MixedBatch start(const Tensor& images, const std::vector<int64_t>& labels, const
 
 float sample_beta(float alpha, uint64_t seed, uint64_t stream) {
   const Rng rng(seed, stream);
-  // Two independent gammas from disjoint draw ranges.
-  const double x = sample_gamma(alpha, rng, 0), y = sample_gamma(alpha, rng, uint64_t(1) << 32);
-  return float(x / (x + y));
+  // Two independent gammas from disjoint draw ranges: x / (x + y) from their logs.
+  const double log_x = log_gamma_draw(alpha, rng, 0),
+               log_y = log_gamma_draw(alpha, rng, uint64_t(1) << 32);
+  return float(1.0 / (1.0 + std::exp(log_y - log_x)));
 }
 
 MixedBatch mixup(const Tensor& images, const std::vector<int64_t>& labels, float alpha,

@@ -175,6 +175,19 @@ TEST_CASE("mixup and cutmix: lambda, partner labels, pixels, determinism", "[dat
   double mean = 0;
   for (uint64_t s = 0; s < 400; ++s) mean += sample_beta(0.3f, 9, s) / 400.0;
   CHECK(mean == Approx(0.5).margin(0.06));
+  // A tiny alpha puts lambda near 0 or 1, half the time each. Its gamma
+  // draws underflow to 0 outside logs, and lambda was then 0/0 (NaN) in
+  // about 1 draw of 20 at 0.002.
+  int64_t high = 0;
+  for (uint64_t s = 0; s < 400; ++s) {
+    const float lambda = sample_beta(0.002f, 9, s);
+    REQUIRE((lambda >= 0.0f && lambda <= 1.0f));
+    high += lambda > 0.5f;
+  }
+  CHECK(high > 140);
+  CHECK(high < 260);
+  for (int64_t step = 0; step < 40; ++step)
+    CHECK(std::isfinite(cutmix(images, labels, 0.002f, 5, step).lambda));
   CHECK_THAT(error_of([&] {
                mixup(images, {1, 2}, 0.4f, 1, 0);
              }),
