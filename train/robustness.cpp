@@ -1,14 +1,18 @@
 #include "train/robustness.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <ostream>
+#include <set>
 #include <sstream>
 
 #include "autograd/error.h"
+#include "data/atomic_file.h"
 #include "data/cifar10c.h"
 #include "train/evaluate.h"
 
@@ -77,19 +81,14 @@ std::string robustness_table(const std::vector<CorruptionResult>& results) {
 }
 
 void write_robustness_csv(const std::string& path, const std::vector<CorruptionResult>& results) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp);
-    f << "corruption,severity,accuracy,images\n";
-    char line[160];
-    for (const CorruptionResult& r : results) {
-      std::snprintf(line, sizeof line, "%s,%d,%.6f,%lld\n", r.corruption.c_str(), r.severity,
-                    r.accuracy, (long long)r.images);
-      f << line;
-    }
-    CF_CHECK(f.good(), "cannot write " << tmp);
+  std::string csv = "corruption,severity,accuracy,images\n";
+  char line[160];
+  for (const CorruptionResult& r : results) {
+    std::snprintf(line, sizeof line, "%s,%d,%.6f,%lld\n", r.corruption.c_str(), r.severity,
+                  r.accuracy, (long long)r.images);
+    csv += line;
   }
-  fs::rename(tmp, path);
+  data::write_atomically(path, {csv}, "write_robustness_csv");
 }
 
 std::vector<CorruptionResult> read_robustness_csv(const std::string& path) {
@@ -107,15 +106,20 @@ std::vector<CorruptionResult> read_robustness_csv(const std::string& path) {
     const bool ok = std::getline(ss, r.corruption, ',') && std::getline(ss, severity, ',') &&
                     std::getline(ss, accuracy, ',') && std::getline(ss, images);
     CF_CHECK(ok, path << ": line " << number << " does not have four fields: " << line);
-    try {
-      r.severity = std::stoi(severity);
-      r.accuracy = std::stod(accuracy);
-      r.images = std::stoll(images);
-    } catch (const std::exception&) {
-      throw Error(path + ": line " + std::to_string(number) + " has a field that is not a number: " + line);
-    }
-    CF_CHECK(r.severity >= 1 && r.severity <= 5,
-             path << ": line " << number << ": severity " << r.severity << " is not in 1..5");
+    // Whole fields only: "3x" is not 3.
+    const auto parse = [&](const std::string& field) {
+      char* end = nullptr;
+      const double v = std::strtod(field.c_str(), &end);
+      CF_CHECK(!field.empty() && *end == '\0',
+               path << ": line " << number << ": '" << field << "' is not a number: " << line);
+      return v;
+    };
+    const double s = parse(severity);
+    r.severity = s >= 1 && s <= 5 && s == std::floor(s) ? int(s) : 0;
+    r.accuracy = parse(accuracy);
+    r.images = int64_t(parse(images));
+    CF_CHECK(r.severity != 0,
+             path << ": line " << number << ": severity " << severity << " is not in 1..5");
     results.push_back(r);
   }
   return results;
@@ -123,16 +127,29 @@ std::vector<CorruptionResult> read_robustness_csv(const std::string& path) {
 
 std::string difficulty_table(const std::vector<CorruptionResult>& results,
                              const std::vector<CorruptionResult>& baseline, int bins) {
+  // Both sides must hold the same pairs, each once: a pair on one side only
+  // would silently fall out of the bins.
   std::map<std::pair<std::string, int>, double> ours;
-  for (const CorruptionResult& r : results) ours[{r.corruption, r.severity}] = r.accuracy;
+  for (const CorruptionResult& r : results)
+    CF_CHECK(ours.emplace(std::make_pair(r.corruption, r.severity), r.accuracy).second,
+             "difficulty: these results have " << r.corruption << " severity " << r.severity
+                                               << " twice");
+  std::set<std::pair<std::string, int>> in_baseline;
   // (baseline accuracy, our accuracy) per pair, hardest for the baseline first.
   std::vector<std::pair<double, double>> pairs;
   for (const CorruptionResult& b : baseline) {
+    CF_CHECK(
+        in_baseline.emplace(b.corruption, b.severity).second,
+        "difficulty: the baseline has " << b.corruption << " severity " << b.severity << " twice");
     auto it = ours.find({b.corruption, b.severity});
     CF_CHECK(it != ours.end(), "difficulty: the baseline has " << b.corruption << " severity "
                                                                << b.severity << ", these results do not");
     pairs.emplace_back(b.accuracy, it->second);
   }
+  for (const auto& [pair, accuracy] : ours)
+    CF_CHECK(in_baseline.count(pair), "difficulty: these results have "
+                                          << pair.first << " severity " << pair.second
+                                          << ", the baseline does not");
   CF_CHECK(int(pairs.size()) >= bins, "difficulty: " << pairs.size() << " pairs for " << bins << " bins");
   std::stable_sort(pairs.begin(), pairs.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });

@@ -37,7 +37,7 @@ void write_robustness_csv(const std::string& path, const std::vector<CorruptionR
 std::vector<CorruptionResult> read_robustness_csv(const std::string& path);
 
 // The difficulty bins: bin, baseline accuracy, this model's, and their ratio.
-// Pairs missing from either side are an error naming them.
+// A pair missing from either side, or twice on one, is an error naming it.
 std::string difficulty_table(const std::vector<CorruptionResult>& results,
                              const std::vector<CorruptionResult>& baseline, int bins = 10);
 
