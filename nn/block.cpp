@@ -1,5 +1,6 @@
 #include "nn/block.h"
 
+#include "autograd/error.h"
 #include "autograd/ops.h"
 
 namespace cf {
@@ -13,6 +14,8 @@ Block::Block(const BlockOptions& o)
       drop_path2(o.drop_path),
       skip_attn(o.skip_attn),
       post_norm(o.post_norm) {
+  CF_CHECK(o.layer_scale >= 0.0f,
+           "Block: layer_scale " << o.layer_scale << " must be >= 0 (0: off)");
   register_module("norm1", norm1);
   register_module("attn", attn);
   if (o.layer_scale > 0.0f) {

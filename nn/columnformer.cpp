@@ -31,10 +31,21 @@ std::string pool_kind(const Config& c) {
 }
 
 int64_t output_columns(const Config& c, int64_t patches, int64_t seq_len) {
+  CF_CHECK(c.get_int("output_len") >= 0, "config: key \"output_len\" has value \""
+                                             << c.get_string("output_len")
+                                             << "\"; it must be >= 0 (0: one per patch)");
   const int64_t n = c.get_int("output_len") > 0 ? c.get_int("output_len") : patches;
   CF_CHECK(n <= seq_len, "config: key \"output_len\" has value \"" << n << "\"; the encoder holds " << seq_len
                                                                    << " columns");
   return n;
+}
+
+// A loss's weight (0: off): a negative or NaN weight is an error, not "off".
+float loss_weight(const Config& c, const char* key) {
+  const double v = c.get_float(key);
+  CF_CHECK(v >= 0, "config: key \"" << key << "\" has value \"" << c.get_string(key)
+                                    << "\"; it must be >= 0 (0: off)");
+  return float(v);
 }
 
 // Stacked sheets of the input sheet's width, as many as the encoder holds.
@@ -60,8 +71,8 @@ VisionColumnformer::VisionColumnformer(const Config& c)
       patches(PatchEmbed::tokens(image_size, c.get_int("patch_size"))),
       output_len(output_columns(c, patches, encoder_options(c).seq_len)),
       pool(pool_kind(c)),
-      wiring_lambda(float(c.get_float("wiring_lambda"))),
-      tv_lambda(float(c.get_float("tv_lambda"))),
+      wiring_lambda(loss_weight(c, "wiring_lambda")),
+      tv_lambda(loss_weight(c, "tv_lambda")),
       patch_embed(image_size, c.get_int("patch_size"), in_channels, dim),
       encoder(encoder_options(c)),
       norm(dim),

@@ -116,6 +116,7 @@ EncoderOptions VisionColumnformer::encoder_options(const Config& c) {
   if (e.depth < 1) bad_value(c, "depth", "at least 1 block");
   e.recurrent = c.get_bool("recurrent");
   const int64_t seq_len = c.get_int("seq_len");
+  if (seq_len < 0) bad_value(c, "seq_len", "it must be >= 0 (0: the default)");
   e.seq_len = seq_len > 0 ? seq_len : e.recurrent ? e.depth * n_in : n_in;
   if (e.recurrent ? e.seq_len < n_in : e.seq_len != n_in)
     bad_value(c, "seq_len", "the encoder must hold " + std::string(e.recurrent ? "at least " : "exactly ") +

@@ -88,6 +88,18 @@ CorticalOptions CorticalTransformer::block_options(const Config& c) {
                                                         {"shared", NormAffine::shared},
                                                         {"region_token", NormAffine::region_token}});
   o.reinject = c.get_bool("reinject");
+  // Feed-forward patterns pass the image on one region a step: region R
+  // (the readout's) holds it at step R only, or from step R on with reinject.
+  // At any other T the logits would not depend on the image (7.4).
+  if (o.pattern != P::recurrent &&
+      (o.reinject ? o.timesteps < o.regions : o.timesteps != o.regions)) {
+    const std::string R = std::to_string(o.regions);
+    bad_value(c, "timesteps",
+              "with pattern " + c.get_string("pattern") +
+                  " the image reaches the readout region only at step regions = " + R +
+                  (o.reinject ? " and after, so it must be at least " + R
+                              : ", so it must be " + R + " (or reinject = true and at least that)"));
+  }
   o.seed = uint64_t(c.get_int("seed"));
 
   RegionAttentionOptions& a = o.attention;

@@ -7,6 +7,9 @@
 namespace cf {
 
 int64_t mlp_hidden(int64_t dim, double mlp_ratio) {
+  // Checked before the cast: a NaN or huge ratio would make it undefined.
+  CF_CHECK(mlp_ratio * double(dim) < 0x1p40,
+           "MLP: mlp_ratio " << mlp_ratio << " times dim " << dim << " is not a hidden width");
   // A small epsilon so that 2.0 * 128 is 256 even if the ratio came from text.
   int64_t hidden = int64_t(std::floor(mlp_ratio * double(dim) + 1e-9));
   CF_CHECK(hidden > 0, "MLP: mlp_ratio " << mlp_ratio << " times dim " << dim

@@ -330,6 +330,19 @@ TEST_CASE("Bad Columnformer configs are errors naming the key and the value", "[
   CHECK(error(ff, reduced(ff).set("output_len", 20)) ==
         "config: key \"output_len\" has value \"20\"; the encoder holds 16 columns");
   CHECK(contains(error(ff, reduced(ff).set("mlp_ratio", 0.01)), "gives no hidden units"));
+  // Negative or NaN values are errors, never read as "off" or "the default".
+  CHECK(contains(error(ff, reduced(ff).set("mlp_ratio", "nan")), "mlp_ratio nan times dim"));
+  CHECK(contains(error(ff, reduced(ff).set("mlp_ratio", 1e300)), "is not a hidden width"));
+  CHECK(error(ff, reduced(ff).set("output_len", -5)) ==
+        "config: key \"output_len\" has value \"-5\"; it must be >= 0 (0: one per patch)");
+  CHECK(error(ff, reduced(ff).set("seq_len", -1)) ==
+        "config: key \"seq_len\" has value \"-1\"; it must be >= 0 (0: the default)");
+  CHECK(error(ff, reduced(ff).set("wiring_lambda", -0.1)) ==
+        "config: key \"wiring_lambda\" has value \"-0.1\"; it must be >= 0 (0: off)");
+  CHECK(error(ff, reduced(ff).set("tv_lambda", "nan")) ==
+        "config: key \"tv_lambda\" has value \"nan\"; it must be >= 0 (0: off)");
+  CHECK(contains(error_of([] { build_model("vit_lite_cpu", Config().set("layer_scale", -1e-4)); }),
+                 "layer_scale -0.0001 must be >= 0 (0: off)"));
   auto model = build_model(ff, reduced(ff));
   CHECK(error_of([&] { model->forward(Tensor::zeros({1, 3, 12, 12})); }) ==
         "VisionColumnformer: images of shape [1, 3, 12, 12], expected [B, 3, 8, 8]");

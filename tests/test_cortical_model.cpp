@@ -153,7 +153,9 @@ int64_t expected_params(const CorticalTransformer& m, const Config& c, bool kept
 }  // namespace
 
 TEST_CASE("Cortical parameter counts by formula", "[cortical][model]") {
-  const std::string tiny = "image_size = 8\nconv_layers = 1\ndim = 16\nheads = 4\nnum_classes = 3\nregions = 3\n";
+  const std::string tiny =
+      "image_size = 8\nconv_layers = 1\ndim = 16\nheads = 4\nnum_classes = 3\nregions = "
+      "3\ntimesteps = 3\n";
   for (const char* keys :
        {"", "pattern = recurrent", "pattern = feedforward_ti", "token_interactions = false",
         "token_interactions = false\npattern = recurrent", "norm_affine = shared\nnorm_stats = global",
@@ -217,8 +219,10 @@ TEST_CASE("Every cortical configuration is registered and runs; state is exposed
     CHECK(std::find(names.begin(), names.end(), info.name) != names.end());
     CHECK(contains(model_help(info.name), "dropoff_lambda"));
   }
-  auto model = build_model("cortical_macro", cortical("image_size = 8\nconv_layers = 1\ndim = 8\nheads = 2\n"
-                                                      "regions = 2\ntimesteps = 3\nnum_classes = 3"));
+  auto model =
+      build_model("cortical_macro", cortical("image_size = 8\nconv_layers = 1\ndim = 8\nheads = 2\n"
+                                             "regions = 2\ntimesteps = 3\nnum_classes = 3\n"
+                                             "pattern = recurrent"));
   CHECK(model->forward(Tensor::randn({2, 3, 8, 8}, 1)).shape() == Shape{2, 3});
   CHECK(model->attention_maps().empty());  // fused unless asked
   keep_attention_maps(*model);
@@ -244,6 +248,17 @@ TEST_CASE("Bad cortical config values name the key and the value", "[cortical][m
         "config: key \"pattern\" has value \"feedforward_ti\"; it needs token_interactions = true");
   CHECK(error("regions = 0") == "config: key \"regions\" has value \"0\"; it must be at least 1");
   CHECK(error("timesteps = -2") == "config: key \"timesteps\" has value \"-2\"; it must be at least 1");
+  // Feed-forward: the readout region sees the image at step R = 4 only.
+  CHECK(error("timesteps = 3") ==
+        "config: key \"timesteps\" has value \"3\"; with pattern feedforward the image reaches the "
+        "readout region only at step regions = 4, so it must be 4 (or reinject = true and at least "
+        "that)");
+  CHECK(error("timesteps = 3\nreinject = true\npattern = feedforward_ti") ==
+        "config: key \"timesteps\" has value \"3\"; with pattern feedforward_ti the image reaches "
+        "the "
+        "readout region only at step regions = 4 and after, so it must be at least 4");
+  CHECK(error_of([] { build(cortical("timesteps = 6\nreinject = true")); }).empty());
+  CHECK(error_of([] { build(cortical("timesteps = 3\npattern = recurrent")); }).empty());
   CHECK(error("dropoff_lambda = -1") ==
         "config: key \"dropoff_lambda\" has value \"-1\"; it must be >= 0 (0: no drop-off)");
   CHECK(contains(error("norm_stats = batch"), "key \"norm_stats\" has value \"batch\"; allowed: token, global"));
@@ -255,18 +270,24 @@ TEST_CASE("Bad cortical config values name the key and the value", "[cortical][m
 }
 
 TEST_CASE("Cortical model gradients at a tiny size", "[cortical][model][grad]") {
-  const std::string tiny = "image_size = 4\nconv_layers = 1\ndim = 4\nheads = 2\nregions = 2\ntimesteps = 3\n"
-                           "mlp_ratio = 1\nnum_classes = 3\n";
+  // Feed-forward runs T = R = 2 steps; recurrent ones one more.
+  const std::string tiny =
+      "image_size = 4\nconv_layers = 1\ndim = 4\nheads = 2\nregions = 2\n"
+      "mlp_ratio = 1\nnum_classes = 3\n";
   struct Case {
     std::string keys;
     std::vector<std::string> names;
   };
   const std::vector<Case> cases = {
-      {"norm_stats = global", {"pos_embed.weight", "cortex.norm1.weight", "cortex.attn.q", "cortex.attn.o",
-                               "cortex.fc2.weight", "cortex.norm2.bias"}},
-      {"pattern = recurrent\ndropoff_lambda = 1\nreinject = true", {"cortex.token_routing.weight", "cortex.fc1.weight"}},
-      {"token_interactions = false\npattern = recurrent", {"cortex.second_layer.weight", "cortex.out_bias"}},
-      {"dim = 8\nreduction = 2\ndensity = 0.5\nmeso_m = 2\nmeso_width = 2", {"cortex.attn.k", "cortex.attn.v", "head.weight"}},
+      {"norm_stats = global\ntimesteps = 2",
+       {"pos_embed.weight", "cortex.norm1.weight", "cortex.attn.q", "cortex.attn.o",
+        "cortex.fc2.weight", "cortex.norm2.bias"}},
+      {"pattern = recurrent\ntimesteps = 3\ndropoff_lambda = 1\nreinject = true",
+       {"cortex.token_routing.weight", "cortex.fc1.weight"}},
+      {"token_interactions = false\npattern = recurrent\ntimesteps = 3",
+       {"cortex.second_layer.weight", "cortex.out_bias"}},
+      {"dim = 8\nreduction = 2\ndensity = 0.5\nmeso_m = 2\nmeso_width = 2\ntimesteps = 2",
+       {"cortex.attn.k", "cortex.attn.v", "head.weight"}},
   };
   for (const Case& c : cases) {
     INFO(c.keys);

@@ -87,11 +87,13 @@ TEST_CASE("MLP-Mixer and AFT train to the same bits with 1, 2, 4 and 8 threads",
 
 TEST_CASE("Universal and Cortical Transformers train to the same bits with 1, 2, 4 and 8 threads",
           "[determinism][train]") {
-  require_same_bits_for_any_thread_count({
-      {"ut_cifar", "patch_size = 8\ndim = 16\nheads = 2\nsteps = 2"},
-      {"ut_act_cifar", "patch_size = 8\ndim = 16\nheads = 2\nmax_steps = 3"},
-      {"cortical_cpu_baseline", "conv_channels = 8\ndim = 16\nheads = 2\ntimesteps = 2"},
-      {"cortical_cpu_macro_micro_meso", "conv_channels = 8\ndim = 16\nheads = 2\ntimesteps = 3\nmeso_width = 2"}});
+  require_same_bits_for_any_thread_count(
+      {{"ut_cifar", "patch_size = 8\ndim = 16\nheads = 2\nsteps = 2"},
+       {"ut_act_cifar", "patch_size = 8\ndim = 16\nheads = 2\nmax_steps = 3"},
+       {"cortical_cpu_baseline",
+        "conv_channels = 8\ndim = 16\nheads = 2\nregions = 2\ntimesteps = 2"},
+       {"cortical_cpu_macro_micro_meso",
+        "conv_channels = 8\ndim = 16\nheads = 2\ntimesteps = 3\nmeso_width = 2"}});
 }
 
 TEST_CASE("The scalar and AVX2 kernel paths train to nearly the same weights", "[determinism][train][kernels]") {
