@@ -62,10 +62,11 @@ void split_command_line(const std::vector<std::string>& argv, std::vector<std::s
   }
 }
 
+// Ctrl-C as in the cf tool: during a run, checkpoint and stop after the step;
+// between runs, or a second time, end at once.
 void on_interrupt(int) {
   static volatile std::sig_atomic_t count = 0;
-  if (++count > 1) std::_Exit(130);
-  cf::request_stop();
+  if (++count > 1 || !cf::request_stop()) std::_Exit(130);
 }
 
 // Trains one seed of a recipe; adds the run to `row` or records why it failed.

@@ -4,8 +4,10 @@
 #include <sstream>
 
 #include "autograd/graph.h"
+#include "data/image_io.h"
 #include "tests/helpers.h"
 #include "tests/temp_dir.h"
+#include "tests/test_data_util.h"
 #include "train/cli.h"
 #include "train/json.h"
 #include "train/safetensors.h"
@@ -39,6 +41,19 @@ std::vector<std::string> tiny_run(const std::string& out_dir, int epochs, int im
           "--set", augment ? "dropout=0.1" : "dropout=0"};
 }
 
+// An image folder split: `per_class` h x w PNGs in each of `classes`.
+void write_split(const fs::path& root, const std::string& split,
+                 const std::vector<std::string>& classes, int per_class, int64_t h = 32,
+                 int64_t w = 32) {
+  const data::ImageSet images = test::pattern_set(per_class, h, w, 1);
+  for (const std::string& name : classes) {
+    fs::create_directories(root / split / name);
+    for (int i = 0; i < per_class; ++i)
+      data::write_png((root / split / name / (std::to_string(i) + ".png")).string(),
+                      images.image(i), h, w, 3);
+  }
+}
+
 std::string read_text(const fs::path& p) {
   std::ifstream f(p);
   std::stringstream ss;
@@ -67,7 +82,7 @@ TEST_CASE("cf reports bad commands, flags and keys", "[train][cli][errors]") {
   CHECK(r.err.find("unknown command 'trian' (did you mean train?)") != std::string::npos);
   r = cli({"train", "--model", "cct_2_3x2", "--epoch", "3"});
   CHECK(r.code == 1);
-  CHECK(r.err.find("unknown flag --epoch (did you mean --epochs?)") != std::string::npos);
+  CHECK(r.err.rfind("cf train: unknown flag --epoch (did you mean --epochs?)", 0) == 0);
   r = cli({"train", "--model", "cct_2_3x2", "--set", "dimm=3", "--dataset", "synthetic",
            "--set", "synthetic_train=8", "--set", "synthetic_test=8", "--out",
            (fs::temp_directory_path() / "cf_test_badkey").string()});
@@ -158,9 +173,42 @@ TEST_CASE("a resumed run ends with the same weights, bit for bit", "[train][resu
   TrainResult first = train(options, log);
   CHECK(first.interrupted);
   CHECK(first.steps == 3);
+
+  // A damaged position in the checkpoint is reported, naming the file and key.
+  const std::string last = (resumed.path() / "last.safetensors").string();
+  const Safetensors saved = load_safetensors(last);
+  for (const auto& [value, message] :
+       {std::pair<std::string, std::string>{"3x", "'3x' is not a number"},
+        {"-1", "'-1' is not a number in [0, 16]"}}) {
+    Metadata damaged = saved.metadata;
+    damaged["step"] = value;
+    save_safetensors(last, saved.tensors, damaged);
+    const Run bad = cli({"train", "--resume", resumed.path().string()});
+    CHECK(bad.code == 1);
+    CHECK(bad.err.find(last + ": metadata step = " + message) != std::string::npos);
+  }
+  save_safetensors(last, saved.tensors, saved.metadata);
+
   Run rest = cli({"train", "--resume", resumed.path().string()});
   INFO(rest.out << rest.err);
   REQUIRE(rest.code == 0);
+
+  // The interrupted epoch's row holds the whole epoch's figures, as the
+  // uninterrupted run's does: every column up to the test accuracy.
+  const auto figures = [](const fs::path& csv) {
+    std::vector<std::string> rows;
+    std::ifstream f(csv);
+    for (std::string line; std::getline(f, line);) {
+      size_t end = 0;
+      for (int comma = 0; comma < 7 && end != std::string::npos; ++comma)
+        end = line.find(',', end + 1);
+      rows.push_back(line.substr(0, end));
+    }
+    return rows;
+  };
+  const std::vector<std::string> straight_rows = figures(straight.path() / "log.csv");
+  CHECK(straight_rows.size() == 3);
+  CHECK(figures(resumed.path() / "log.csv") == straight_rows);
 
   Safetensors a = load_safetensors((straight.path() / "last.safetensors").string());
   Safetensors b = load_safetensors((resumed.path() / "last.safetensors").string());
@@ -275,4 +323,121 @@ TEST_CASE("inspect lays a Columnformer's attention out on its sheet", "[train][c
   REQUIRE(i.code == 0);
   CHECK(fs::exists(pictures.path() / "sheet_block1.png"));
   CHECK(i.out.find("Wiring cost per block:") != std::string::npos);
+}
+
+TEST_CASE("training keys out of range and flags that would be ignored are reported",
+          "[train][cli][errors]") {
+  TempDir dir("badkeys");
+  const auto train_with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {
+        "train", "--model", "cct_2_3x2", "--dataset", "synthetic", "--out", dir.path().string(),
+        "--set", "synthetic_train=8", "--set", "synthetic_test=8", "--set", "dim=32",
+        "--set", "heads=2", "--set", "depth=1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return cli(args);
+  };
+  const std::pair<const char*, const char*> bad[] = {
+      {"min_lr=-0.001", "min_lr = -0.001 must be >= 0"},
+      {"gamma=-0.1", "gamma = -0.1 must be in (0, 1]"},
+      {"step_epochs=0", "step_epochs = 0 must be > 0"},
+      {"clip_grad_norm=-1", "clip_grad_norm = -1 must be >= 0"},
+      {"cutout=-2", "cutout = -2 must be >= 0"},
+      {"mixup=-1", "mixup = -1 must be >= 0"},
+      {"cutmix=nan", "cutmix = nan must be >= 0"},
+      {"eval_every=0", "eval_every = 0 must be >= 1"},
+      {"train_limit=-5", "train_limit = -5 must be >= 0"},
+      {"test_limit=-1", "test_limit = -1 must be >= 0"},
+      {"threads=-2", "threads = -2 must be >= 0"},
+      {"epochs=0", "epochs = 0 must be >= 1"},
+      {"batch_size=0", "batch_size = 0 must be >= 1"},
+      {"synthetic_train=0", "synthetic_train = 0 must be >= 1"},
+      {"warmup=1.5", "warmup = 1.5 must be in [0, 1]"},
+      {"lr=-1", "lr = -1 must be >= 0"},
+      {"min_lr=0.1", "min_lr = 0.1 must not exceed lr = 0.0005"},
+      {"optimizer=lion", "optimizer: unknown value 'lion' (use adamw, adam or sgd)"},
+      {"num_classes=5", "num_classes = 5 but the data has 10 classes"}};
+  for (const auto& [assignment, message] : bad) {
+    INFO(assignment);
+    const Run r = train_with({"--set", assignment});
+    CHECK(r.code == 1);
+    CHECK(r.err.find(message) != std::string::npos);
+  }
+  // The step schedule takes a min_lr above lr: it does not use it.
+  CHECK(train_with({"--set", "min_lr=0.1", "--set", "schedule=step", "--epochs", "1"}).code == 0);
+
+  CHECK(cli({"train", "--model", "cct_2_3x2", "--dataset", "cifar11"})
+            .err.find("dataset: unknown value 'cifar11'") != std::string::npos);
+  CHECK(cli({"train", "--model", "cct_2_3x2", "--dataset", "folder"})
+            .err.find("dataset folder needs a folder: --data DIR") != std::string::npos);
+  CHECK(cli({"train", "--model", "cct_2_3x2", "--dataset", "synthetic", "--data", "somewhere"})
+            .err.find("dataset synthetic takes no data folder, but data = 'somewhere'") !=
+        std::string::npos);
+  TempDir cifar10("looks_like_cifar10");
+  std::ofstream(cifar10.path() / "data_batch_1.bin") << "";
+  CHECK(cli({"train", "--model", "cct_2_3x2", "--dataset", "cifar100", "--data",
+             cifar10.path().string()})
+            .err.find("does not hold the cifar100 layout") != std::string::npos);
+  // One CIFAR-100 record per split (coarse label, fine label, 3072 bytes).
+  TempDir cifar100("looks_like_cifar100");
+  for (const char* split : {"train.bin", "test.bin"})
+    test::write_bytes((cifar100.path() / split).string(), std::vector<uint8_t>(3074, 1));
+  CHECK(cli({"train", "--model", "cct_2_3x2", "--data", cifar100.path().string(), "--set",
+             "cifar100_labels=medium"})
+            .err.find("cifar100_labels: 'medium' is not fine or coarse") != std::string::npos);
+
+  CHECK(cli({"train", "--resume", dir.path().string(), "--out", "elsewhere"})
+            .err.find("drop --out") != std::string::npos);
+  CHECK(cli({"eval", "--checkpoint", "any.safetensors", "--report", "r.csv"})
+            .err.find("eval: --report needs --corruptions DIR") != std::string::npos);
+  CHECK(cli({"eval", "--checkpoint", "any.safetensors", "--baseline", "b.csv"})
+            .err.find("eval: --baseline needs --corruptions DIR") != std::string::npos);
+}
+
+TEST_CASE("a run records the data it found; data that does not fit is reported",
+          "[train][cli][errors]") {
+  TempDir run("folder_run"), folders("folders");
+  const fs::path two = folders.path() / "two", three = folders.path() / "three";
+  write_split(two, "train", {"cat", "dog"}, 4);
+  write_split(two, "test", {"cat", "dog"}, 2);
+  write_split(three, "test", {"ant", "cat", "dog"}, 1);
+  // Given as a relative path, recorded as an absolute one.
+  const std::string relative = fs::relative(two, fs::current_path()).string();
+  Run r = cli({"train", "--model", "cct_2_3x2", "--data", relative, "--epochs", "1", "--batch-size",
+               "4", "--out", run.path().string(), "--set", "dim=32", "--set", "heads=2", "--set",
+               "depth=1", "--set", "conv_channels=16"});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  const std::string config = read_text(run.path() / "config.txt");
+  CHECK(config.find("dataset = folder") != std::string::npos);
+  CHECK(config.find("data = " + fs::absolute(two).lexically_normal().string()) !=
+        std::string::npos);
+  const std::string checkpoint = (run.path() / "last.safetensors").string();
+  CHECK(cli({"eval", "--checkpoint", checkpoint}).code == 0);
+  CHECK(cli({"eval", "--checkpoint", checkpoint, "--data", three.string()})
+            .err.find("num_classes = 2 but the data has 3 classes") != std::string::npos);
+  CHECK(cli({"inspect", "--checkpoint", checkpoint, "--out", run.path().string(), "--data",
+             three.string()})
+            .err.find("num_classes = 2 but the data has 3 classes") != std::string::npos);
+
+  // A split with no images; different classes in the two splits.
+  const fs::path empty = folders.path() / "empty", mixed = folders.path() / "mixed";
+  fs::create_directories(empty / "train" / "cat");
+  write_split(empty, "test", {"cat"}, 1);
+  write_split(mixed, "train", {"cat", "dog"}, 1);
+  write_split(mixed, "test", {"cat"}, 1);
+  const auto error_for = [&](const fs::path& data) {
+    return cli({"train", "--model", "cct_2_3x2", "--data", data.string(), "--out",
+                run.path().string()})
+        .err;
+  };
+  CHECK(error_for(empty).find("data: the training set of image folders in " + empty.string() +
+                              " has no images") != std::string::npos);
+  CHECK(error_for(mixed).find("data: the training and test sets of image folders in " +
+                              mixed.string() + " have different classes") != std::string::npos);
+  // The readers give 32 x 32 images (or name the file that is not); the
+  // check behind them, on a set of another shape.
+  const RunConfig cct = split_run_config(Config().set("model", "cct_2_3x2"), "test");
+  CHECK(test::error_of([&] {
+          fit_model_to_data(cct, test::pattern_set(2, 16, 32, 2));
+        }).find("images are 16x32; models take square images") != std::string::npos);
 }

@@ -115,7 +115,7 @@ int train_command(const std::vector<std::string>& argv, std::ostream& out, bool 
   options.terminal = terminal;
   if (args.has("resume")) {
     for (const char* flag : {"model", "config", "set", "data", "dataset", "epochs", "batch-size",
-                             "lr", "weight-decay", "seed", "threads"})
+                             "lr", "weight-decay", "seed", "threads", "out"})
       CF_CHECK(!args.on(flag), "train: --resume continues a run with its own settings; drop --" << flag);
     options.out_dir = args.str("resume");
     options.run = read_run_config(options.out_dir);
@@ -144,6 +144,14 @@ int train_command(const std::vector<std::string>& argv, std::ostream& out, bool 
   return 0;
 }
 
+// --data and --dataset choose other test data as they choose cf train's (a
+// folder alone is recognised by its layout); without them, the run's own.
+void choose_test_data(const Args& args, RunConfig& run) {
+  if (!args.on("data") && !args.on("dataset")) return;
+  run.train.set("data", args.on("data") ? args.str("data") : "");
+  run.train.set("dataset", args.on("dataset") ? args.str("dataset") : "auto");
+}
+
 ArgParser eval_parser() {
   return ArgParser("cf eval", "Evaluates a checkpoint: test loss, accuracy and accuracy per class.")
       .option("checkpoint", "FILE", "a .safetensors checkpoint written by cf train")
@@ -160,6 +168,10 @@ int eval_command(const std::vector<std::string>& argv, std::ostream& out) {
   const Args args = parser.parse(argv);
   if (args.help) return out << parser.usage(), 0;
   CF_CHECK(args.has("checkpoint"), "eval: --checkpoint FILE is required");
+  CF_CHECK(args.has("corruptions") || !args.has("report"),
+           "eval: --report needs --corruptions DIR");
+  CF_CHECK(args.has("corruptions") || !args.has("baseline"),
+           "eval: --baseline needs --corruptions DIR");
   const std::string file = args.str("checkpoint");
   CF_CHECK(fs::exists(file), "eval: checkpoint " << file << " does not exist");
   const Safetensors st = load_safetensors(file);
@@ -167,19 +179,16 @@ int eval_command(const std::vector<std::string>& argv, std::ostream& out) {
   CF_CHECK(config != st.metadata.end(),
            "eval: " << file << " has no run config in its metadata (not written by cf train?)");
   RunConfig run = split_run_config(Config::parse(config->second, file), file);
-  if (args.on("data")) run.train.set("data", args.str("data"));
-  if (args.on("dataset")) run.train.set("dataset", args.str("dataset"));
+  choose_test_data(args, run);
   std::unique_ptr<Model> model = load_run_model(st, run, file);
   auto test = load_test_data(run.train, out);
+  fit_model_to_data(run, *test);
   const EvalResult r = evaluate(*model, *test, args.integer("batch-size"));
   char line[160];
   std::snprintf(line, sizeof line, "%s on %lld test images: loss %.4f, accuracy %.2f%%\n",
                 run.model.c_str(), (long long)r.images, r.loss, 100 * r.accuracy);
   out << line << class_accuracy_table(r, test->classes);
-  if (!args.has("corruptions")) {
-    CF_CHECK(!args.has("baseline"), "eval: --baseline needs --corruptions DIR");
-    return 0;
-  }
+  if (!args.has("corruptions")) return 0;
   out << "CIFAR-10-C in " << args.str("corruptions") << " (accuracy at severities 1..5):\n";
   const std::vector<CorruptionResult> c =
       evaluate_corruptions(*model, args.str("corruptions"), args.integer("batch-size"), out);
@@ -254,9 +263,10 @@ int inspect_command(const std::vector<std::string>& argv, std::ostream& out) {
   auto config = st.metadata.find("run_config");
   CF_CHECK(config != st.metadata.end(), "inspect: " << file << " has no run config in its metadata");
   RunConfig run = split_run_config(Config::parse(config->second, file), file);
-  if (args.on("data")) run.train.set("data", args.str("data"));
+  choose_test_data(args, run);
   std::unique_ptr<Model> model = load_run_model(st, run, file);
   auto test = load_test_data(run.train, out);
+  fit_model_to_data(run, *test);
   const int64_t index = args.integer("image");
   CF_CHECK(index >= 0 && index < test->n, "inspect: --image " << index << " is not in [0, " << test->n << ")");
   data::LoaderOptions options;
@@ -306,7 +316,9 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
         << (near.empty() ? "" : " (did you mean " + near + "?)") << "\n\n" << kOverview;
     return 2;
   } catch (const std::exception& e) {
-    err << "cf " << command << ": " << e.what() << '\n';
+    // The flag parser's messages already start with "cf <command>: ".
+    const std::string prefix = "cf " + command + ": ", message = e.what();
+    err << (message.rfind(prefix, 0) == 0 ? "" : prefix) << message << '\n';
     return 1;
   }
 }

@@ -28,15 +28,21 @@ Kind detect(const std::string& dir) {
   CF_CHECK(fs::is_directory(dir), "data: folder '" << dir << "' does not exist");
   if (fs::exists(fs::path(dir) / "data_batch_1.bin")) return Kind::cifar10;
   if (fs::exists(fs::path(dir) / "train.bin")) return Kind::cifar100;
-  if (fs::is_directory(fs::path(dir) / "train")) return Kind::folder;
+  // A test split alone is enough to evaluate on.
+  if (fs::is_directory(fs::path(dir) / "train") || fs::is_directory(fs::path(dir) / "test"))
+    return Kind::folder;
   throw Error("data: '" + dir +
               "' holds neither CIFAR-10 (data_batch_1.bin), CIFAR-100 (train.bin) nor an "
-              "image folder (train/<class>/...); set dataset = synthetic to train without data");
+              "image folder (train/<class>/... and test/<class>/...); set dataset = synthetic "
+              "to train without data");
 }
 
 Source resolve(const Config& train, std::ostream& note) {
   const std::string dataset = train.get_string("dataset"), dir = train.get_string("data");
-  if (dataset == "synthetic") return {Kind::synthetic, ""};
+  if (dataset == "synthetic") {
+    CF_CHECK(dir.empty(), "dataset synthetic takes no data folder, but data = '" << dir << "'");
+    return {Kind::synthetic, ""};
+  }
   if (dataset != "auto") {
     CF_CHECK(dataset == "cifar10" || dataset == "cifar100" || dataset == "folder",
              "dataset: unknown value '" << dataset
@@ -73,8 +79,8 @@ std::shared_ptr<const data::ImageSet> limited(data::ImageSet set, int64_t limit)
   return std::make_shared<const data::ImageSet>(std::move(set));
 }
 
-std::shared_ptr<const data::ImageSet> read_split(const Source& s, const Config& train,
-                                                 data::Split split) {
+std::shared_ptr<const data::ImageSet> read_images(const Source& s, const Config& train,
+                                                  data::Split split) {
   const bool is_train = split == data::Split::train;
   const int64_t limit = train.get_int(is_train ? "train_limit" : "test_limit");
   switch (s.kind) {
@@ -113,12 +119,37 @@ std::string describe(const Source& s) {
   return "";
 }
 
+// A split with no image (an empty folder, a limit or size of 0) would train
+// nothing and evaluate to NaN: an error.
+std::shared_ptr<const data::ImageSet> read_split(const Source& s, const Config& train,
+                                                 data::Split split) {
+  auto set = read_images(s, train, split);
+  CF_CHECK(set->n > 0, "data: the " << (split == data::Split::train ? "training" : "test")
+                                    << " set of " << describe(s) << " has no images");
+  return set;
+}
+
+const char* kind_name(Kind kind) {
+  switch (kind) {
+    case Kind::synthetic:
+      return "synthetic";
+    case Kind::cifar10:
+      return "cifar10";
+    case Kind::cifar100:
+      return "cifar100";
+    case Kind::folder:
+      return "folder";
+  }
+  return "";
+}
+
 }  // namespace
 
 DataSplits load_data(const Config& train, std::ostream& note) {
   const Source s = resolve(train, note);
-  DataSplits splits{read_split(s, train, data::Split::train), read_split(s, train, data::Split::test),
-                    describe(s)};
+  DataSplits splits{read_split(s, train, data::Split::train),
+                    read_split(s, train, data::Split::test), describe(s), kind_name(s.kind),
+                    s.dir.empty() ? "" : fs::absolute(s.dir).lexically_normal().string()};
   CF_CHECK(splits.train->classes == splits.test->classes,
            "data: the training and test sets of " << splits.description << " have different classes");
   return splits;

@@ -18,6 +18,10 @@ namespace cf {
 struct DataSplits {
   std::shared_ptr<const data::ImageSet> train, test;
   std::string description;  // "CIFAR-10 from data/cifar-10-batches-bin"
+  // What `dataset` and `data` resolved to ("cifar10" and the folder's
+  // absolute path; "synthetic" and ""): a run records them in its config, so
+  // a resume or an evaluation finds the same images wherever it starts.
+  std::string dataset, dir;
 };
 
 // Reads both splits; `note` receives one line on what was chosen and why.

@@ -1,5 +1,8 @@
 #include "train/run_config.h"
 
+#include <limits>
+#include <sstream>
+
 #include "autograd/error.h"
 
 namespace cf {
@@ -67,6 +70,35 @@ Config join_run_config(const RunConfig& run) {
   for (const Config* part : {&run.train, &run.model_config})
     for (const std::string& key : part->keys()) c.set(key, part->get_string(key));
   return c;
+}
+
+void check_train_keys(const Config& t) {
+  const double inf = std::numeric_limits<double>::infinity();
+  // [lo, hi], or (lo, hi] with `open_low`.
+  const auto check = [&](const char* key, double lo, double hi, bool open_low = false) {
+    const double v = t.get_float(key);
+    if ((open_low ? v > lo : v >= lo) && v <= hi) return;
+    std::ostringstream range;
+    if (hi == inf)
+      range << (open_low ? "> " : ">= ") << lo;
+    else
+      range << "in " << (open_low ? "(" : "[") << lo << ", " << hi << "]";
+    throw Error(std::string(key) + " = " + t.get_string(key) + " must be " + range.str());
+  };
+  for (const char* key : {"train_limit", "test_limit", "threads", "clip_grad_norm", "cutout",
+                          "mixup", "cutmix", "weight_decay", "momentum"})
+    check(key, 0, inf);
+  for (const char* key :
+       {"synthetic_train", "synthetic_test", "epochs", "batch_size", "eval_every"})
+    check(key, 1, inf);
+  check("lr", 0, inf);
+  check("min_lr", 0, inf);
+  CF_CHECK(t.get_string("schedule") != "cosine" || t.get_float("min_lr") <= t.get_float("lr"),
+           "min_lr = " << t.get_string("min_lr") << " must not exceed lr = " << t.get_string("lr")
+                       << " (the cosine schedule falls from lr to min_lr)");
+  check("warmup", 0, 1);
+  check("step_epochs", 0, inf, true);
+  check("gamma", 0, 1, true);
 }
 
 }  // namespace cf

@@ -33,4 +33,9 @@ RunConfig split_run_config(const Config& combined, const std::string& source);
 // The combined config again, `model` first: what a checkpoint and config.txt hold.
 Config join_run_config(const RunConfig& run);
 
+// Checks every numeric training key against its range (epochs >= 1,
+// 0 <= min_lr <= lr, ...), naming the key, its value and the range: a value
+// out of range is an error, never quietly read as "off" or "all".
+void check_train_keys(const Config& train);
+
 }  // namespace cf

@@ -2,11 +2,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <ostream>
 #include <sstream>
@@ -36,14 +37,30 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::atomic<bool> g_stop{false};
+std::atomic<bool> g_stop{false}, g_training{false};
 
-// What the run has done so far: saved in last.safetensors's metadata.
+// Marks a train() call as running for request_stop(), until it returns or throws.
+struct TrainingFlag {
+  TrainingFlag() { g_training = true; }
+  ~TrainingFlag() { g_training = false; }
+};
+
+// The epoch in progress's running figures, for its row of the logs.
+struct EpochSums {
+  double loss = 0, correct = 0, seen = 0;  // task loss x images, right answers, images
+  int64_t batches = 0;
+  std::map<std::string, double> aux;  // each auxiliary loss and diagnostic, summed over batches
+};
+
+// What the run has done so far: saved in last.safetensors's metadata, the
+// epoch's running sums included, so a resumed epoch logs what an
+// uninterrupted one would.
 struct Position {
   int64_t step = 0;        // optimiser steps taken
   int64_t epoch = 0;       // the epoch in progress
   int64_t batch = 0;       // batches of that epoch already trained on
   double best_accuracy = -1;
+  EpochSums sums;
 };
 
 // One epoch's figures, one row of the logs.
@@ -54,13 +71,16 @@ struct EpochLog {
   double images_per_second = 0, seconds = 0;
 };
 
-std::string number(double v) {
+std::string number(double v, int digits = 8) {
   if (!std::isfinite(v)) return "null";
   std::ostringstream os;
-  os.precision(8);
+  os.precision(digits);
   os << v;
   return os.str();
 }
+
+// 17 digits: a double read back from the metadata is the same double.
+std::string exact(double v) { return number(v, 17); }
 
 std::string epoch_json(const EpochLog& e) {
   std::ostringstream os;
@@ -160,38 +180,21 @@ std::unique_ptr<Optimizer> make_optimizer(const Config& t, const Model& model) {
   throw Error("optimizer: unknown value '" + kind + "' (use adamw, adam or sgd)");
 }
 
-// The model's keys that follow from the data (classes, image size, channels)
-// and from the run (seed), unless the user set them; a contradiction is an error.
-Config fit_model_to_data(const RunConfig& run, const data::ImageSet& set) {
-  const Config& defaults = model_info(run.model).defaults;
-  Config c = run.model_config;
-  auto fit = [&](const char* key, int64_t value, const char* what) {
-    if (!defaults.has(key)) return;
-    if (!c.has(key)) {
-      c.set(key, value);
-      return;
-    }
-    CF_CHECK(c.get_int(key) == value, "model " << run.model << ": " << key << " = "
-                                                << c.get_string(key) << " but the data has "
-                                                << value << ' ' << what);
-  };
-  fit("num_classes", set.num_classes(), "classes");
-  fit("image_size", set.h, "pixels per side");
-  fit("in_channels", set.c, "channels");
-  CF_CHECK(set.h == set.w, "train: images are " << set.h << "x" << set.w << "; models take square images");
-  if (defaults.has("seed") && !c.has("seed")) c.set("seed", run.train.get_int("seed"));
-  return c;
-}
-
 Metadata position_metadata(const RunConfig& run, const Position& p) {
-  return {{"run_config", join_run_config(run).to_string()},
-          {"step", std::to_string(p.step)},
-          {"epoch", std::to_string(p.epoch)},
-          {"batch", std::to_string(p.batch)},
-          {"best_accuracy", number(p.best_accuracy)},
-          {"version", version()},
-          {"kernel_path", kernels::simd_path_name(kernels::simd_path())},
-          {"threads", std::to_string(kernels::num_threads())}};
+  Metadata m = {{"run_config", join_run_config(run).to_string()},
+                {"step", std::to_string(p.step)},
+                {"epoch", std::to_string(p.epoch)},
+                {"batch", std::to_string(p.batch)},
+                {"best_accuracy", exact(p.best_accuracy)},
+                {"epoch_loss", exact(p.sums.loss)},
+                {"epoch_correct", exact(p.sums.correct)},
+                {"epoch_seen", exact(p.sums.seen)},
+                {"epoch_batches", std::to_string(p.sums.batches)},
+                {"version", version()},
+                {"kernel_path", kernels::simd_path_name(kernels::simd_path())},
+                {"threads", std::to_string(kernels::num_threads())}};
+  for (const auto& [name, sum] : p.sums.aux) m["epoch_aux." + name] = exact(sum);
+  return m;
 }
 
 // last.safetensors: the model's tensors under their own names (so any
@@ -219,15 +222,81 @@ std::pair<NamedTensors, NamedTensors> split_state(const NamedTensors& tensors) {
   return {weights, state};
 }
 
-int64_t meta_int(const Metadata& m, const char* key, const std::string& file) {
+// A number of the metadata, read whole: "12abc" or "" is an error naming the
+// file and the key, as is a value outside [lo, hi].
+double meta_number(const Metadata& m, const std::string& key, const std::string& file, double lo,
+                   double hi) {
   auto it = m.find(key);
   CF_CHECK(it != m.end(), "resume: " << file << " has no '" << key << "' in its metadata");
-  return std::stoll(it->second);
+  char* end = nullptr;
+  const double v = std::strtod(it->second.c_str(), &end);
+  CF_CHECK(!it->second.empty() && *end == '\0' && v >= lo && v <= hi,
+           "resume: " << file << ": metadata " << key << " = '" << it->second
+                      << "' is not a number in [" << lo << ", " << hi << "]");
+  return v;
+}
+
+int64_t meta_int(const Metadata& m, const std::string& key, const std::string& file, int64_t hi) {
+  const double v = meta_number(m, key, file, 0, double(hi));
+  CF_CHECK(v == std::floor(v), "resume: " << file << ": metadata " << key << " = " << m.at(key)
+                                          << " is not a whole number");
+  return int64_t(v);
+}
+
+// Where the checkpoint `file` left the run, checked against the run's length.
+Position read_position(const Metadata& m, const std::string& file, int64_t epochs,
+                       int64_t steps_per_epoch) {
+  const double inf = std::numeric_limits<double>::infinity();
+  Position p;
+  p.step = meta_int(m, "step", file, epochs * steps_per_epoch);
+  p.epoch = meta_int(m, "epoch", file, epochs);
+  p.batch = meta_int(m, "batch", file, steps_per_epoch);
+  const auto best = m.find("best_accuracy");
+  p.best_accuracy =
+      best != m.end() && best->second == "null" ? -1 : meta_number(m, "best_accuracy", file, -1, 1);
+  if (!m.count("epoch_seen")) return p;  // written before the sums were saved
+  p.sums.loss = meta_number(m, "epoch_loss", file, 0, inf);
+  p.sums.correct = meta_number(m, "epoch_correct", file, 0, inf);
+  p.sums.seen = meta_number(m, "epoch_seen", file, 0, inf);
+  p.sums.batches = meta_int(m, "epoch_batches", file, steps_per_epoch);
+  const std::string aux = "epoch_aux.";
+  for (const auto& [key, value] : m)
+    if (key.rfind(aux, 0) == 0)
+      p.sums.aux[key.substr(aux.size())] = meta_number(m, key, file, -inf, inf);
+  return p;
 }
 
 }  // namespace
 
-void request_stop() { g_stop = true; }
+// The model's keys that follow from the data (classes, image size, channels)
+// and from the run (seed), unless the user set them; a contradiction is an error.
+Config fit_model_to_data(const RunConfig& run, const data::ImageSet& set) {
+  const Config& defaults = model_info(run.model).defaults;
+  Config c = run.model_config;
+  auto fit = [&](const char* key, int64_t value, const char* what) {
+    if (!defaults.has(key)) return;
+    if (!c.has(key)) {
+      c.set(key, value);
+      return;
+    }
+    CF_CHECK(c.get_int(key) == value, "model " << run.model << ": " << key << " = "
+                                               << c.get_string(key) << " but the data has " << value
+                                               << ' ' << what);
+  };
+  fit("num_classes", set.num_classes(), "classes");
+  fit("image_size", set.h, "pixels per side");
+  fit("in_channels", set.c, "channels");
+  CF_CHECK(set.h == set.w,
+           "train: images are " << set.h << "x" << set.w << "; models take square images");
+  if (defaults.has("seed") && !c.has("seed")) c.set("seed", run.train.get_int("seed"));
+  return c;
+}
+
+bool request_stop() {
+  if (!g_training) return false;
+  g_stop = true;
+  return true;
+}
 
 std::unique_ptr<Model> load_run_model(const Safetensors& checkpoint, const RunConfig& run,
                                       const std::string& file) {
@@ -251,8 +320,10 @@ RunConfig read_run_config(const std::string& out_dir) {
 
 TrainResult train(const TrainOptions& options, std::ostream& out) {
   g_stop = false;
+  const TrainingFlag training;
   RunConfig run = options.run;
   const Config& t = run.train;
+  check_train_keys(t);
   const fs::path dir = options.out_dir;
   fs::create_directories(dir);
   CF_CHECK(fs::is_directory(dir), "train: cannot create the output folder " << dir.string());
@@ -260,13 +331,12 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
   if (t.get_bool("check_finite")) set_check_finite(true);
 
   DataSplits data = load_data(t, out);
+  if (!options.resume) run.train.set("dataset", data.dataset).set("data", data.dir);
   run.model_config = fit_model_to_data(run, *data.train);
   std::unique_ptr<Model> model = build_model(run.model, run.model_config);
   std::unique_ptr<Optimizer> optimizer = make_optimizer(t, *model);
 
   const int64_t epochs = t.get_int("epochs"), batch_size = t.get_int("batch_size");
-  CF_CHECK(epochs >= 1 && batch_size >= 1, "train: epochs " << epochs << " and batch_size "
-                                                            << batch_size << " must be at least 1");
   data::LoaderOptions lo;
   lo.batch_size = batch_size;
   lo.drop_last = data.train->n >= batch_size;
@@ -284,9 +354,7 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
   schedule.lr = float(t.get_float("lr"));
   schedule.min_lr = float(t.get_float("min_lr"));
   schedule.total = epochs * steps_per_epoch;
-  const double warmup = t.get_float("warmup");
-  CF_CHECK(warmup >= 0 && warmup <= 1, "warmup: " << warmup << " is not a fraction in [0, 1]");
-  schedule.warmup = int64_t(std::llround(warmup * double(schedule.total)));
+  schedule.warmup = int64_t(std::llround(t.get_float("warmup") * double(schedule.total)));
   schedule.step_size = std::max<int64_t>(1, int64_t(std::llround(t.get_float("step_epochs") * double(steps_per_epoch))));
   schedule.gamma = float(t.get_float("gamma"));
 
@@ -297,10 +365,8 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
     const auto [weights, state] = split_state(st.tensors);
     model->load_state_dict(weights);
     optimizer->load_state_dict(state);
-    pos.step = meta_int(st.metadata, "step", last.string());
-    pos.epoch = meta_int(st.metadata, "epoch", last.string());
-    pos.batch = meta_int(st.metadata, "batch", last.string());
-    pos.best_accuracy = std::stod(st.metadata.at("best_accuracy") == "null" ? "-1" : st.metadata.at("best_accuracy"));
+    pos = read_position(st.metadata, last.string(), epochs, steps_per_epoch);
+    if (pos.step > 0) optimizer->lr = schedule.at(pos.step - 1);  // the last step's, for the log
     out << "Resuming " << run.model << " from " << last.string() << " at epoch " << pos.epoch + 1
         << ", step " << pos.step << ".\n";
   } else {
@@ -328,7 +394,7 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
   const float smoothing = float(t.get_float("label_smoothing"));
   const double clip = t.get_float("clip_grad_norm"), mixup_alpha = t.get_float("mixup"),
                cutmix_alpha = t.get_float("cutmix");
-  const int64_t eval_every = std::max<int64_t>(1, t.get_int("eval_every"));
+  const int64_t eval_every = t.get_int("eval_every");
   const auto run_start = std::chrono::steady_clock::now();
   const int64_t first_step = pos.step;
   TrainResult result;
@@ -337,12 +403,11 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
   double trained_images = 0, training_seconds = 0;
   model->train();
 
-  for (; pos.epoch < epochs; ++pos.epoch, pos.batch = 0) {
+  for (; pos.epoch < epochs; ++pos.epoch, pos.batch = 0, pos.sums = {}) {
     const auto epoch_start = std::chrono::steady_clock::now();
     loader.start_epoch(pos.epoch, pos.batch);
-    double loss_sum = 0, correct = 0, seen = 0;
-    std::map<std::string, double> aux_sum;
-    int64_t batches_run = 0;
+    EpochSums& sums = pos.sums;
+    const double seen_before = sums.seen;  // by the run that was interrupted
     data::Batch batch;
     while (loader.next(batch)) {
       model->set_step(uint64_t(pos.step));
@@ -361,9 +426,9 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
       Tensor total = loss;
       for (const auto& [name, aux] : model->aux_losses()) {
         total = total + aux;
-        aux_sum[name] += double(aux.item());
+        sums.aux[name] += double(aux.item());
       }
-      for (const auto& [name, value] : model->diagnostics()) aux_sum[name] += value;
+      for (const auto& [name, value] : model->diagnostics()) sums.aux[name] += value;
       if (!std::isfinite(total.item()))
         throw Error("train: the loss became " + std::string(std::isnan(total.item()) ? "NaN" : "infinite") +
                     " at step " + std::to_string(pos.step) + " (epoch " + std::to_string(pos.epoch + 1) +
@@ -383,18 +448,18 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
         int64_t arg = 0;
         for (int64_t k = 1; k < K; ++k)
           if (row[k] > row[arg]) arg = k;
-        correct += arg == batch.labels[size_t(b)];
+        sums.correct += arg == batch.labels[size_t(b)];
       }
-      loss_sum += task_loss * double(B);
-      seen += double(B);
+      sums.loss += task_loss * double(B);
+      sums.seen += double(B);
+      ++sums.batches;
       ++pos.step;
       ++pos.batch;
-      ++batches_run;
 
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
       const double rate = double(pos.step - first_step) / std::max(elapsed, 1e-9);
-      progress.update({pos.epoch + 1, epochs, pos.batch, steps_per_epoch, loss_sum / seen,
-                       correct / seen, rate * double(batch_size),
+      progress.update({pos.epoch + 1, epochs, pos.batch, steps_per_epoch, sums.loss / sums.seen,
+                       sums.correct / sums.seen, rate * double(batch_size),
                        double(epochs * steps_per_epoch - pos.step) / std::max(rate, 1e-9)});
       if (g_stop || pos.step == options.stop_after_steps) {
         save_last(last, run, *model, *optimizer, pos);
@@ -410,12 +475,12 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
     e.epoch = pos.epoch + 1;
     e.step = pos.step;
     e.lr = optimizer->lr;
-    e.train_loss = loss_sum / std::max(seen, 1.0);
-    e.train_accuracy = correct / std::max(seen, 1.0);
-    for (const auto& [name, s] : aux_sum) e.aux[name] = s / double(std::max<int64_t>(1, batches_run));
+    e.train_loss = sums.loss / sums.seen;
+    e.train_accuracy = sums.correct / sums.seen;
+    for (const auto& [name, s] : sums.aux) e.aux[name] = s / double(sums.batches);
     e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
-    e.images_per_second = seen / std::max(e.seconds, 1e-9);
-    trained_images += seen;
+    e.images_per_second = (sums.seen - seen_before) / std::max(e.seconds, 1e-9);
+    trained_images += sums.seen - seen_before;
     training_seconds += e.seconds;
     result.images_per_second = trained_images / std::max(training_seconds, 1e-9);
     const bool evaluate_now = (pos.epoch + 1) % eval_every == 0 || pos.epoch + 1 == epochs;
@@ -433,6 +498,7 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
     Position next = pos;
     next.epoch += 1;
     next.batch = 0;
+    next.sums = {};
     save_last(last, run, *model, *optimizer, next);
 
     append_line(dir / "log.jsonl", epoch_json(e));

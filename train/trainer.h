@@ -16,11 +16,16 @@
 // Reproducibility: initialisation, data order, augmentation, mixing and
 // dropout are pure functions of (seed, step, epoch, index), and the
 // optimiser state is saved exactly, so a run resumed from last.safetensors
-// ends with the same weights, bit for bit, as one never interrupted.
+// ends with the same weights, bit for bit, as one never interrupted, and
+// logs the same figures for the interrupted epoch (its running sums are
+// saved too). A new run records the data set it found (`dataset` and the
+// folder's absolute path in `data`), so a resume or `cf eval` reads the same
+// images from wherever it is started.
 #pragma once
 #include <iosfwd>
 #include <string>
 
+#include "data/dataset.h"
 #include "nn/model.h"
 #include "train/run_config.h"
 #include "train/safetensors.h"
@@ -62,8 +67,15 @@ RunConfig read_run_config(const std::string& out_dir);
 std::unique_ptr<Model> load_run_model(const Safetensors& checkpoint, const RunConfig& run,
                                       const std::string& file);
 
+// The run's model keys with those that follow from the data (num_classes,
+// image_size, in_channels) filled in where the run did not set them; a key
+// the run set that the data contradicts is an error naming both. Also checks
+// a trained run against other test data (cf eval --data).
+Config fit_model_to_data(const RunConfig& run, const data::ImageSet& set);
+
 // Asks a running train() to save last.safetensors and return after the
-// current step (safe to call from a signal handler).
-void request_stop();
+// current step (safe to call from a signal handler). False when no train()
+// is running: there is nothing to stop gently.
+bool request_stop();
 
 }  // namespace cf

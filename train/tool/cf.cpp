@@ -17,12 +17,13 @@
 #endif
 
 namespace {
-// Ctrl-C: the first asks the run to checkpoint and stop after its current
-// step; a second one ends the process at once.
+// Ctrl-C: during training, the first asks the run to checkpoint and stop
+// after its current step and a second one ends the process at once; in the
+// other commands (whose files are written whole or not at all) the first one
+// does.
 void on_interrupt(int) {
   static volatile std::sig_atomic_t count = 0;
-  if (++count > 1) std::_Exit(130);
-  cf::request_stop();
+  if (++count > 1 || !cf::request_stop()) std::_Exit(130);
 }
 }  // namespace
 
