@@ -86,6 +86,19 @@ VisionColumnformer::VisionColumnformer(const Config& c)
     register_module("pool", *spatial_pool);
   }
   register_module("head", head);
+  // The TV loss (C10) lays each block's mixture coefficients on sheets of
+  // the patch grid: checked here rather than at the first training step.
+  bool mixture = false;
+  for (const auto& block : encoder.blocks) mixture = mixture || block->coeffs != nullptr;
+  if (tv_lambda > 0 && mixture) {
+    CF_CHECK(encoder.seq_len % patches == 0,
+             "config: key \"seq_len\" has value \"" << encoder.seq_len << "\"; the TV loss on the "
+                 << "mixture coefficients (tv_lambda > 0) needs a multiple of the " << patches
+                 << " patches");
+    CF_CHECK(patches >= 4, "config: key \"patch_size\" has value \"" << c.get_string("patch_size")
+                               << "\"; the TV loss (tv_lambda > 0) needs a patch grid at least "
+                               << "2 wide, and this one is 1");
+  }
   if (geometry_) wiring_weights_ = wiring_weights(geometry_->dist, float(c.get_float("wiring_p")));
   init_parameters(uint64_t(c.get_int("seed")));
   // After the seeded init, which would draw the attention biases again.

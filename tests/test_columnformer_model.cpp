@@ -330,6 +330,19 @@ TEST_CASE("Bad Columnformer configs are errors naming the key and the value", "[
   CHECK(error(ff, reduced(ff).set("output_len", 20)) ==
         "config: key \"output_len\" has value \"20\"; the encoder holds 16 columns");
   CHECK(contains(error(ff, reduced(ff).set("mlp_ratio", 0.01)), "gives no hidden units"));
+  CHECK(error(ff, reduced(ff).set("experts", 4)) ==
+        "config: key \"experts\" has value \"4\"; experts need a moe layer (attn_mode, mlp_mode or "
+        "norm_mode = moe)");
+  // The TV loss's sheets, checked when the model is built, not at its first step.
+  const Config flat = reduced(tut).set("geometry", "none").set("init_local_attn", false);
+  CHECK(error(tut, Config(flat).set("seq_len", 40)) ==
+        "config: key \"seq_len\" has value \"40\"; the TV loss on the mixture coefficients "
+        "(tv_lambda > 0) needs a multiple of the 16 patches");
+  CHECK(error_of([&] { build_model(tut, Config(flat).set("seq_len", 40).set("tv_lambda", 0)); })
+            .empty());
+  CHECK(error(tut, reduced(tut).set("patch_size", 8).set("init_local_attn", false)) ==
+        "config: key \"patch_size\" has value \"8\"; the TV loss (tv_lambda > 0) needs a patch "
+        "grid at least 2 wide, and this one is 1");
   // Negative or NaN values are errors, never read as "off" or "the default".
   CHECK(contains(error(ff, reduced(ff).set("mlp_ratio", "nan")), "mlp_ratio nan times dim"));
   CHECK(contains(error(ff, reduced(ff).set("mlp_ratio", 1e300)), "is not a hidden width"));
