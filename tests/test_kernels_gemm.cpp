@@ -183,12 +183,20 @@ TEST_CASE("the SGEMM's tile where 512-bit operations run in halves: AVX2 split a
   std::ifstream cpuinfo("/proc/cpuinfo");
   std::string line, vendor;
   int family = -1;
-  bool avx512f = false;
   while (std::getline(cpuinfo, line) && line.find("flags") != 0) {
     if (line.find("vendor_id") == 0) vendor = line.substr(line.find(':') + 2);
     if (line.find("cpu family") == 0) family = std::stoi(line.substr(line.find(':') + 1));
   }
-  avx512f = (line + " ").find(" avx512f ") != std::string::npos;
+  const auto flag = [&](const char* name) {
+    return (line + " ").find(" " + std::string(name) + " ") != std::string::npos;
+  };
+  const bool avx512f = flag("avx512f");
+  // The AVX-512 path needs DQ, BW and VL too (a Xeon Phi has F alone).
+  CHECK(cpu_features().avx512dq == flag("avx512dq"));
+  CHECK(cpu_features().avx512bw == flag("avx512bw"));
+  CHECK(cpu_features().avx512vl == flag("avx512vl"));
+  if (simd_path_supported(SimdPath::Avx512))
+    CHECK((avx512f && flag("avx512dq") && flag("avx512bw") && flag("avx512vl")));
   if (family < 0) {
     WARN("/proc/cpuinfo has no cpu family: nothing to compare");
     return;
@@ -434,4 +442,34 @@ TEST_CASE("sgemm rejects bad arguments with a message naming the sizes", "[kerne
   });
   CHECK(m.find("negative stride") != std::string::npos);
   CHECK(m.find("stride_d=-2") != std::string::npos);
+  // Products whose C blocks overlap would race: 2 x 4 blocks one row apart.
+  std::vector<float> big(256);
+  m = message([&] {
+    sgemm_batched(false, false, 2, 4, 2, 1.0f, a.data(), 2, 0, b.data(), 4, 0, 0.0f, big.data(), 4,
+                  4, 3);
+  });
+  CHECK(m.find("the products' C blocks overlap") != std::string::npos);
+  CHECK(m.find("stride_c=4") != std::string::npos);
+  // Stacked, and side by side within the rows (per-position weights): fine.
+  CHECK_NOTHROW(sgemm_batched(false, false, 2, 4, 2, 1.0f, a.data(), 2, 0, b.data(), 4, 0, 0.0f,
+                              big.data(), 4, 8, 3));
+  CHECK_NOTHROW(sgemm_batched(false, false, 2, 4, 2, 1.0f, a.data(), 2, 0, b.data(), 4, 0, 0.0f,
+                              big.data(), 12, 4, 3));
+}
+
+TEST_CASE("sgemm with D given as C itself adds C's own rows, whatever ldd says",
+          "[kernels][gemm]") {
+  const int64_t M = 7, N = 20, K = 9;
+  std::vector<float> A(size_t(M * K)), B(size_t(K * N)), C(size_t(M * N));
+  for (size_t i = 0; i < A.size(); ++i) A[i] = float(i % 5) - 2.0f;
+  for (size_t i = 0; i < B.size(); ++i) B[i] = float(i % 7) - 3.0f;
+  for (size_t i = 0; i < C.size(); ++i) C[i] = float(i % 3);
+  std::vector<float> expected = C, got = C;
+  sgemm(false, false, M, N, K, 1.0f, A.data(), K, B.data(), N, 1.0f, expected.data(), N);
+  sgemm(false, false, M, N, K, 1.0f, A.data(), K, B.data(), N, 1.0f, got.data(), N, got.data(), 0);
+  CHECK(got == expected);
+  got = C;
+  sgemm_batched(false, false, M, N, K, 1.0f, A.data(), K, 0, B.data(), N, 0, 1.0f, got.data(), N,
+                M * N, 1, got.data(), 0, 0);
+  CHECK(got == expected);
 }

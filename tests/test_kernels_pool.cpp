@@ -124,4 +124,7 @@ TEST_CASE("max_pool rejects a window that does not fit its plane", "[kernels][po
   wrong.Wo = 3;
   CHECK(message(wrong).find("output 2 x 3") != std::string::npos);
   CHECK(message(window(4, 4, 2, 2, 0)).empty());
+  CHECK(cf::test::invalid_argument_of([&] {
+          max_pool(x, 1, window(4, 4, 2, 2, 0), nullptr, nullptr);
+        }) == "max_pool: y is null, with 16 elements to read or write");
 }

@@ -453,3 +453,23 @@ TEST_CASE("the scalar path runs the scalar twins", "[kernels][rowops]") {
                                     got.data(), 2, 0, 1e-5f),
                   std::invalid_argument);
 }
+
+TEST_CASE("row kernels refuse null data, and take none for empty rows", "[kernels][rowops]") {
+  std::vector<float> a(16, 0.5f), b(16, 0.5f), c(16), stats(2, 1.0f);
+  const auto message = [](auto f) { return cf::test::invalid_argument_of(f); };
+  CHECK(message([&] { softmax_forward(nullptr, c.data(), 2, 8); }) ==
+        "softmax_forward: x is null, with 16 elements to read or write");
+  CHECK(message([&] { log_softmax_backward(a.data(), b.data(), nullptr, 2, 8); }) ==
+        "log_softmax_backward: dx is null, with 16 elements to read or write");
+  CHECK(message([&] {
+          layernorm_backward(a.data(), nullptr, nullptr, stats.data(), b.data(), c.data(), nullptr,
+                             nullptr, 2, 8);
+        }) == "layernorm_backward: mean is null, with 16 elements to read or write");
+  CHECK(message([&] { gelu_forward(a.data(), nullptr, 16); }) ==
+        "gelu_forward: y is null, with 16 elements to read or write");
+  CHECK(message([&] { softmax_forward(nullptr, nullptr, 3, 0); }).empty());
+  CHECK(message([&] { gelu_backward(nullptr, nullptr, nullptr, 0); }).empty());
+  // The scalar twins alone, on rows of no columns: nothing read or written.
+  softmax_forward_scalar(nullptr, nullptr, 3, 0);
+  log_softmax_forward_scalar(nullptr, nullptr, 3, 0);
+}

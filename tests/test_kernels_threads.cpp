@@ -2,6 +2,7 @@
 // exceptions, and run-time resizing.
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -105,6 +106,22 @@ TEST_CASE("thread pool argument errors", "[kernels][threads]") {
   REQUIRE_THROWS_AS(set_num_threads(0), std::invalid_argument);
   REQUIRE_THROWS_AS(parallel_for(10, 0, [](int64_t, int64_t) {}), std::invalid_argument);
   REQUIRE_THROWS_AS(parallel_for(-1, 1, [](int64_t, int64_t) {}), std::invalid_argument);
+  // parallel_reduce checks first: grain 0 divided by zero, n < 0 returned init.
+  const auto sum = [](int64_t b, int64_t e) { return e - b; };
+  const auto plus = [](int64_t a, int64_t b) { return a + b; };
+  REQUIRE_THROWS_WITH(parallel_reduce<int64_t>(10, 0, 0, sum, plus),
+                      "parallel_reduce: n = 10, grain = 0; need n >= 0 and grain >= 1");
+  REQUIRE_THROWS_AS(parallel_reduce<int64_t>(-1, 1, 0, sum, plus), std::invalid_argument);
+  // Chunk ends near INT64_MAX without overflow: two chunks, the second short.
+  const int64_t big = INT64_MAX, half = big / 2 + 1;
+  std::vector<std::pair<int64_t, int64_t>> chunks;
+  std::mutex m;
+  parallel_for(big, half, [&](int64_t b, int64_t e) {
+    std::lock_guard<std::mutex> lock(m);
+    chunks.emplace_back(b, e);
+  });
+  std::sort(chunks.begin(), chunks.end());
+  REQUIRE(chunks == std::vector<std::pair<int64_t, int64_t>>{{0, half}, {half, big}});
   set_num_threads(2);
   REQUIRE_THROWS_AS(parallel_for(4, 1, [](int64_t, int64_t) { set_num_threads(3); }),
                     std::logic_error);

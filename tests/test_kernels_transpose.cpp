@@ -47,4 +47,12 @@ TEST_CASE("transpose: bad sizes are refused with a message naming them", "[kerne
         "transpose: rows = 4, cols = 3, lds = 8, ldd = 2; need sizes >= 0, lds >= rows and "
         "ldd >= cols");
   CHECK(invalid_argument_of([&] { transpose(buf, 1, buf + 32, 1, 0, 0); }).empty());
+  // In place (or partly) it would read what it has overwritten; null data.
+  CHECK(invalid_argument_of([&] { transpose(buf, 4, buf, 4, 4, 4); }) ==
+        "transpose: src and dst overlap (rows = 4, cols = 4); give dst its own buffer");
+  CHECK(invalid_argument_of([&] { transpose(buf, 4, buf + 15, 4, 4, 4); }).find("overlap") !=
+        std::string::npos);
+  CHECK(invalid_argument_of([&] { transpose(buf, 4, buf + 16, 4, 4, 4); }).empty());
+  CHECK(invalid_argument_of([&] { transpose(nullptr, 4, buf, 4, 4, 4); }) ==
+        "transpose: src is null, with 16 elements to read or write");
 }

@@ -247,3 +247,17 @@ TEST_CASE("adamw_step: the formula, and exact agreement between paths", "[kernel
   CHECK_THROWS_AS(adamw_step(p.data(), g.data(), m.data(), v.data(), n, lr, b1, b2, eps, wd, 0),
                   std::invalid_argument);
 }
+
+TEST_CASE("vector kernels refuse null data", "[kernels][vecmath]") {
+  std::vector<float> x(12, 1.0f), y(12);
+  const auto message = [](auto f) { return cf::test::invalid_argument_of(f); };
+  CHECK(message([&] { vec_exp(x.data(), nullptr, 12); }) ==
+        "vec_exp: y is null, with 12 elements to read or write");
+  CHECK(message([&] { add_row(x.data(), nullptr, y.data(), 3, 4); }) ==
+        "add_row: row is null, with 12 elements to read or write");
+  CHECK(message([&] { sum(nullptr, 5); }) == "sum: x is null, with 5 elements to read or write");
+  CHECK(message([&] {
+          adamw_step(x.data(), x.data(), y.data(), nullptr, 12, 0.1f, 0.9f, 0.999f, 1e-8f, 0.0f, 1);
+        }) == "adamw_step: v is null, with 12 elements to read or write");
+  CHECK(message([&] { vec_tanh(nullptr, nullptr, 0); }).empty());
+}

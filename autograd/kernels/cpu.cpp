@@ -63,6 +63,9 @@ CpuFeatures detect() {
     cpuid(7, 0, r);
     f.avx2 = (r[1] >> 5) & 1;
     f.avx512f = (r[1] >> 16) & 1;
+    f.avx512dq = (r[1] >> 17) & 1;
+    f.avx512bw = (r[1] >> 30) & 1;
+    f.avx512vl = (r[1] >> 31) & 1;
   }
   if (osxsave) {
     const unsigned long long xcr0 = read_xcr0();
@@ -130,7 +133,9 @@ bool simd_path_supported(SimdPath path) {
 #endif
     case SimdPath::Avx512:
 #if defined(CF_HAVE_AVX512) && defined(CF_HAVE_AVX2)
-      return simd_path_supported(SimdPath::Avx2) && cpu_features().avx512f && cpu_features().os_zmm;
+      return simd_path_supported(SimdPath::Avx2) && cpu_features().avx512f &&
+             cpu_features().avx512dq && cpu_features().avx512bw && cpu_features().avx512vl &&
+             cpu_features().os_zmm;
 #else
       return false;
 #endif

@@ -24,7 +24,7 @@ namespace cf::kernels {
 enum class SimdPath {
   Scalar = 0,  // portable C++; the only path on non-x86 builds
   Avx2 = 1,    // AVX2 + FMA, 8 floats per register
-  // AVX-512F kernels (*_avx512.cpp, 16 floats per register): the GEMM
+  // AVX-512 kernels (*_avx512.cpp, 16 floats per register; F, DQ, BW, VL): the GEMM
   // micro-kernel and the row and elementwise kernels, all giving the AVX2
   // kernels' bits; the AVX2 block sum. Needs the AVX2 path too.
   Avx512 = 2,
@@ -34,6 +34,10 @@ struct CpuFeatures {
   bool avx2 = false;     // cpuid leaf 7 EBX bit 5
   bool fma = false;      // cpuid leaf 1 ECX bit 12
   bool avx512f = false;  // cpuid leaf 7 EBX bit 16
+  // DQ, BW and VL (leaf 7 EBX bits 17, 30, 31): the AVX-512 files are built
+  // with them (-mavx512dq -mavx512bw -mavx512vl) and use DQ's float logic
+  // (_mm512_and_ps). Every AVX-512 core but Xeon Phi has all three.
+  bool avx512dq = false, avx512bw = false, avx512vl = false;
   bool os_ymm = false;   // XCR0 has SSE and AVX state enabled
   bool os_zmm = false;   // XCR0 also has the opmask and ZMM state enabled
   // 512-bit operations run as two 256-bit halves, at the AVX2 rate: an AMD

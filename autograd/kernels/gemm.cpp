@@ -357,6 +357,7 @@ void run(const Gemm& g, bool parallel) {
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
            const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
            int64_t ldc, const float* D, int64_t ldd) {
+  if (D == C) D = nullptr;  // C's own rows, whatever ldd says
   const Gemm g{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
                D ? D : C, D ? ldd : ldc};
   check(g, "sgemm");
@@ -369,6 +370,7 @@ void sgemm_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, 
                    int64_t ldb, int64_t stride_b, float beta, float* C, int64_t ldc,
                    int64_t stride_c, int64_t batch, const float* D, int64_t ldd,
                    int64_t stride_d) {
+  if (D == C) D = nullptr;  // each product's own C, whatever ldd and stride_d say
   const Gemm g{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
                D ? D : C, D ? ldd : ldc};
   check(g, "sgemm_batched");
@@ -383,6 +385,14 @@ void sgemm_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, 
   if (stride_a < 0 || stride_b < 0 || stride_c < 0 || stride_d < 0) fail("negative stride");
   if (batch > 1 && stride_c == 0 && M > 0 && N > 0)
     fail("stride_c == 0 would make every product write the same C");
+  // The products' C blocks must not overlap (threads would race on them):
+  // stacked (each starts after the last row of the one before) or side by
+  // side within the rows (per-position weights, nn/untied.cpp).
+  const bool stacked = stride_c >= (M - 1) * ldc + N;
+  const bool side_by_side = stride_c >= N && (batch - 1) * stride_c + N <= ldc;
+  if (batch > 1 && M > 0 && N > 0 && !stacked && !side_by_side)
+    fail("the products' C blocks overlap (need stride_c >= (M-1)*ldc + N, or stride_c >= N "
+         "and (batch-1)*stride_c + N <= ldc)");
   count_flops(M, N, K, batch);
 
   auto item = [&](int64_t i, bool parallel) {

@@ -10,7 +10,7 @@
 // one row) adds a bias where the product is stored, instead of in a pass of
 // its own over C: a linear layer's y = x W^T + b is D = b, ldd = 0,
 // beta = 1. It gives the bits of copying D into C first and calling with
-// D = C. D is C or does not overlap it.
+// D = C. D is C (as if not given: ldd is then ignored) or does not overlap it.
 //
 // sgemm packs and cache-blocks the operands and runs an AVX2/FMA micro-kernel
 // when the CPU has one (cpu.h), spread over the thread pool (threads.h). The
@@ -32,7 +32,9 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
 
 // `batch` independent products; matrix i uses A + i*stride_a, B + i*stride_b,
 // C + i*stride_c and (if given) D + i*stride_d. A stride of 0 broadcasts one
-// matrix to every product (shared weights); stride_c must not be 0.
+// matrix to every product (shared weights). The products' C blocks must not
+// overlap: stacked (stride_c >= (M-1)*ldc + N) or side by side in the rows
+// ((batch-1)*stride_c + N <= ldc, stride_c >= N), else std::invalid_argument.
 void sgemm_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
                    float alpha, const float* A, int64_t lda, int64_t stride_a,
                    const float* B, int64_t ldb, int64_t stride_b, float beta,

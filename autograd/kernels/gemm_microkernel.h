@@ -12,8 +12,10 @@
 //
 // `a` is an MR x kc strip of op(A) stored column by column (for each k, MR
 // consecutive values), `b` a kc x NR strip of op(B) stored row by row (for each
-// k, NR consecutive values); both are zero-padded to full MR / NR, 64-byte
-// aligned, and either may be packed by the call itself (MicroTile below).
+// k, NR consecutive values); both are zero-padded to full MR / NR, and either
+// may be packed by the call itself (MicroTile below). `b` is 64-byte aligned
+// (its strips are whole lines); `a` is not in general (a strip starts MR kc
+// floats after the last), which is fine: it is only read by broadcasts.
 // m <= MR and n <= NR say how much of the tile is really in C: an edge tile
 // computes the rows up to m, rounded up to a third of MR, and all NR columns
 // or, when n <= NR / 2, the first half, in registers, and stores only the

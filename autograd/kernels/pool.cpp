@@ -32,6 +32,7 @@ void check(const PoolWindow& g, int64_t planes) {
 
 void max_pool(const float* x, int64_t planes, const PoolWindow& g, float* y, int32_t* arg) {
   check(g, planes);
+  detail::check_not_null("max_pool", planes * g.H * g.W, {{"x", x}, {"y", y}});
   // The SIMD body counts a window's pixels, r W + c, in float: exact below
   // 2^24, so wider windows on wider planes (none in the models) take the twin.
   const bool exact = g.k * (g.W + 1) < (int64_t(1) << 24);

@@ -65,19 +65,23 @@ void run(const char* name, RowMap2 fn, const float* a, const float* b, float* y,
 }  // namespace
 
 void softmax_forward(const float* x, float* y, int64_t rows, int64_t cols) {
+  detail::check_not_null("softmax_forward", rows * cols, {{"x", x}, {"y", y}});
   run("softmax_forward", CF_SIMD_OR(softmax_forward_scalar, detail::simd::softmax_forward), x, y,
       rows, cols);
 }
 void softmax_backward(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols) {
+  detail::check_not_null("softmax_backward", rows * cols, {{"y", y}, {"dy", dy}, {"dx", dx}});
   run("softmax_backward", CF_SIMD_OR(softmax_backward_scalar, detail::simd::softmax_backward), y,
       dy, dx, rows, cols);
 }
 void log_softmax_forward(const float* x, float* y, int64_t rows, int64_t cols) {
+  detail::check_not_null("log_softmax_forward", rows * cols, {{"x", x}, {"y", y}});
   run("log_softmax_forward",
       CF_SIMD_OR(log_softmax_forward_scalar, detail::simd::log_softmax_forward), x, y, rows, cols);
 }
 void log_softmax_backward(const float* y, const float* dy, float* dx, int64_t rows,
                           int64_t cols) {
+  detail::check_not_null("log_softmax_backward", rows * cols, {{"y", y}, {"dy", dy}, {"dx", dx}});
   run("log_softmax_backward",
       CF_SIMD_OR(log_softmax_backward_scalar, detail::simd::log_softmax_backward), y, dy, dx, rows,
       cols);
@@ -86,6 +90,8 @@ void log_softmax_backward(const float* y, const float* dy, float* dx, int64_t ro
 void layernorm_forward(const float* x, const float* w, const float* b, float* y, float* mean,
                        float* rstd, int64_t rows, int64_t cols, float eps) {
   check("layernorm_forward", rows, cols, false);
+  detail::check_not_null("layernorm_forward", rows * cols,
+                         {{"x", x}, {"y", y}, {"mean", mean}, {"rstd", rstd}});
   const auto fn = CF_SIMD_OR(layernorm_forward_scalar, detail::simd::layernorm_forward);
   detail::parallel_rows(rows, cols, [&](int64_t r0, int64_t r1) {
     fn(x + r0 * cols, w, b, y + r0 * cols, mean + r0, rstd + r0, r1 - r0, cols, eps, 0);
@@ -96,6 +102,8 @@ void layernorm_backward(const float* x, const float* w, const float* mean, const
                         const float* dy, float* dx, float* dw, float* db, int64_t rows,
                         int64_t cols) {
   check("layernorm_backward", rows, cols, false);
+  detail::check_not_null("layernorm_backward", rows * cols,
+                         {{"x", x}, {"mean", mean}, {"rstd", rstd}, {"dy", dy}, {"dx", dx}});
   check_dx_apart("layernorm_backward", dx, x, w, rows, cols, 1);
   const auto fn = CF_SIMD_OR(layernorm_backward_scalar, detail::simd::layernorm_backward);
   // dw and db sum over rows: each chunk of rows sums into its own partial,
@@ -160,6 +168,8 @@ void layernorm_forward_untied(const float* x, const float* w, const float* b, fl
                               float* mean, float* rstd, int64_t rows, int64_t cols,
                               int64_t period, float eps) {
   check_untied("layernorm_forward_untied", rows, cols, period, w != nullptr && b != nullptr);
+  detail::check_not_null("layernorm_forward_untied", rows * cols,
+                         {{"x", x}, {"y", y}, {"mean", mean}, {"rstd", rstd}});
   const auto fn = CF_SIMD_OR(layernorm_forward_scalar, detail::simd::layernorm_forward);
   // Runs of rows whose affine rows follow one another (up to the period's
   // end), in one call each, so the kernel can take them four at a time.
@@ -177,6 +187,8 @@ void layernorm_backward_untied(const float* x, const float* w, const float* mean
                                const float* rstd, const float* dy, float* dx, float* dw,
                                float* db, int64_t rows, int64_t cols, int64_t period) {
   check_untied("layernorm_backward_untied", rows, cols, period, w != nullptr);
+  detail::check_not_null("layernorm_backward_untied", rows * cols,
+                         {{"x", x}, {"mean", mean}, {"rstd", rstd}, {"dy", dy}, {"dx", dx}});
   check_dx_apart("layernorm_backward_untied", dx, x, w, rows, cols, period);
   const auto fn = CF_SIMD_OR(layernorm_backward_scalar, detail::simd::layernorm_backward);
   // Affine row p owns dw[p] and db[p] and takes its rows in order: the same
@@ -191,12 +203,14 @@ void layernorm_backward_untied(const float* x, const float* w, const float* mean
 
 void gelu_forward(const float* x, float* y, int64_t n) {
   if (n < 0) throw std::invalid_argument("gelu_forward: n = " + std::to_string(n) + " < 0");
+  detail::check_not_null("gelu_forward", n, {{"x", x}, {"y", y}});
   const auto fn = CF_SIMD_OR(gelu_forward_scalar, detail::simd::gelu_forward);
   detail::parallel_elements(n, [&](int64_t b, int64_t e) { fn(x + b, y + b, e - b); });
 }
 
 void gelu_backward(const float* x, const float* dy, float* dx, int64_t n) {
   if (n < 0) throw std::invalid_argument("gelu_backward: n = " + std::to_string(n) + " < 0");
+  detail::check_not_null("gelu_backward", n, {{"x", x}, {"dy", dy}, {"dx", dx}});
   const auto fn = CF_SIMD_OR(gelu_backward_scalar, detail::simd::gelu_backward);
   detail::parallel_elements(n, [&](int64_t b, int64_t e) { fn(x + b, dy + b, dx + b, e - b); });
 }

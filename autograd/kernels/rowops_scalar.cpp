@@ -6,6 +6,7 @@
 namespace cf::kernels {
 
 void softmax_forward_scalar(const float* x, float* y, int64_t rows, int64_t cols) {
+  if (cols == 0) return;  // empty rows: no x[0] to start the max from
   for (int64_t r = 0; r < rows; ++r, x += cols, y += cols) {
     float m = x[0];
     for (int64_t c = 1; c < cols; ++c) m = std::fmax(m, x[c]);
@@ -27,6 +28,7 @@ void softmax_backward_scalar(const float* y, const float* dy, float* dx,
 
 void log_softmax_forward_scalar(const float* x, float* y, int64_t rows,
                                 int64_t cols) {
+  if (cols == 0) return;  // empty rows: no x[0] to start the max from
   for (int64_t r = 0; r < rows; ++r, x += cols, y += cols) {
     float m = x[0];
     for (int64_t c = 1; c < cols; ++c) m = std::fmax(m, x[c]);

@@ -10,7 +10,11 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <new>
+#include <stdexcept>
+#include <string>
+#include <utility>
 
 #include "autograd/kernels/cpu.h"
 #include "autograd/kernels/pool.h"
@@ -64,6 +68,18 @@ constexpr int64_t kChunkFloats = int64_t(1) << 14;
 #else
 #define CF_SIMD_OR(scalar, kernel) (scalar)
 #endif
+
+// A public kernel's required data pointers, by name: a null one, while there
+// are elements to read or write, throws std::invalid_argument naming the
+// kernel and the argument (on a worker thread it would be a crash).
+inline void check_not_null(const char* fn, int64_t elements,
+                           std::initializer_list<std::pair<const char*, const void*>> pointers) {
+  if (elements <= 0) return;
+  for (const auto& [name, p] : pointers)
+    if (p == nullptr)
+      throw std::invalid_argument(std::string(fn) + ": " + name + " is null, with " +
+                                  std::to_string(elements) + " elements to read or write");
+}
 
 // fn(begin, end) over chunks of [0, n) elements.
 template <class F>

@@ -76,7 +76,7 @@ struct Job {
         const int64_t c = r.next.fetch_add(1, std::memory_order_relaxed);
         if (c >= r.end || failed.load(std::memory_order_relaxed)) break;
         const int64_t b = c * grain;
-        const int64_t e = b + grain < n ? b + grain : n;
+        const int64_t e = n - b > grain ? b + grain : n;  // b + grain may overflow
         try {
           fn(ctx, b, e);
         } catch (...) {
@@ -195,7 +195,11 @@ ThreadPool& pool_locked() {
 
 void run_inline(int64_t n, int64_t grain, detail::ChunkFn fn, void* ctx) {
   ParallelScope scope;
-  for (int64_t b = 0; b < n; b += grain) fn(ctx, b, b + grain < n ? b + grain : n);
+  for (int64_t b = 0; b < n;) {
+    const int64_t e = n - b > grain ? b + grain : n;
+    fn(ctx, b, e);
+    b = e;
+  }
 }
 
 }  // namespace
@@ -223,12 +227,15 @@ bool in_parallel_region() { return t_in_parallel; }
 
 namespace detail {
 
-void parallel_for_impl(int64_t n, int64_t grain, ChunkFn fn, void* ctx) {
+int64_t chunk_count(const char* fn, int64_t n, int64_t grain) {
   if (n < 0 || grain < 1)
-    throw std::invalid_argument("parallel_for: n = " + std::to_string(n) +
-                                ", grain = " + std::to_string(grain) +
-                                "; need n >= 0 and grain >= 1");
-  const int64_t chunks = (n + grain - 1) / grain;
+    throw std::invalid_argument(std::string(fn) + ": n = " + std::to_string(n) + ", grain = " +
+                                std::to_string(grain) + "; need n >= 0 and grain >= 1");
+  return n / grain + (n % grain != 0);  // (n + grain - 1) / grain could overflow
+}
+
+void parallel_for_impl(int64_t n, int64_t grain, ChunkFn fn, void* ctx) {
+  const int64_t chunks = chunk_count("parallel_for", n, grain);
   if (chunks == 0) return;
   if (chunks == 1 || t_in_parallel) return run_inline(n, grain, fn, ctx);
   std::unique_lock<std::mutex> lock(g_pool_mutex, std::try_to_lock);

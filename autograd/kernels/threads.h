@@ -39,6 +39,8 @@ bool in_parallel_region();
 
 namespace detail {
 using ChunkFn = void (*)(void* ctx, int64_t begin, int64_t end);
+// ceil(n / grain); n < 0 or grain < 1 throws std::invalid_argument naming `fn`.
+int64_t chunk_count(const char* fn, int64_t n, int64_t grain);
 void parallel_for_impl(int64_t n, int64_t grain, ChunkFn fn, void* ctx);
 }  // namespace detail
 
@@ -54,11 +56,10 @@ void parallel_for(int64_t n, int64_t grain, F&& fn) {
 }
 
 // Deterministic reduction: partial = map(begin, end) per chunk, then
-// init combined with every partial in chunk order.
+// init combined with every partial in chunk order. Arguments as parallel_for.
 template <class T, class Map, class Combine>
 T parallel_reduce(int64_t n, int64_t grain, T init, Map&& map, Combine&& combine) {
-  if (n <= 0) return init;
-  std::vector<T> partial(static_cast<size_t>((n + grain - 1) / grain));
+  std::vector<T> partial(static_cast<size_t>(detail::chunk_count("parallel_reduce", n, grain)));
   parallel_for(n, grain, [&](int64_t b, int64_t e) { partial[b / grain] = map(b, e); });
   for (T& p : partial) init = combine(std::move(init), std::move(p));
   return init;

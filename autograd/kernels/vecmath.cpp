@@ -17,6 +17,7 @@ void check_size(const char* fn, int64_t n) {
 
 void run_unary(const char* name, UnaryFn fn, const float* x, float* y, int64_t n) {
   check_size(name, n);
+  detail::check_not_null(name, n, {{"x", x}, {"y", y}});
   detail::parallel_elements(n, [&](int64_t b, int64_t e) { fn(x + b, y + b, e - b); });
 }
 
@@ -25,6 +26,7 @@ void run_rows(const char* name, RowFn fn, const float* x, const float* row, floa
   if (rows < 0 || cols < 0)
     throw std::invalid_argument(std::string(name) + ": rows = " + std::to_string(rows) +
                                 ", cols = " + std::to_string(cols) + "; need both >= 0");
+  detail::check_not_null(name, rows * cols, {{"x", x}, {"row", row}, {"y", y}});
   detail::parallel_rows(rows, cols, [&](int64_t b, int64_t e) {
     fn(x + b * cols, row, y + b * cols, e - b, cols);
   });
@@ -60,6 +62,7 @@ void mul_row(const float* x, const float* row, float* y, int64_t rows, int64_t c
 
 float sum(const float* x, int64_t n) {
   check_size("sum", n);
+  detail::check_not_null("sum", n, {{"x", x}});
   const auto fn = CF_AVX2_OR(detail::sum_block_scalar, detail::sum_block_avx2);
   // One chunk per block; the partials are combined in block order, exactly
   // like sum_scalar's loop.
@@ -71,6 +74,7 @@ float sum(const float* x, int64_t n) {
 void adamw_step(float* p, const float* g, float* m, float* v, int64_t n, float lr, float beta1,
                 float beta2, float eps, float weight_decay, int64_t step) {
   check_size("adamw_step", n);
+  detail::check_not_null("adamw_step", n, {{"p", p}, {"g", g}, {"m", m}, {"v", v}});
   if (step < 1)
     throw std::invalid_argument("adamw_step: step = " + std::to_string(step) +
                                 ", steps count from 1");
