@@ -59,7 +59,9 @@ torch_version=$("$python" -c 'import torch; print(torch.__version__)') || {
 # installed) PyTorch ran ViT-lite inference 15x slower here, which would
 # make the comparison meaningless, so refuse.
 if "$python" -c 'import sys, torch; sys.exit("BLAS_INFO=generic" not in torch.__config__.show())'; then
-  libblas=$(ldconfig -p 2>/dev/null | awk '$1 == "libblas.so.3" {print $NF; exit}')
+  # awk reads to the end: leaving early would end ldconfig with SIGPIPE,
+  # which pipefail turns into this script's exit status (141).
+  libblas=$(ldconfig -p 2>/dev/null | awk '$1 == "libblas.so.3" && !found {print $NF; found = 1}')
   if [[ -n "$libblas" ]] && ! readlink -f "$libblas" | grep -qiE 'openblas|blis|mkl'; then
     echo "compare_torch.sh: PyTorch would use the reference BLAS ($(readlink -f "$libblas")), about 15x slower than OpenBLAS; install libopenblas0 (Debian: apt install libopenblas0)" >&2
     exit 1
