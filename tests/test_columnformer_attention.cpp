@@ -180,6 +180,10 @@ TEST_CASE("Token mixer options are checked, naming the key", "[columnformer][err
   o.heads = 3;
   CHECK(error_of([&] { make_mixer(o, nullptr); }) == "config: key \"heads\" has value \"3\"; it must divide dim 4");
   o = tiny_mixer("classic");
+  o.qk_dim = -1;
+  CHECK(error_of([&] { make_mixer(o, nullptr); }) ==
+        "config: key \"qk_dim\" has value \"-1\"; must be >= 0 (0: dim / heads)");
+  o = tiny_mixer("classic");
   o.head_bias = true;
   CHECK(contains(error_of([&] { make_mixer(o, nullptr); }), "key \"head_bias\""));
   std::unique_ptr<TokenMixer> mixer = make_mixer(tiny_mixer("untied"), nullptr);

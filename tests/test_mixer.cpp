@@ -105,6 +105,8 @@ TEST_CASE("Mixer: gradients of the layer and the model", "[mixer][grad]") {
 TEST_CASE("Mixer: bad config values name the key and the value", "[mixer][errors]") {
   CHECK(error_of([] { build_model("mixer_cifar", Config().set("token_mlp_dim", 0)); }) ==
         "config: key \"token_mlp_dim\" has value \"0\"; at least 1");
+  CHECK(error_of([] { build_model("mixer_cifar", Config().set("channel_mlp_dim", -2)); }) ==
+        "config: key \"channel_mlp_dim\" has value \"-2\"; at least 1");
   CHECK(error_of([] { build_model("mixer_cifar", Config().set("depth", 0)); }) ==
         "config: key \"depth\" has value \"0\"; at least 1 layer");
   CHECK(error_of([] { build_model("mixer_cifar", Config().set("patch_size", 5)); }) ==

@@ -123,6 +123,7 @@ TEST_CASE("Model gradients at a tiny size", "[nn][models][grad]") {
     Model& m = *model;
     auto forward = [&](const Tensor& x) { return m.forward(x); };
     Tensor images = cf::test::away_from_zero({1, 3, 8, 8}, 2, 0.1f);
+    sharpen_attention(m, {"blocks.0.attn.q.weight", "blocks.0.attn.k.weight"});
     require_module_gradcheck(m, images, forward, {"pos_embed.weight", "blocks.0.attn.q.weight", "head.bias"});
     std::vector<std::string> first_and_last = {"head.weight", "blocks.0.mlp.fc2.weight"};
     first_and_last.push_back(name == "vit_lite_cpu" ? "patch_embed.proj.weight" : "attention_pool.weight");

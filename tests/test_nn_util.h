@@ -38,6 +38,17 @@ void require_module_gradcheck(M& m, const Tensor& x, F forward,
       inputs, options);
 }
 
+// Multiplies the named parameters (an attention's q and k weights) by 30. At
+// their initialisation (std 0.02) the scores are of order 1e-3 and the
+// softmax is nearly flat: q's gradient is then below gradcheck's absolute
+// tolerance, and a zero or sign-flipped one would pass. Scaled, the scores
+// are of order 1.
+template <class M>
+void sharpen_attention(M& m, const std::vector<std::string>& names) {
+  for (const std::string& name : names)
+    m.parameter(name) = mul_scalar(m.parameter(name).detach(), 30.0f).requires_grad_();
+}
+
 // Trains `model` on one fixed batch with AdamW (no weight decay), the
 // model's auxiliary losses added to the task loss as the trainer does, until
 // the training accuracy reaches 95% or after `max_steps`; returns the

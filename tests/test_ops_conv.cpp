@@ -55,6 +55,13 @@ TEST_CASE("conv2d gradients", "[ops][conv][grad]") {
   // 1x1 kernel on a 1x1 image.
   require_gradcheck([](V v) { return conv2d(v[0], v[1], v[2]); },
                     {Tensor::randn({1, 2, 1, 1}, 82), Tensor::randn({1, 2, 1, 1}, 83), Tensor::randn({1}, 84)});
+  // Groups of two channels in and three out (the offsets grp Cg and grp Og
+  // differ), and 9 images: the weight gradient's partials over chunks of 4
+  // images, the last chunk short.
+  require_gradcheck([](V v) { return conv2d(v[0], v[1], v[2], 1, 1, 2); },
+                    {Tensor::randn({2, 4, 3, 3}, 87), Tensor::randn({6, 2, 3, 3}, 88), Tensor::randn({6}, 89)});
+  require_gradcheck([](V v) { return conv2d(v[0], v[1], v[2], 1, 0); },
+                    {Tensor::randn({9, 2, 3, 3}, 90), Tensor::randn({2, 2, 2, 2}, 91), Tensor::randn({2}, 92)});
 }
 
 TEST_CASE("conv2d reports bad shapes", "[ops][conv][errors]") {

@@ -121,9 +121,16 @@ TEST_CASE("The scalar and AVX2 kernel paths train to nearly the same weights", "
     for (size_t i = 0; i < scalar.size(); ++i) {
       INFO(scalar[i].first);
       const std::vector<float> a = scalar[i].second.to_vector(), b = avx2[i].second.to_vector();
-      double worst = 0;
-      for (size_t k = 0; k < a.size(); ++k) worst = std::max(worst, double(std::fabs(a[k] - b[k])));
+      double worst = 0, largest = 0;
+      for (size_t k = 0; k < a.size(); ++k) {
+        worst = std::max(worst, double(std::fabs(a[k] - b[k])));
+        largest = std::max(largest, double(std::fabs(a[k])));
+      }
       CHECK(worst <= 2e-3);
+      // Adam's moments hold the gradients themselves (the weights only their
+      // signs, nearly): a path whose gradients were off by any factor would
+      // pass the bound above, but not this one, relative to each moment's size.
+      if (scalar[i].first.find("exp_avg") != std::string::npos) CHECK(worst <= 0.02 * largest);
     }
   }
 }

@@ -46,12 +46,20 @@ TEST_CASE("random tensors are reproducible and well distributed", "[tensor][rand
   CHECK(std::fabs(mean(u).item() - 3.0f) < 0.03f);
   Tensor tn = Tensor::trunc_normal({10000}, 3, 0.02f);
   CHECK(max(abs(tn)).item() <= 0.04f);
-  // A pinned value: the generator is platform independent, so these bits must
+  // Pinned values: the generator is platform independent, so these bits must
   // never change (changing them silently changes every user's initialisation).
+  // mix64 is SplitMix64's output function, whose first output from state 0 is
+  // published; the others come from a Python transcription of random.cpp's
+  // formulas (integers mod 2^64, IEEE doubles, then rounding to float).
+  CHECK(mix64(0) == 0xE220A8397B1DCDAFull);
   Rng rng(0);
-  CHECK(rng.bits(0) == Rng(0).bits(0));
-  CHECK(rng.bits(0) != rng.bits(1));
-  CHECK(rng.bits(1, 0) != rng.bits(1, 1));
+  CHECK(rng.bits(0) == 0xA7F72697A2731486ull);
+  CHECK(rng.bits(1) == 0x5B179A52E1E7C31Aull);
+  CHECK(rng.bits(1, 1) == 0xC275DCE7F1E03C9Eull);
+  CHECK(rng.uniform(0) == 11007782.0f / 16777216.0f);
+  CHECK(rng.normal(0) == 1.7335658073425293f);
+  CHECK(rng.normal(1) == -1.123117208480835f);
+  CHECK(rng.normal(2) == 0.6112803220748901f);
 }
 
 TEST_CASE("portable_log matches the C library", "[tensor][random]") {

@@ -159,6 +159,7 @@ TEST_CASE("Universal Transformer: gradients with and without ACT", "[universal][
     const bool act = std::string(name) == "ut_act_cifar";
     std::vector<std::string> names = {"patch_embed.proj.bias", "block.attn.q.weight", "block.mlp.fc2.bias"};
     if (act) names.push_back("halt_bias");
+    sharpen_attention(m, {"block.attn.q.weight", "block.attn.k.weight"});
     require_module_gradcheck(m, Tensor::randn({1, 3, 8, 8}, 3), [&](const Tensor& x) {
       Tensor out = reshape(m.forward(x), {3});
       for (const auto& [loss_name, loss] : m.aux_losses()) out = add(out, loss);
