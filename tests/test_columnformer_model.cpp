@@ -15,6 +15,7 @@ using namespace cf;
 using cf::test::contains;
 using cf::test::error_of;
 using cf::test::require_module_gradcheck;
+using cf::test::sharpen_attention;
 
 namespace {
 

@@ -129,8 +129,13 @@ TEST_CASE("The scalar and AVX2 kernel paths train to nearly the same weights", "
       CHECK(worst <= 2e-3);
       // Adam's moments hold the gradients themselves (the weights only their
       // signs, nearly): a path whose gradients were off by any factor would
-      // pass the bound above, but not this one, relative to each moment's size.
-      if (scalar[i].first.find("exp_avg") != std::string::npos) CHECK(worst <= 0.02 * largest);
+      // pass the bound above, but not this one, relative to each moment's
+      // size. The floor covers parameters whose gradient is rounding noise
+      // (1e-6 for a gradient, its square times 1 - beta2 for the second).
+      const std::string& name = scalar[i].first;
+      const bool second = name.find("exp_avg_sq") != std::string::npos;
+      if (name.find("exp_avg") != std::string::npos)
+        CHECK(worst <= 0.02 * largest + (second ? 1e-15 : 1e-6));
     }
   }
 }

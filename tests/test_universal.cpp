@@ -13,6 +13,7 @@ using namespace cf;
 using cf::test::error_of;
 using cf::test::require_gradcheck;
 using cf::test::require_module_gradcheck;
+using cf::test::sharpen_attention;
 
 namespace {
 
