@@ -26,37 +26,36 @@ namespace {
 
 std::string pool_kind(const Config& c) {
   const std::string& v = c.get_string("pool");
-  CF_CHECK(v == "avg" || v == "spatial", "config: key \"pool\" has value \"" << v << "\"; allowed: avg, spatial");
+  if (v != "avg" && v != "spatial") bad_value(c, "pool", "allowed: avg, spatial");
   return v;
 }
 
 int64_t output_columns(const Config& c, int64_t patches, int64_t seq_len) {
-  CF_CHECK(c.get_int("output_len") >= 0, "config: key \"output_len\" has value \""
-                                             << c.get_string("output_len")
-                                             << "\"; it must be >= 0 (0: one per patch)");
-  const int64_t n = c.get_int("output_len") > 0 ? c.get_int("output_len") : patches;
-  CF_CHECK(n <= seq_len, "config: key \"output_len\" has value \"" << n << "\"; the encoder holds " << seq_len
-                                                                   << " columns");
-  return n;
+  const int64_t given = c.get_int("output_len");
+  if (given < 0) bad_value(c, "output_len", "it must be >= 0 (0: one per patch)");
+  // The patches always fit: only a given length can exceed the encoder.
+  if (given > seq_len)
+    bad_value(c, "output_len", "the encoder holds " + std::to_string(seq_len) + " columns");
+  return given > 0 ? given : patches;
 }
 
 // A loss's weight (0: off): a negative or NaN weight is an error, not "off".
 float loss_weight(const Config& c, const char* key) {
   const double v = c.get_float(key);
-  CF_CHECK(v >= 0, "config: key \"" << key << "\" has value \"" << c.get_string(key)
-                                    << "\"; it must be >= 0 (0: off)");
+  if (!(v >= 0)) bad_value(c, key, "it must be >= 0 (0: off)");
   return float(v);
 }
 
 // Stacked sheets of the input sheet's width, as many as the encoder holds.
 std::unique_ptr<Geometry> sheet_geometry(const Config& c, int64_t patches, int64_t seq_len) {
   const std::string& kind = c.get_string("geometry");
-  CF_CHECK(kind == "multilayer" || kind == "none",
-           "config: key \"geometry\" has value \"" << kind << "\"; allowed: multilayer, none");
+  if (kind != "multilayer" && kind != "none") bad_value(c, "geometry", "allowed: multilayer, none");
   if (kind == "none") return nullptr;
   const int64_t width = int64_t(std::lround(std::sqrt(double(patches))));
-  CF_CHECK(seq_len % patches == 0, "config: key \"seq_len\" has value \"" << seq_len << "\"; a multilayer geometry needs "
-                                                                          << "a multiple of the " << patches << " patches");
+  // The default seq_len always is one: only a given one can fail.
+  if (seq_len % patches != 0)
+    bad_value(c, "seq_len", "a multilayer geometry needs a multiple of the " +
+                                std::to_string(patches) + " patches");
   return std::make_unique<Geometry>(multilayer_geometry(
       std::vector<int64_t>(size_t(seq_len / patches), width), float(c.get_float("sheet_offset"))));
 }
@@ -91,13 +90,12 @@ VisionColumnformer::VisionColumnformer(const Config& c)
   bool mixture = false;
   for (const auto& block : encoder.blocks) mixture = mixture || block->coeffs != nullptr;
   if (tv_lambda > 0 && mixture) {
-    CF_CHECK(encoder.seq_len % patches == 0,
-             "config: key \"seq_len\" has value \"" << encoder.seq_len << "\"; the TV loss on the "
-                 << "mixture coefficients (tv_lambda > 0) needs a multiple of the " << patches
-                 << " patches");
-    CF_CHECK(patches >= 4, "config: key \"patch_size\" has value \"" << c.get_string("patch_size")
-                               << "\"; the TV loss (tv_lambda > 0) needs a patch grid at least "
-                               << "2 wide, and this one is 1");
+    if (encoder.seq_len % patches != 0)
+      bad_value(c, "seq_len", "the TV loss on the mixture coefficients (tv_lambda > 0) needs a "
+                              "multiple of the " + std::to_string(patches) + " patches");
+    if (patches < 4)
+      bad_value(c, "patch_size", "the TV loss (tv_lambda > 0) needs a patch grid at least 2 "
+                                 "wide, and this one is 1");
   }
   if (geometry_) wiring_weights_ = wiring_weights(geometry_->dist, float(c.get_float("wiring_p")));
   init_parameters(uint64_t(c.get_int("seed")));

@@ -10,11 +10,9 @@
 
 namespace cf {
 
-namespace {
-bool any_moe(const ColumnBlockOptions& o) {
+bool ColumnBlock::any_moe(const ColumnBlockOptions& o) {
   return o.attn.mode == "moe" || o.mlp_mode == "moe" || o.norm_mode == "moe";
 }
-}  // namespace
 
 int64_t ColumnBlock::mlp_width(const ColumnBlockOptions& o) {
   const bool conserve = o.mlp_conserve && parse_weight_mode("mlp_mode", o.mlp_mode) == WeightMode::Moe;

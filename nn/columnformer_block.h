@@ -36,6 +36,9 @@ class ColumnBlock : public Module {
   Tensor coefficients() const { return coeffs ? coeffs->forward() : Tensor(); }
   // The hidden width of the MLP (3.2: divided by E when moe and conserve).
   static int64_t mlp_width(const ColumnBlockOptions& o);
+  // Whether any layer (attention, MLP, norm) is moe: then the block has
+  // mixture coefficients over its `experts`.
+  static bool any_moe(const ColumnBlockOptions& o);
 
   const bool skip_attn;
   std::unique_ptr<MixtureCoefficients> coeffs;  // present when any mode is moe

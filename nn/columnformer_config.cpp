@@ -52,12 +52,6 @@ Config VisionColumnformer::defaults() {
 
 namespace {
 
-[[noreturn]] void bad_value(const Config& c, const std::string& key, const std::string& why) {
-  std::string value = c.get_string(key);
-  if (value.size() > 60) value = value.substr(0, 57) + "...";
-  throw Error("config: key \"" + key + "\" has value \"" + value + "\"; " + why);
-}
-
 std::string choice(const Config& c, const std::string& key, const std::vector<std::string>& allowed) {
   const std::string& v = c.get_string(key);
   std::string list;
@@ -155,11 +149,10 @@ EncoderOptions VisionColumnformer::encoder_options(const Config& c) {
   const size_t blocks = e.recurrent ? 1 : size_t(e.depth);
   if (experts.size() != 1 && experts.size() != blocks)
     bad_value(c, "experts", "expected one number or " + std::to_string(blocks) + " (one per block)");
-  const bool moe = b.attn.mode == "moe" || b.mlp_mode == "moe" || b.norm_mode == "moe";
   for (size_t i = 0; i < blocks; ++i) {
     b.experts = experts[experts.size() == 1 ? 0 : i];
     if (b.experts < 1) bad_value(c, "experts", "every count must be >= 1");
-    if (b.experts > 1 && !moe)
+    if (b.experts > 1 && !ColumnBlock::any_moe(b))
       bad_value(c, "experts", "experts need a moe layer (attn_mode, mlp_mode or norm_mode = moe)");
     e.blocks.push_back(b);
   }

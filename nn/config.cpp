@@ -172,13 +172,24 @@ int64_t Config::get_int(const std::string& key) const {
 }
 
 double Config::get_float(const std::string& key) const {
-  const std::string& v = entry(key).value;
+  const std::optional<double> x = parse_number(entry(key).value);
+  CF_CHECK(x, "config: key \"" << key << "\" has value \"" << entry(key).value
+                                << "\", which is not a number");
+  return *x;
+}
+
+std::optional<double> parse_number(const std::string& text) {
   errno = 0;
   char* end = nullptr;
-  double x = std::strtod(v.c_str(), &end);
-  CF_CHECK(!v.empty() && *end == '\0' && errno == 0,
-           "config: key \"" << key << "\" has value \"" << v << "\", which is not a number");
+  const double x = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || errno != 0) return std::nullopt;
   return x;
+}
+
+void bad_value(const Config& c, const std::string& key, const std::string& why) {
+  std::string value = c.get_string(key);
+  if (value.size() > 60) value = value.substr(0, 57) + "...";
+  throw Error("config: key \"" + key + "\" has value \"" + value + "\"; " + why);
 }
 
 bool Config::get_bool(const std::string& key) const {

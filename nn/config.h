@@ -11,6 +11,7 @@
 #pragma once
 #include <cstdint>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -78,5 +79,15 @@ class Config {
 // The candidate closest to `word` by edit distance ("" when none is close),
 // for "did you mean" hints.
 std::string closest_match(const std::string& word, const std::vector<std::string>& candidates);
+
+// The error a model gives for a value it cannot use:
+//   config: key "KEY" has value "VALUE"; WHY
+// (values longer than 60 characters are cut to 57 and "...").
+[[noreturn]] void bad_value(const Config& c, const std::string& key, const std::string& why);
+
+// `text` read whole as a number (strtod: "3x", "" and out-of-range values
+// are not), or nothing. Config::get_float and the readers of numbers in
+// metadata and CSV files give their own messages around it.
+std::optional<double> parse_number(const std::string& text);
 
 }  // namespace cf

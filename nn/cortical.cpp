@@ -43,10 +43,6 @@ Config CorticalTransformer::defaults() {
 
 namespace {
 
-[[noreturn]] void bad_value(const Config& c, const std::string& key, const std::string& why) {
-  throw Error("config: key \"" + key + "\" has value \"" + c.get_string(key) + "\"; " + why);
-}
-
 // A string key's value mapped to its enum, checked against the allowed names.
 template <class T>
 T choice(const Config& c, const std::string& key, const std::vector<std::pair<std::string, T>>& allowed) {

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <iterator>
 #include <numeric>
 #include <ostream>
 
@@ -17,6 +18,8 @@ namespace fs = std::filesystem;
 namespace {
 
 enum class Kind { cifar10, cifar100, folder, synthetic };
+// Each kind's `dataset` value, in Kind's order.
+constexpr const char* kKindNames[] = {"cifar10", "cifar100", "folder", "synthetic"};
 
 struct Source {
   Kind kind;
@@ -52,10 +55,9 @@ Source resolve(const Config& train, std::ostream& note) {
   }
   if (!dir.empty()) {
     const Kind found = detect(dir);
-    const Kind wanted = dataset == "cifar10"    ? Kind::cifar10
-                        : dataset == "cifar100" ? Kind::cifar100
-                        : dataset == "folder"   ? Kind::folder
-                                                : found;
+    Kind wanted = found;  // dataset = auto takes what the folder holds
+    for (size_t k = 0; k < std::size(kKindNames); ++k)
+      if (dataset == kKindNames[k]) wanted = Kind(k);
     CF_CHECK(found == wanted, "data: '" << dir << "' does not hold the " << dataset << " layout");
     return {found, dir};
   }
@@ -129,26 +131,12 @@ std::shared_ptr<const data::ImageSet> read_split(const Source& s, const Config& 
   return set;
 }
 
-const char* kind_name(Kind kind) {
-  switch (kind) {
-    case Kind::synthetic:
-      return "synthetic";
-    case Kind::cifar10:
-      return "cifar10";
-    case Kind::cifar100:
-      return "cifar100";
-    case Kind::folder:
-      return "folder";
-  }
-  return "";
-}
-
 }  // namespace
 
 DataSplits load_data(const Config& train, std::ostream& note) {
   const Source s = resolve(train, note);
   DataSplits splits{read_split(s, train, data::Split::train),
-                    read_split(s, train, data::Split::test), describe(s), kind_name(s.kind),
+                    read_split(s, train, data::Split::test), describe(s), kKindNames[int(s.kind)],
                     s.dir.empty() ? "" : fs::absolute(s.dir).lexically_normal().string()};
   CF_CHECK(splits.train->classes == splits.test->classes,
            "data: the training and test sets of " << splits.description << " have different classes");

@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <ostream>
 #include <set>
 #include <sstream>
@@ -14,6 +14,7 @@
 #include "autograd/error.h"
 #include "data/atomic_file.h"
 #include "data/cifar10c.h"
+#include "nn/config.h"
 #include "train/evaluate.h"
 
 namespace cf {
@@ -108,11 +109,9 @@ std::vector<CorruptionResult> read_robustness_csv(const std::string& path) {
     CF_CHECK(ok, path << ": line " << number << " does not have four fields: " << line);
     // Whole fields only: "3x" is not 3.
     const auto parse = [&](const std::string& field) {
-      char* end = nullptr;
-      const double v = std::strtod(field.c_str(), &end);
-      CF_CHECK(!field.empty() && *end == '\0',
-               path << ": line " << number << ": '" << field << "' is not a number: " << line);
-      return v;
+      const std::optional<double> v = parse_number(field);
+      CF_CHECK(v, path << ": line " << number << ": '" << field << "' is not a number: " << line);
+      return *v;
     };
     const double s = parse(severity);
     r.severity = s >= 1 && s <= 5 && s == std::floor(s) ? int(s) : 0;

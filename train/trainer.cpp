@@ -9,6 +9,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <optional>
 #include <ostream>
 #include <sstream>
 
@@ -228,12 +229,11 @@ double meta_number(const Metadata& m, const std::string& key, const std::string&
                    double hi) {
   auto it = m.find(key);
   CF_CHECK(it != m.end(), "resume: " << file << " has no '" << key << "' in its metadata");
-  char* end = nullptr;
-  const double v = std::strtod(it->second.c_str(), &end);
-  CF_CHECK(!it->second.empty() && *end == '\0' && v >= lo && v <= hi,
-           "resume: " << file << ": metadata " << key << " = '" << it->second
-                      << "' is not a number in [" << lo << ", " << hi << "]");
-  return v;
+  const std::optional<double> v = parse_number(it->second);
+  CF_CHECK(v && *v >= lo && *v <= hi, "resume: " << file << ": metadata " << key << " = '"
+                                                 << it->second << "' is not a number in [" << lo
+                                                 << ", " << hi << "]");
+  return *v;
 }
 
 int64_t meta_int(const Metadata& m, const std::string& key, const std::string& file, int64_t hi) {

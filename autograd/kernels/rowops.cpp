@@ -28,14 +28,10 @@ void check(const char* fn, int64_t rows, int64_t cols, bool empty_rows_ok = true
 // place is written.
 void check_dx_apart(const char* fn, const float* dx, const float* x, const float* w,
                     int64_t rows, int64_t cols, int64_t w_rows) {
-  if (rows * cols == 0) return;  // an empty dx overlaps nothing
-  const auto start = reinterpret_cast<uintptr_t>(dx);
-  const auto end = start + uintptr_t(rows * cols) * sizeof(float);
-  const auto overlaps = [&](const float* a, int64_t n) {
-    const auto a_start = reinterpret_cast<uintptr_t>(a);
-    return a != nullptr && start < a_start + uintptr_t(n) * sizeof(float) && a_start < end;
-  };
-  const char* name = overlaps(x, rows * cols) ? "x" : overlaps(w, w_rows * cols) ? "w" : nullptr;
+  const int64_t n = rows * cols;
+  const char* name = detail::overlaps(dx, n, x, n)                ? "x"
+                     : detail::overlaps(dx, n, w, w_rows * cols) ? "w"
+                                                                 : nullptr;
   if (name)
     throw std::invalid_argument(std::string(fn) + ": dx overlaps " + name +
                                 ", which the backward reads after writing dx; give dx its own "

@@ -81,6 +81,16 @@ inline void check_not_null(const char* fn, int64_t elements,
                                   std::to_string(elements) + " elements to read or write");
 }
 
+// Whether a[0, a_floats) and b[0, b_floats) share memory (an empty span
+// shares none): the kernels that would read what they have overwritten
+// refuse such arguments.
+inline bool overlaps(const float* a, int64_t a_floats, const float* b, int64_t b_floats) {
+  if (a == nullptr || b == nullptr || a_floats <= 0 || b_floats <= 0) return false;
+  const auto start = [](const float* p) { return reinterpret_cast<uintptr_t>(p); };
+  return start(a) < start(b) + uintptr_t(b_floats) * sizeof(float) &&
+         start(b) < start(a) + uintptr_t(a_floats) * sizeof(float);
+}
+
 // fn(begin, end) over chunks of [0, n) elements.
 template <class F>
 void parallel_elements(int64_t n, F&& fn) {

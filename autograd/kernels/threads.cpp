@@ -30,6 +30,9 @@ struct ParallelScope {
   ~ParallelScope() { t_in_parallel = saved; }
 };
 
+// The end of the chunk that starts at b (b + grain may overflow near 2^63).
+int64_t chunk_end(int64_t b, int64_t n, int64_t grain) { return n - b > grain ? b + grain : n; }
+
 // The chunks one thread takes first: [next, end) of the job's chunk indices.
 // On its own cache line, as each is one thread's counter.
 struct alignas(64) ChunkRange {
@@ -76,7 +79,7 @@ struct Job {
         const int64_t c = r.next.fetch_add(1, std::memory_order_relaxed);
         if (c >= r.end || failed.load(std::memory_order_relaxed)) break;
         const int64_t b = c * grain;
-        const int64_t e = n - b > grain ? b + grain : n;  // b + grain may overflow
+        const int64_t e = chunk_end(b, n, grain);
         try {
           fn(ctx, b, e);
         } catch (...) {
@@ -195,11 +198,7 @@ ThreadPool& pool_locked() {
 
 void run_inline(int64_t n, int64_t grain, detail::ChunkFn fn, void* ctx) {
   ParallelScope scope;
-  for (int64_t b = 0; b < n;) {
-    const int64_t e = n - b > grain ? b + grain : n;
-    fn(ctx, b, e);
-    b = e;
-  }
+  for (int64_t b = 0; b < n; b = chunk_end(b, n, grain)) fn(ctx, b, chunk_end(b, n, grain));
 }
 
 }  // namespace

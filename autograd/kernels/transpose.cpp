@@ -1,7 +1,6 @@
 // The transpose's public entry: argument checks and the active path's body.
 #include "autograd/kernels/transpose.h"
 
-#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -19,12 +18,8 @@ void transpose(const float* src, int64_t lds, float* dst, int64_t ldd, int64_t r
         "; need sizes >= 0, lds >= rows and ldd >= cols");
   if (rows == 0 || cols == 0) return;
   detail::check_not_null("transpose", rows * cols, {{"src", src}, {"dst", dst}});
-  // The spans the two occupy, in floats: a transpose in place would read
-  // values it has already overwritten.
-  const auto start = [](const float* p) { return reinterpret_cast<uintptr_t>(p); };
-  const uintptr_t src_end = start(src) + uintptr_t((cols - 1) * lds + rows) * sizeof(float),
-                  dst_end = start(dst) + uintptr_t((rows - 1) * ldd + cols) * sizeof(float);
-  if (start(src) < dst_end && start(dst) < src_end)
+  // In place, a transpose would read values it has already overwritten.
+  if (detail::overlaps(src, (cols - 1) * lds + rows, dst, (rows - 1) * ldd + cols))
     throw std::invalid_argument("transpose: src and dst overlap (rows = " + std::to_string(rows) +
                                 ", cols = " + std::to_string(cols) + "); give dst its own buffer");
   CF_AVX2_OR(transpose_scalar, detail::transpose_avx2)(src, lds, dst, ldd, rows, cols);
