@@ -38,7 +38,8 @@ std::string decode_into(const std::string& path, const ImageFolderOptions& optio
     if (image.h != options.height || image.w != options.width) {
       CF_CHECK(options.size_policy == SizePolicy::resize,
                path << ": image is " << image.h << "x" << image.w << ", expected " << options.height
-                    << "x" << options.width << " (ask for SizePolicy::resize to resample it)");
+                    << "x" << options.width
+                    << " (to resample it: SizePolicy::resize; in cf train, resize = true)");
       image = resize_bilinear(image, options.height, options.width);
     }
     std::memcpy(out, image.pixels.data(), image.pixels.size());
@@ -92,7 +93,8 @@ ImageSet read_image_folder(const std::string& root, const ImageFolderOptions& op
     const std::string& error = errors[size_t(i)];
     if (!error.empty()) {
       CF_CHECK(options.bad_files == BadFilePolicy::skip_and_warn,
-               error << " (pass BadFilePolicy::skip_and_warn to skip such files)");
+               error << " (to skip such files: BadFilePolicy::skip_and_warn; in cf train, "
+                        "skip_bad_files = true)");
       std::cerr << "warning: skipping " << error << "\n";
       continue;
     }

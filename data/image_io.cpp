@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "autograd/error.h"
+#include "autograd/kernels/threads.h"
 
 // stb's implementations, compiled here once. STATIC gives them internal
 // linkage, so another part of the program that also embeds stb cannot clash.
@@ -266,15 +267,11 @@ std::vector<uint8_t> encode_jpeg(const uint8_t* hwc, int64_t h, int64_t w, int64
   return out;
 }
 
-Image resize_bilinear(const Image& image, int64_t h, int64_t w) {
-  CF_CHECK(h > 0 && w > 0 && image.h > 0 && image.w > 0, "resize_bilinear: cannot resize "
-                                                             << image.h << "x" << image.w << " to "
-                                                             << h << "x" << w);
-  Image out;
-  out.h = h;
-  out.w = w;
-  out.c = image.c;
-  out.pixels.resize(size_t(h * w * image.c));
+namespace {
+
+// Bilinear resampling of one h_in x w_in x c image into h x w x c bytes.
+void resample(const uint8_t* in, int64_t h_in, int64_t w_in, int64_t c, uint8_t* out, int64_t h,
+              int64_t w) {
   // Source coordinate and weight of the lower neighbour, per output row/column.
   auto taps = [](int64_t n_out, int64_t n_in, std::vector<int64_t>& lo, std::vector<float>& frac) {
     lo.resize(size_t(n_out));
@@ -288,24 +285,55 @@ Image resize_bilinear(const Image& image, int64_t h, int64_t w) {
   };
   std::vector<int64_t> y0, x0;
   std::vector<float> fy, fx;
-  taps(h, image.h, y0, fy);
-  taps(w, image.w, x0, fx);
-  const int64_t c = image.c;
-  auto at = [&](int64_t y, int64_t x, int64_t k) {
-    return float(image.pixels[size_t((y * image.w + x) * c + k)]);
-  };
+  taps(h, h_in, y0, fy);
+  taps(w, w_in, x0, fx);
+  auto at = [&](int64_t y, int64_t x, int64_t k) { return float(in[(y * w_in + x) * c + k]); };
   for (int64_t y = 0; y < h; ++y) {
-    const int64_t ya = y0[size_t(y)], yb = std::min(ya + 1, image.h - 1);
+    const int64_t ya = y0[size_t(y)], yb = std::min(ya + 1, h_in - 1);
     for (int64_t x = 0; x < w; ++x) {
-      const int64_t xa = x0[size_t(x)], xb = std::min(xa + 1, image.w - 1);
+      const int64_t xa = x0[size_t(x)], xb = std::min(xa + 1, w_in - 1);
       for (int64_t k = 0; k < c; ++k) {
         const float top = at(ya, xa, k) + (at(ya, xb, k) - at(ya, xa, k)) * fx[size_t(x)];
         const float bottom = at(yb, xa, k) + (at(yb, xb, k) - at(yb, xa, k)) * fx[size_t(x)];
         const float v = top + (bottom - top) * fy[size_t(y)];
-        out.pixels[size_t((y * w + x) * c + k)] = uint8_t(std::lround(std::clamp(v, 0.0f, 255.0f)));
+        out[(y * w + x) * c + k] = uint8_t(std::lround(std::clamp(v, 0.0f, 255.0f)));
       }
     }
   }
+}
+
+void check_resize(const char* op, int64_t h_in, int64_t w_in, int64_t h, int64_t w) {
+  CF_CHECK(h > 0 && w > 0 && h_in > 0 && w_in > 0,
+           op << ": cannot resize " << h_in << "x" << w_in << " to " << h << "x" << w);
+}
+
+}  // namespace
+
+Image resize_bilinear(const Image& image, int64_t h, int64_t w) {
+  check_resize("resize_bilinear", image.h, image.w, h, w);
+  Image out;
+  out.h = h;
+  out.w = w;
+  out.c = image.c;
+  out.pixels.resize(size_t(h * w * image.c));
+  resample(image.pixels.data(), image.h, image.w, image.c, out.pixels.data(), h, w);
+  return out;
+}
+
+ImageSet resize_images(const ImageSet& set, int64_t h, int64_t w) {
+  check_resize("resize_images", set.h, set.w, h, w);
+  ImageSet out;
+  out.n = set.n;
+  out.h = h;
+  out.w = w;
+  out.c = set.c;
+  out.labels = set.labels;
+  out.classes = set.classes;
+  out.pixels.resize(size_t(out.n * out.image_bytes()));
+  // One image per slot: the result does not depend on the thread count.
+  kernels::parallel_for(set.n, 64, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) resample(set.image(i), set.h, set.w, set.c, out.image(i), h, w);
+  });
   return out;
 }
 

@@ -1,6 +1,6 @@
 // PNG/JPEG decoding and encoding through stb_image / stb_image_write, and the
-// bilinear resize the image-folder reader uses. Images are HWC uint8
-// (data/dataset.h).
+// bilinear resize the image-folder reader and cf train's `resize` key use.
+// Images are HWC uint8 (data/dataset.h).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -33,5 +33,8 @@ std::vector<uint8_t> encode_jpeg(const uint8_t* hwc, int64_t h, int64_t w, int64
 // ((y + 0.5) h_in / h_out - 0.5, ...), clamped at the borders. No low-pass
 // filter is applied first, so strong downscaling aliases.
 Image resize_bilinear(const Image& image, int64_t h, int64_t w);
+// Every image of `set` resampled so, in parallel (the same bits at any thread
+// count); labels and classes are kept.
+ImageSet resize_images(const ImageSet& set, int64_t h, int64_t w);
 
 }  // namespace cf::data

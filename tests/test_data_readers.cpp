@@ -1,11 +1,13 @@
 // The file readers: .npy, CIFAR-10/100 binary batches and image folders, on
 // small files the tests write, including every kind of bad input.
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
+#include "autograd/kernels/threads.h"
 #include "data/cifar.h"
 #include "data/image_folder.h"
 #include "data/image_io.h"
@@ -261,6 +263,30 @@ TEST_CASE("image folder: other sizes are rejected or resized, grey becomes RGB",
   CHECK(int(set.pixels[0]) == 9);
   CHECK(set.pixels[0] == set.pixels[1]);
   CHECK(set.pixels[1] == set.pixels[2]);
+}
+
+TEST_CASE("a whole set resized: each image as resize_bilinear does it, at any thread count",
+          "[data][folder]") {
+  const ImageSet set = cf::test::pattern_set(130, 32, 32, 3);
+  const int saved = kernels::num_threads();
+  kernels::set_num_threads(1);
+  const ImageSet one = resize_images(set, 20, 12);
+  kernels::set_num_threads(2);
+  const ImageSet two = resize_images(set, 20, 12);
+  kernels::set_num_threads(saved);
+  CHECK(one.pixels == two.pixels);
+  REQUIRE((one.n == 130 && one.h == 20 && one.w == 12 && one.c == 3));
+  CHECK((one.labels == set.labels && one.classes == set.classes));
+  for (int64_t i : {0, 64, 129}) {
+    Image image;
+    image.h = image.w = 32;
+    image.c = 3;
+    image.pixels.assign(set.image(i), set.image(i) + set.image_bytes());
+    const Image alone = resize_bilinear(image, 20, 12);
+    CHECK(std::equal(alone.pixels.begin(), alone.pixels.end(), one.image(i)));
+  }
+  CHECK(error_of([&] { resize_images(set, 0, 12); }) ==
+        "resize_images: cannot resize 32x32 to 0x12");
 }
 
 TEST_CASE("image folder bad input: error naming the file, or skip with a warning",

@@ -2,6 +2,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "autograd/graph.h"
@@ -360,13 +361,18 @@ TEST_CASE("training keys out of range and flags that would be ignored are report
       {"lr=-1", "lr = -1 must be >= 0"},
       {"min_lr=0.1", "min_lr = 0.1 must not exceed lr = 0.0005"},
       {"optimizer=lion", "optimizer: unknown value 'lion' (use adamw, adam or sgd)"},
-      {"num_classes=5", "num_classes = 5 but the data has 10 classes"}};
+      {"num_classes=5", "num_classes = 5 but the data has 10 classes"},
+      {"image_size=16",
+       "image_size = 16 but the data has 32 pixels per side (resize = true resamples them)"}};
   for (const auto& [assignment, message] : bad) {
     INFO(assignment);
     const Run r = train_with({"--set", assignment});
     CHECK(r.code == 1);
     CHECK(r.err.find(message) != std::string::npos);
   }
+  // resize = true resamples the synthetic set to the model's size.
+  CHECK(train_with({"--set", "image_size=16", "--set", "resize=true", "--epochs", "1"}).code == 0);
+  CHECK(read_text(dir.path() / "config.txt").find("image_size = 16\n") != std::string::npos);
   // The step schedule takes a min_lr above lr: it does not use it.
   CHECK(train_with({"--set", "min_lr=0.1", "--set", "schedule=step", "--epochs", "1"}).code == 0);
 
@@ -439,7 +445,60 @@ TEST_CASE("a run records the data it found; data that does not fit is reported",
                               " has no images") != std::string::npos);
   CHECK(error_for(mixed).find("data: the training and test sets of image folders in " +
                               mixed.string() + " have different classes") != std::string::npos);
-  // The readers give 32 x 32 images (or name the file that is not); the
+  // A folder of 16 x 16 images is read at the model's image_size: at 16 as
+  // it is, resampled to 32 with resize = true, and otherwise an error naming
+  // the file and the key. A file that is no image: an error, or skipped.
+  const fs::path small = folders.path() / "small";
+  write_split(small, "train", {"cat", "dog"}, 2, 16, 16);
+  write_split(small, "test", {"cat", "dog"}, 1, 16, 16);
+  const auto train_small = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"train",
+                                     "--model",
+                                     "cct_2_3x2",
+                                     "--data",
+                                     small.string(),
+                                     "--epochs",
+                                     "1",
+                                     "--batch-size",
+                                     "2",
+                                     "--out",
+                                     run.path().string(),
+                                     "--set",
+                                     "dim=32",
+                                     "--set",
+                                     "heads=2",
+                                     "--set",
+                                     "depth=1",
+                                     "--set",
+                                     "conv_channels=16"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return cli(args);
+  };
+  CHECK_THAT(train_small({}).err, Catch::Contains((small / "train" / "cat" / "0.png").string() +
+                                                  ": image is 16x16, expected 32x32") &&
+                                      Catch::Contains("in cf train, resize = true"));
+  for (const std::string side : {"16", "32"}) {
+    INFO(side);
+    r = train_small({"--set", side == "16" ? "image_size=16" : "resize=true"});
+    INFO(r.out << r.err);
+    REQUIRE(r.code == 0);
+    CHECK(read_text(run.path() / "config.txt").find("image_size = " + side + "\n") !=
+          std::string::npos);
+    // The test split is read again at the run's size.
+    CHECK(cli({"eval", "--checkpoint", (run.path() / "last.safetensors").string()}).code == 0);
+  }
+  std::ofstream(small / "train" / "cat" / "notes.txt") << "not an image";
+  CHECK_THAT(train_small({"--set", "resize=true"}).err,
+             Catch::Contains("notes.txt") && Catch::Contains("in cf train, skip_bad_files = true"));
+  std::ostringstream warnings;
+  std::streambuf* const cerr = std::cerr.rdbuf(warnings.rdbuf());
+  r = train_small({"--set", "resize=true", "--set", "skip_bad_files=true"});
+  std::cerr.rdbuf(cerr);
+  CHECK(r.code == 0);
+  CHECK(warnings.str().find("warning: skipping " +
+                            (small / "train" / "cat" / "notes.txt").string()) != std::string::npos);
+
+  // The readers give images of one size (or name the file that is not); the
   // check behind them, on a set of another shape.
   const RunConfig cct = split_run_config(Config().set("model", "cct_2_3x2"), "test");
   CHECK(test::error_of([&] {

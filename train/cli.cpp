@@ -181,7 +181,7 @@ int eval_command(const std::vector<std::string>& argv, std::ostream& out) {
   RunConfig run = split_run_config(Config::parse(config->second, file), file);
   choose_test_data(args, run);
   std::unique_ptr<Model> model = load_run_model(st, run, file);
-  auto test = load_test_data(run.train, out);
+  auto test = load_test_data(run.train, model_image_size(run), out);
   fit_model_to_data(run, *test);
   const EvalResult r = evaluate(*model, *test, args.integer("batch-size"));
   char line[160];
@@ -223,7 +223,7 @@ int corrupt_command(const std::vector<std::string>& argv, std::ostream& out) {
   CF_CHECK(args.has("out"), "corrupt: --out DIR is required");
   Config t = train_defaults();
   t.set("dataset", args.str("dataset")).set("data", args.str("data")).set("test_limit", args.integer("limit"));
-  auto test = load_test_data(t, out);
+  auto test = load_test_data(t, 32, out);  // CIFAR-10-C's size
   std::vector<std::string> names = data::all_corruptions();
   if (args.has("corruptions")) {
     names.clear();
@@ -265,7 +265,7 @@ int inspect_command(const std::vector<std::string>& argv, std::ostream& out) {
   RunConfig run = split_run_config(Config::parse(config->second, file), file);
   choose_test_data(args, run);
   std::unique_ptr<Model> model = load_run_model(st, run, file);
-  auto test = load_test_data(run.train, out);
+  auto test = load_test_data(run.train, model_image_size(run), out);
   fit_model_to_data(run, *test);
   const int64_t index = args.integer("image");
   CF_CHECK(index >= 0 && index < test->n, "inspect: --image " << index << " is not in [0, " << test->n << ")");

@@ -9,6 +9,7 @@
 #include "autograd/error.h"
 #include "data/cifar.h"
 #include "data/image_folder.h"
+#include "data/image_io.h"
 #include "data/synthetic.h"
 
 namespace cf {
@@ -82,7 +83,7 @@ std::shared_ptr<const data::ImageSet> limited(data::ImageSet set, int64_t limit)
 }
 
 std::shared_ptr<const data::ImageSet> read_images(const Source& s, const Config& train,
-                                                  data::Split split) {
+                                                  int64_t image_size, data::Split split) {
   const bool is_train = split == data::Split::train;
   const int64_t limit = train.get_int(is_train ? "train_limit" : "test_limit");
   switch (s.kind) {
@@ -104,9 +105,14 @@ std::shared_ptr<const data::ImageSet> read_images(const Source& s, const Config&
                                                          : data::Cifar100Labels::coarse),
                      limit);
     }
-    case Kind::folder:
-      return limited(data::read_image_folder((fs::path(s.dir) / (is_train ? "train" : "test")).string()),
-                     limit);
+    case Kind::folder: {
+      data::ImageFolderOptions options;
+      options.height = options.width = image_size;
+      if (train.get_bool("resize")) options.size_policy = data::SizePolicy::resize;
+      if (train.get_bool("skip_bad_files")) options.bad_files = data::BadFilePolicy::skip_and_warn;
+      const fs::path root = fs::path(s.dir) / (is_train ? "train" : "test");
+      return limited(data::read_image_folder(root.string(), options), limit);
+    }
   }
   return nullptr;
 }
@@ -122,29 +128,35 @@ std::string describe(const Source& s) {
 }
 
 // A split with no image (an empty folder, a limit or size of 0) would train
-// nothing and evaluate to NaN: an error.
+// nothing and evaluate to NaN: an error. With resize = true, images of
+// another size are resampled to image_size: a folder's file by file as it is
+// read, CIFAR's and the synthetic set's here.
 std::shared_ptr<const data::ImageSet> read_split(const Source& s, const Config& train,
-                                                 data::Split split) {
-  auto set = read_images(s, train, split);
+                                                 int64_t image_size, data::Split split) {
+  auto set = read_images(s, train, image_size, split);
   CF_CHECK(set->n > 0, "data: the " << (split == data::Split::train ? "training" : "test")
                                     << " set of " << describe(s) << " has no images");
+  if (train.get_bool("resize") && (set->h != image_size || set->w != image_size))
+    set = std::make_shared<const data::ImageSet>(data::resize_images(*set, image_size, image_size));
   return set;
 }
 
 }  // namespace
 
-DataSplits load_data(const Config& train, std::ostream& note) {
+DataSplits load_data(const Config& train, int64_t image_size, std::ostream& note) {
   const Source s = resolve(train, note);
-  DataSplits splits{read_split(s, train, data::Split::train),
-                    read_split(s, train, data::Split::test), describe(s), kKindNames[int(s.kind)],
+  DataSplits splits{read_split(s, train, image_size, data::Split::train),
+                    read_split(s, train, image_size, data::Split::test), describe(s),
+                    kKindNames[int(s.kind)],
                     s.dir.empty() ? "" : fs::absolute(s.dir).lexically_normal().string()};
   CF_CHECK(splits.train->classes == splits.test->classes,
            "data: the training and test sets of " << splits.description << " have different classes");
   return splits;
 }
 
-std::shared_ptr<const data::ImageSet> load_test_data(const Config& train, std::ostream& note) {
-  return read_split(resolve(train, note), train, data::Split::test);
+std::shared_ptr<const data::ImageSet> load_test_data(const Config& train, int64_t image_size,
+                                                     std::ostream& note) {
+  return read_split(resolve(train, note), train, image_size, data::Split::test);
 }
 
 }  // namespace cf

@@ -25,9 +25,15 @@ struct DataSplits {
 };
 
 // Reads both splits; `note` receives one line on what was chosen and why.
-DataSplits load_data(const Config& train, std::ostream& note);
+// Image folders are read at image_size x image_size, the model's input; a
+// file of another size is an error unless the `resize` key resamples it, as
+// it then does every CIFAR or synthetic image (32 x 32) when image_size
+// differs. Without `resize`, a CIFAR set keeps its size, and the model's
+// check (fit_model_to_data in train/trainer.h) names the mismatch.
+DataSplits load_data(const Config& train, int64_t image_size, std::ostream& note);
 
 // Only the test split (cf eval).
-std::shared_ptr<const data::ImageSet> load_test_data(const Config& train, std::ostream& note);
+std::shared_ptr<const data::ImageSet> load_test_data(const Config& train, int64_t image_size,
+                                                     std::ostream& note);
 
 }  // namespace cf

@@ -11,8 +11,12 @@ const Config& train_defaults() {
   static const Config defaults = [] {
     Config c;
     c.define("dataset", "auto", "auto | cifar10 | cifar100 | folder | synthetic")
-        .define("data", "", "data folder (cifar-10-batches-bin, cifar-100-binary, or a folder with train/ and test/)")
+        .define("data", "",
+                "data folder (cifar-10-batches-bin, cifar-100-binary, or a folder with train/ and "
+                "test/)")
         .define("cifar100_labels", "fine", "fine | coarse (CIFAR-100)")
+        .define("resize", false, "resample images of another size than the model's image_size")
+        .define("skip_bad_files", false, "image folders: skip unreadable files with a warning")
         .define("train_limit", 0, "use only the first N training images (0: all)")
         .define("test_limit", 0, "use only the first N test images (0: all)")
         .define("synthetic_train", 5000, "training images of the synthetic set")
@@ -27,7 +31,8 @@ const Config& train_defaults() {
         .define("step_epochs", 30.0, "step schedule: decay every this many epochs")
         .define("gamma", 0.1, "step schedule: decay factor")
         .define("weight_decay", 0.03, "decoupled (adamw) or L2 (adam, sgd) weight decay")
-        .define("decay_all", false, "also decay biases, norms, position embeddings, attention biases")
+        .define("decay_all", false,
+                "also decay biases, norms, position embeddings, attention biases")
         .define("momentum", 0.9, "sgd momentum")
         .define("nesterov", false, "sgd: Nesterov momentum")
         .define("beta1", 0.9, "adam(w) beta1")
@@ -40,7 +45,8 @@ const Config& train_defaults() {
         .define("cutmix", 0.0, "cutmix alpha (0: off; with mixup, alternate per step)")
         .define("seed", 0, "seed of initialisation, data order, augmentation and dropout")
         .define("threads", 0, "worker threads (0: CF_NUM_THREADS or all cores)")
-        .define("check_finite", false, "stop at the first op that produces NaN or inf, naming it (slower)")
+        .define("check_finite", false,
+                "stop at the first op that produces NaN or inf, naming it (slower)")
         .define("eval_every", 1, "evaluate on the test set every N epochs (and at the end)");
     return c;
   }();

@@ -279,9 +279,11 @@ Config fit_model_to_data(const RunConfig& run, const data::ImageSet& set) {
       c.set(key, value);
       return;
     }
-    CF_CHECK(c.get_int(key) == value, "model " << run.model << ": " << key << " = "
-                                               << c.get_string(key) << " but the data has " << value
-                                               << ' ' << what);
+    CF_CHECK(
+        c.get_int(key) == value,
+        "model " << run.model << ": " << key << " = " << c.get_string(key) << " but the data has "
+                 << value << ' ' << what
+                 << (std::string(key) == "image_size" ? " (resize = true resamples them)" : ""));
   };
   fit("num_classes", set.num_classes(), "classes");
   fit("image_size", set.h, "pixels per side");
@@ -290,6 +292,12 @@ Config fit_model_to_data(const RunConfig& run, const data::ImageSet& set) {
            "train: images are " << set.h << "x" << set.w << "; models take square images");
   if (defaults.has("seed") && !c.has("seed")) c.set("seed", run.train.get_int("seed"));
   return c;
+}
+
+int64_t model_image_size(const RunConfig& run) {
+  const Config& c =
+      run.model_config.has("image_size") ? run.model_config : model_info(run.model).defaults;
+  return c.get_int("image_size");
 }
 
 bool request_stop() {
@@ -330,7 +338,7 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
   if (t.get_int("threads") > 0) kernels::set_num_threads(int(t.get_int("threads")));
   if (t.get_bool("check_finite")) set_check_finite(true);
 
-  DataSplits data = load_data(t, out);
+  DataSplits data = load_data(t, model_image_size(run), out);
   if (!options.resume) run.train.set("dataset", data.dataset).set("data", data.dir);
   run.model_config = fit_model_to_data(run, *data.train);
   std::unique_ptr<Model> model = build_model(run.model, run.model_config);

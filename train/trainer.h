@@ -73,6 +73,10 @@ std::unique_ptr<Model> load_run_model(const Safetensors& checkpoint, const RunCo
 // a trained run against other test data (cf eval --data).
 Config fit_model_to_data(const RunConfig& run, const data::ImageSet& set);
 
+// The side of the images the run's model takes: its image_size key, or the
+// model's default. The data is read at this size (train/data_source.h).
+int64_t model_image_size(const RunConfig& run);
+
 // Asks a running train() to save last.safetensors and return after the
 // current step (safe to call from a signal handler). False when no train()
 // is running: there is nothing to stop gently.
