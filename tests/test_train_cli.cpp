@@ -246,6 +246,17 @@ TEST_CASE("corrupt, eval on CIFAR-10-C and inspect work on a trained run", "[tra
                "--report", (run.path() / "again.csv").string(), "--baseline", (run.path() / "robustness.csv").string()});
   CHECK(b.code == 0);
   CHECK(b.out.find("Accuracy by difficulty") != std::string::npos);
+  // A model of 16 x 16 images (the synthetic set resampled) takes the
+  // corrupted arrays resampled too.
+  TempDir small("robust_16");
+  std::vector<std::string> args = tiny_run(small.path().string(), 1, 64);
+  args.insert(args.end(), {"--set", "image_size=16", "--set", "resize=true"});
+  REQUIRE(cli(args).code == 0);
+  e = cli({"eval", "--checkpoint", (small.path() / "last.safetensors").string(), "--corruptions",
+           corrupted.path().string()});
+  INFO(e.err);
+  CHECK(e.code == 0);
+  CHECK(e.out.find("mean corruption accuracy") != std::string::npos);
   Run i = cli({"inspect", "--checkpoint", checkpoint, "--out", pictures.path().string(), "--image", "3"});
   INFO(i.err);
   REQUIRE(i.code == 0);

@@ -191,7 +191,8 @@ int eval_command(const std::vector<std::string>& argv, std::ostream& out) {
   if (!args.has("corruptions")) return 0;
   out << "CIFAR-10-C in " << args.str("corruptions") << " (accuracy at severities 1..5):\n";
   const std::vector<CorruptionResult> c =
-      evaluate_corruptions(*model, args.str("corruptions"), args.integer("batch-size"), out);
+      evaluate_corruptions(*model, args.str("corruptions"), args.integer("batch-size"),
+                           run.train.get_bool("resize") ? model_image_size(run) : 0, out);
   out << robustness_table(c);
   const std::string report = args.has("report")
                                  ? args.str("report")

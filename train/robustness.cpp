@@ -14,6 +14,7 @@
 #include "autograd/error.h"
 #include "data/atomic_file.h"
 #include "data/cifar10c.h"
+#include "data/image_io.h"
 #include "nn/config.h"
 #include "train/evaluate.h"
 
@@ -22,7 +23,8 @@ namespace cf {
 namespace fs = std::filesystem;
 
 std::vector<CorruptionResult> evaluate_corruptions(Model& model, const std::string& dir,
-                                                   int64_t batch_size, std::ostream& progress) {
+                                                   int64_t batch_size, int64_t resize_to,
+                                                   std::ostream& progress) {
   CF_CHECK(fs::is_directory(dir), "corruptions: folder '" << dir << "' does not exist");
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(dir))
@@ -34,7 +36,9 @@ std::vector<CorruptionResult> evaluate_corruptions(Model& model, const std::stri
   std::vector<CorruptionResult> results;
   for (const std::string& name : names) {
     for (int severity = 1; severity <= 5; ++severity) {
-      const data::ImageSet set = data::read_cifar10c(dir, name, severity);
+      data::ImageSet set = data::read_cifar10c(dir, name, severity);
+      if (resize_to > 0 && (set.h != resize_to || set.w != resize_to))
+        set = data::resize_images(set, resize_to, resize_to);
       const EvalResult r = evaluate(model, set, batch_size);
       results.push_back({name, severity, r.accuracy, r.images});
     }
