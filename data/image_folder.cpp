@@ -39,7 +39,8 @@ std::string decode_into(const std::string& path, const ImageFolderOptions& optio
       CF_CHECK(options.size_policy == SizePolicy::resize,
                path << ": image is " << image.h << "x" << image.w << ", expected " << options.height
                     << "x" << options.width
-                    << " (to resample it: SizePolicy::resize; in cf train, resize = true)");
+                    << " (to resample it: SizePolicy::resize; resize = true in cf train, --resize "
+                       "in cf corrupt)");
       image = resize_bilinear(image, options.height, options.width);
     }
     std::memcpy(out, image.pixels.data(), image.pixels.size());

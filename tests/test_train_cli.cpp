@@ -224,6 +224,15 @@ TEST_CASE("a resumed run ends with the same weights, bit for bit", "[train][resu
     CHECK(a.tensors[i].first == b.tensors[i].first);
     CHECK(a.tensors[i].second.to_vector() == b.tensors[i].second.to_vector());
   }
+  // load_model rebuilds the model from a last checkpoint, leaving out the
+  // optimiser's state.
+  const NamedTensors weights = load_model(last)->state_dict();
+  CHECK(weights.size() < b.tensors.size());
+  REQUIRE(weights.size() == split_optimizer_state(b.tensors).first.size());
+  for (size_t i = 0; i < weights.size(); ++i) {
+    CHECK(weights[i].first == b.tensors[i].first);
+    CHECK(weights[i].second.to_vector() == b.tensors[i].second.to_vector());
+  }
 }
 
 TEST_CASE("corrupt, eval on CIFAR-10-C and inspect work on a trained run", "[train][cli][slow]") {
@@ -372,15 +381,29 @@ TEST_CASE("training keys out of range and flags that would be ignored are report
       {"lr=-1", "lr = -1 must be >= 0"},
       {"min_lr=0.1", "min_lr = 0.1 must not exceed lr = 0.0005"},
       {"optimizer=lion", "optimizer: unknown value 'lion' (use adamw, adam or sgd)"},
+      {"schedule=cosin", "schedule: unknown value 'cosin' (use constant, step or cosine)"},
+      {"augment=maybe", "augment"},
+      {"epochs=2.5", "epochs"},
+      {"beta2=1", "beta2 = 1 must be in [0, 1)"},
+      {"label_smoothing=-0.1", "label_smoothing = -0.1 must be in [0, 1)"},
+      {"epoch=3",
+       "unknown key \"epoch\": not a training key nor a key of model cct_2_3x2 (did "
+       "you mean \"epochs\"?)"},
       {"num_classes=5", "num_classes = 5 but the data has 10 classes"},
       {"image_size=16",
-       "image_size = 16 but the data has 32 pixels per side (resize = true resamples them)"}};
+       "model cct_2_3x2: image_size = 16 but the data has 32x32 images (set "
+       "image_size = 32, or resize = true to resample them)"}};
   for (const auto& [assignment, message] : bad) {
     INFO(assignment);
     const Run r = train_with({"--set", assignment});
     CHECK(r.code == 1);
     CHECK(r.err.find(message) != std::string::npos);
   }
+  // A model's default image size is checked like a size the run sets.
+  CHECK(cli({"train", "--model", "mixer_s16", "--dataset", "synthetic", "--out",
+             dir.path().string(), "--set", "synthetic_train=8", "--set", "synthetic_test=8"})
+            .err.find("model mixer_s16: image_size = 224 but the data has 32x32 images") !=
+        std::string::npos);
   // resize = true resamples the synthetic set to the model's size.
   CHECK(train_with({"--set", "image_size=16", "--set", "resize=true", "--epochs", "1"}).code == 0);
   CHECK(read_text(dir.path() / "config.txt").find("image_size = 16\n") != std::string::npos);
@@ -405,7 +428,8 @@ TEST_CASE("training keys out of range and flags that would be ignored are report
     test::write_bytes((cifar100.path() / split).string(), std::vector<uint8_t>(3074, 1));
   CHECK(cli({"train", "--model", "cct_2_3x2", "--data", cifar100.path().string(), "--set",
              "cifar100_labels=medium"})
-            .err.find("cifar100_labels: 'medium' is not fine or coarse") != std::string::npos);
+            .err.find("cifar100_labels: unknown value 'medium' (use fine or coarse)") !=
+        std::string::npos);
 
   CHECK(cli({"train", "--resume", dir.path().string(), "--out", "elsewhere"})
             .err.find("drop --out") != std::string::npos);
@@ -485,9 +509,10 @@ TEST_CASE("a run records the data it found; data that does not fit is reported",
     args.insert(args.end(), extra.begin(), extra.end());
     return cli(args);
   };
-  CHECK_THAT(train_small({}).err, Catch::Contains((small / "train" / "cat" / "0.png").string() +
-                                                  ": image is 16x16, expected 32x32") &&
-                                      Catch::Contains("in cf train, resize = true"));
+  CHECK_THAT(train_small({}).err,
+             Catch::Contains((small / "train" / "cat" / "0.png").string() +
+                             ": image is 16x16, expected 32x32") &&
+                 Catch::Contains("resize = true in cf train, --resize in cf corrupt"));
   for (const std::string side : {"16", "32"}) {
     INFO(side);
     r = train_small({"--set", side == "16" ? "image_size=16" : "resize=true"});
@@ -498,6 +523,15 @@ TEST_CASE("a run records the data it found; data that does not fit is reported",
     // The test split is read again at the run's size.
     CHECK(cli({"eval", "--checkpoint", (run.path() / "last.safetensors").string()}).code == 0);
   }
+  // cf corrupt writes CIFAR-10-C's 32 x 32 arrays: --resize resamples first.
+  const std::vector<std::string> corrupt = {
+      "corrupt",       "--data", small.string(), "--out", (folders.path() / "small_c").string(),
+      "--corruptions", "fog"};
+  CHECK(cli(corrupt).err.find("image is 16x16, expected 32x32") != std::string::npos);
+  std::vector<std::string> resized = corrupt;
+  resized.push_back("--resize");
+  CHECK(cli(resized).code == 0);
+  CHECK(fs::exists(folders.path() / "small_c" / "fog.npy"));
   std::ofstream(small / "train" / "cat" / "notes.txt") << "not an image";
   CHECK_THAT(train_small({"--set", "resize=true"}).err,
              Catch::Contains("notes.txt") && Catch::Contains("in cf train, skip_bad_files = true"));

@@ -209,12 +209,15 @@ ArgParser corrupt_parser() {
   return ArgParser("cf corrupt",
                    "Writes CIFAR-10-C for a test set: every corruption at severities 1..5, as\n"
                    "<corruption>.npy and labels.npy in the official layout.")
-      .option("data", "DIR", "the clean data (CIFAR-10 binary folder or image folders); its test split is used")
+      .option("data", "DIR",
+              "the clean data (CIFAR-10 binary folder or image folders); its test split is used")
       .option("dataset", "KIND", "auto | cifar10 | cifar100 | folder | synthetic", "auto")
       .option("out", "DIR", "output folder")
-      .option("corruptions", "LIST", "comma-separated names (default: the 15 benchmark and 4 extra)")
+      .option("corruptions", "LIST",
+              "comma-separated names (default: the 15 benchmark and 4 extra)")
       .option("limit", "N", "only the first N test images (0: all)", "0")
-      .option("seed", "N", "seed of the random corruptions", "0");
+      .option("seed", "N", "seed of the random corruptions", "0")
+      .flag("resize", "resample test images of another size to 32x32 first");
 }
 
 int corrupt_command(const std::vector<std::string>& argv, std::ostream& out) {
@@ -223,7 +226,10 @@ int corrupt_command(const std::vector<std::string>& argv, std::ostream& out) {
   if (args.help) return out << parser.usage(), 0;
   CF_CHECK(args.has("out"), "corrupt: --out DIR is required");
   Config t = train_defaults();
-  t.set("dataset", args.str("dataset")).set("data", args.str("data")).set("test_limit", args.integer("limit"));
+  t.set("dataset", args.str("dataset"))
+      .set("data", args.str("data"))
+      .set("test_limit", args.integer("limit"))
+      .set("resize", args.on("resize"));
   auto test = load_test_data(t, 32, out);  // CIFAR-10-C's size
   std::vector<std::string> names = data::all_corruptions();
   if (args.has("corruptions")) {

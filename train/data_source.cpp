@@ -11,6 +11,7 @@
 #include "data/image_folder.h"
 #include "data/image_io.h"
 #include "data/synthetic.h"
+#include "train/run_config.h"
 
 namespace cf {
 
@@ -42,18 +43,14 @@ Kind detect(const std::string& dir) {
 }
 
 Source resolve(const Config& train, std::ostream& note) {
+  check_choice(train, "dataset");
   const std::string dataset = train.get_string("dataset"), dir = train.get_string("data");
   if (dataset == "synthetic") {
     CF_CHECK(dir.empty(), "dataset synthetic takes no data folder, but data = '" << dir << "'");
     return {Kind::synthetic, ""};
   }
-  if (dataset != "auto") {
-    CF_CHECK(dataset == "cifar10" || dataset == "cifar100" || dataset == "folder",
-             "dataset: unknown value '" << dataset
-                                        << "' (use auto, cifar10, cifar100, folder or synthetic)");
-    CF_CHECK(!dir.empty() || dataset == "cifar10",
-             "dataset " << dataset << " needs a folder: --data DIR");
-  }
+  CF_CHECK(dataset == "auto" || !dir.empty() || dataset == "cifar10",
+           "dataset " << dataset << " needs a folder: --data DIR");
   if (!dir.empty()) {
     const Kind found = detect(dir);
     Kind wanted = found;  // dataset = auto takes what the folder holds
@@ -97,9 +94,8 @@ std::shared_ptr<const data::ImageSet> read_images(const Source& s, const Config&
     case Kind::cifar10:
       return limited(data::read_cifar10(s.dir, split), limit);
     case Kind::cifar100: {
+      check_choice(train, "cifar100_labels");
       const std::string which = train.get_string("cifar100_labels");
-      CF_CHECK(which == "fine" || which == "coarse",
-               "cifar100_labels: '" << which << "' is not fine or coarse");
       return limited(data::read_cifar100(s.dir, split,
                                          which == "fine" ? data::Cifar100Labels::fine
                                                          : data::Cifar100Labels::coarse),

@@ -1,9 +1,11 @@
 #include "train/run_config.h"
 
+#include <algorithm>
 #include <limits>
 #include <sstream>
 
 #include "autograd/error.h"
+#include "nn/registry.h"
 
 namespace cf {
 
@@ -78,25 +80,61 @@ Config join_run_config(const RunConfig& run) {
   return c;
 }
 
+namespace {
+
+// The training keys that take one of a few names, and the names.
+const std::pair<const char*, std::vector<std::string>> kChoices[] = {
+    {"dataset", {"auto", "cifar10", "cifar100", "folder", "synthetic"}},
+    {"cifar100_labels", {"fine", "coarse"}},
+    {"optimizer", {"adamw", "adam", "sgd"}},
+    {"schedule", {"constant", "step", "cosine"}}};
+
+}  // namespace
+
+void check_choice(const Config& train, const std::string& key) {
+  for (const auto& [name, values] : kChoices) {
+    if (key != name) continue;
+    const std::string value = train.get_string(key);
+    if (std::find(values.begin(), values.end(), value) != values.end()) return;
+    std::string list;
+    for (size_t i = 0; i < values.size(); ++i)
+      list += (i == 0 ? "" : i + 1 == values.size() ? " or " : ", ") + values[i];
+    throw Error(key + ": unknown value '" + value + "' (use " + list + ")");
+  }
+  throw Error("check_choice: '" + key + "' is not a training key with named values");
+}
+
 void check_train_keys(const Config& t) {
+  for (const auto& choice : kChoices) check_choice(t, choice.first);
+  for (const std::string& key : train_defaults().keys()) {
+    const std::string& value = train_defaults().get_string(key);
+    if (value == "true" || value == "false") t.get_bool(key);
+  }
   const double inf = std::numeric_limits<double>::infinity();
-  // [lo, hi], or (lo, hi] with `open_low`.
-  const auto check = [&](const char* key, double lo, double hi, bool open_low = false) {
+  // [lo, hi], with either end open on request.
+  const auto check = [&](const char* key, double lo, double hi, bool open_low = false,
+                         bool open_high = false) {
     const double v = t.get_float(key);
-    if ((open_low ? v > lo : v >= lo) && v <= hi) return;
+    if ((open_low ? v > lo : v >= lo) && (open_high ? v < hi : v <= hi)) return;
     std::ostringstream range;
     if (hi == inf)
       range << (open_low ? "> " : ">= ") << lo;
     else
-      range << "in " << (open_low ? "(" : "[") << lo << ", " << hi << "]";
+      range << "in " << (open_low ? "(" : "[") << lo << ", " << hi << (open_high ? ")" : "]");
     throw Error(std::string(key) + " = " + t.get_string(key) + " must be " + range.str());
   };
-  for (const char* key : {"train_limit", "test_limit", "threads", "clip_grad_norm", "cutout",
-                          "mixup", "cutmix", "weight_decay", "momentum"})
+  t.get_int("seed");
+  for (const char* key : {"train_limit", "test_limit", "threads", "cutout"}) {
+    t.get_int(key);
     check(key, 0, inf);
+  }
   for (const char* key :
-       {"synthetic_train", "synthetic_test", "epochs", "batch_size", "eval_every"})
+       {"synthetic_train", "synthetic_test", "epochs", "batch_size", "eval_every"}) {
+    t.get_int(key);
     check(key, 1, inf);
+  }
+  for (const char* key : {"clip_grad_norm", "mixup", "cutmix", "weight_decay", "momentum"})
+    check(key, 0, inf);
   check("lr", 0, inf);
   check("min_lr", 0, inf);
   CF_CHECK(t.get_string("schedule") != "cosine" || t.get_float("min_lr") <= t.get_float("lr"),
@@ -105,6 +143,20 @@ void check_train_keys(const Config& t) {
   check("warmup", 0, 1);
   check("step_epochs", 0, inf, true);
   check("gamma", 0, 1, true);
+  for (const char* key : {"label_smoothing", "beta1", "beta2"}) check(key, 0, 1, false, true);
+}
+
+void check_model_keys(const RunConfig& run) {
+  const Config& model_keys = model_info(run.model).defaults;
+  for (const std::string& key : run.model_config.keys()) {
+    if (model_keys.has(key)) continue;
+    std::vector<std::string> known = model_keys.keys();
+    for (const std::string& k : train_defaults().keys()) known.push_back(k);
+    const std::string near = closest_match(key, known);
+    throw Error("unknown key \"" + key + "\": not a training key nor a key of model " + run.model +
+                (near.empty() ? "" : " (did you mean \"" + near + "\"?)") + "; `cf models " +
+                run.model + "` lists the model's keys, docs/TRAINING.md the training keys");
+  }
 }
 
 }  // namespace cf

@@ -33,9 +33,19 @@ RunConfig split_run_config(const Config& combined, const std::string& source);
 // The combined config again, `model` first: what a checkpoint and config.txt hold.
 Config join_run_config(const RunConfig& run);
 
-// Checks every numeric training key against its range (epochs >= 1,
-// 0 <= min_lr <= lr, ...), naming the key, its value and the range: a value
-// out of range is an error, never quietly read as "off" or "all".
+// Checks every training key before anything is read or built: each boolean
+// holds a boolean, each count an integer, each number lies in its range
+// (epochs >= 1, 0 <= min_lr <= lr, ...), each named choice is one of its
+// names. The error names the key, its value and what it may be: a value out
+// of range is an error, never quietly read as "off" or "all".
 void check_train_keys(const Config& train);
+
+// That `key` (dataset, cifar100_labels, optimizer or schedule) holds one of
+// its names; cf::Error naming the key, the value and the names otherwise.
+void check_choice(const Config& train, const std::string& key);
+
+// That every model key of `run` is a key of its model; a misspelt training
+// key lands among them, so the hint looks among both.
+void check_model_keys(const RunConfig& run);
 
 }  // namespace cf

@@ -310,8 +310,18 @@ void load_weights(const std::string& path, Module& module) {
 std::unique_ptr<Model> load_model(const std::string& path) {
   Checkpoint c = read_checkpoint(path);
   std::unique_ptr<Model> model = build_model(c.model, c.config);
-  load_into(path, *model, c.tensors);
+  load_into(path, *model, split_optimizer_state(c.tensors).first);
   return model;
+}
+
+std::pair<NamedTensors, NamedTensors> split_optimizer_state(const NamedTensors& tensors) {
+  NamedTensors weights, state;
+  for (const auto& [name, tensor] : tensors)
+    if (name.rfind(kOptimizerPrefix, 0) == 0)
+      state.emplace_back(name.substr(kOptimizerPrefix.size()), tensor);
+    else
+      weights.emplace_back(name, tensor);
+  return {weights, state};
 }
 
 }  // namespace cf

@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "nn/config.h"
 #include "nn/model.h"
@@ -60,7 +61,14 @@ Checkpoint read_checkpoint(const std::string& path);
 // Loads the file's tensors into `module` (names and shapes must match
 // exactly; the error names the file and lists every difference).
 void load_weights(const std::string& path, Module& module);
-// Rebuilds the model by name from the checkpoint's config, then loads it.
+// Rebuilds the model by name from the checkpoint's config, then loads it;
+// the optimiser's state in cf train's last checkpoint is left out.
 std::unique_ptr<Model> load_model(const std::string& path);
+
+// cf train's last checkpoint holds the optimiser's state too, its names
+// prefixed so; split_optimizer_state separates the model's tensors from the
+// optimiser's (returned without the prefix).
+inline const std::string kOptimizerPrefix = "optimizer.";
+std::pair<NamedTensors, NamedTensors> split_optimizer_state(const NamedTensors& tensors);
 
 }  // namespace cf

@@ -178,7 +178,8 @@ std::unique_ptr<Optimizer> make_optimizer(const Config& t, const Model& model) {
   if (kind == "sgd")
     return std::make_unique<SGD>(std::move(groups), lr, float(t.get_float("momentum")),
                                  t.get_bool("nesterov"));
-  throw Error("optimizer: unknown value '" + kind + "' (use adamw, adam or sgd)");
+  check_choice(t, "optimizer");
+  throw Error("optimizer: '" + kind + "' has no implementation");
 }
 
 Metadata position_metadata(const RunConfig& run, const Position& p) {
@@ -199,28 +200,16 @@ Metadata position_metadata(const RunConfig& run, const Position& p) {
 }
 
 // last.safetensors: the model's tensors under their own names (so any
-// safetensors reader sees the weights) and the optimiser's under "optimizer.".
+// safetensors reader sees the weights) and the optimiser's under kOptimizerPrefix.
 void save_last(const fs::path& path, const RunConfig& run, const Model& model,
                const Optimizer& optimizer, const Position& p) {
   NamedTensors tensors = model.state_dict();
-  for (auto& [name, t] : optimizer.state_dict()) tensors.emplace_back("optimizer." + name, t);
+  for (auto& [name, t] : optimizer.state_dict()) tensors.emplace_back(kOptimizerPrefix + name, t);
   Metadata meta = position_metadata(run, p);
   meta["model"] = run.model;
   meta["config"] = model.config().to_string();
   meta["format"] = "pt";
   save_safetensors(path.string(), tensors, meta);
-}
-
-// A checkpoint's tensors split into the model's and the optimiser's.
-std::pair<NamedTensors, NamedTensors> split_state(const NamedTensors& tensors) {
-  const std::string prefix = "optimizer.";
-  NamedTensors weights, state;
-  for (const auto& [name, tensor] : tensors)
-    if (name.rfind(prefix, 0) == 0)
-      state.emplace_back(name.substr(prefix.size()), tensor);
-    else
-      weights.emplace_back(name, tensor);
-  return {weights, state};
 }
 
 // A number of the metadata, read whole: "12abc" or "" is an error naming the
@@ -279,17 +268,21 @@ Config fit_model_to_data(const RunConfig& run, const data::ImageSet& set) {
       c.set(key, value);
       return;
     }
-    CF_CHECK(
-        c.get_int(key) == value,
-        "model " << run.model << ": " << key << " = " << c.get_string(key) << " but the data has "
-                 << value << ' ' << what
-                 << (std::string(key) == "image_size" ? " (resize = true resamples them)" : ""));
+    CF_CHECK(c.get_int(key) == value, "model " << run.model << ": " << key << " = "
+                                               << c.get_string(key) << " but the data has " << value
+                                               << ' ' << what);
   };
   fit("num_classes", set.num_classes(), "classes");
-  fit("image_size", set.h, "pixels per side");
   fit("in_channels", set.c, "channels");
   CF_CHECK(set.h == set.w,
            "train: images are " << set.h << "x" << set.w << "; models take square images");
+  // The image size is the model's, its default included: a model of
+  // 224-pixel images is not silently rebuilt for 32-pixel ones.
+  const int64_t side = model_image_size(run);
+  CF_CHECK(set.h == side, "model " << run.model << ": image_size = " << side << " but the data has "
+                                   << set.h << "x" << set.w << " images (set image_size = " << set.h
+                                   << ", or resize = true to resample them)");
+  c.set("image_size", side);
   if (defaults.has("seed") && !c.has("seed")) c.set("seed", run.train.get_int("seed"));
   return c;
 }
@@ -310,7 +303,7 @@ std::unique_ptr<Model> load_run_model(const Safetensors& checkpoint, const RunCo
                                       const std::string& file) {
   std::unique_ptr<Model> model = build_model(run.model, run.model_config);
   try {
-    model->load_state_dict(split_state(checkpoint.tensors).first);
+    model->load_state_dict(split_optimizer_state(checkpoint.tensors).first);
   } catch (const Error& e) {
     throw Error(file + ": " + e.what());
   }
@@ -332,6 +325,7 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
   RunConfig run = options.run;
   const Config& t = run.train;
   check_train_keys(t);
+  check_model_keys(run);
   const fs::path dir = options.out_dir;
   fs::create_directories(dir);
   CF_CHECK(fs::is_directory(dir), "train: cannot create the output folder " << dir.string());
@@ -370,7 +364,7 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
   Position pos;
   if (options.resume) {
     const Safetensors st = load_safetensors(last.string());
-    const auto [weights, state] = split_state(st.tensors);
+    const auto [weights, state] = split_optimizer_state(st.tensors);
     model->load_state_dict(weights);
     optimizer->load_state_dict(state);
     pos = read_position(st.metadata, last.string(), epochs, steps_per_epoch);
