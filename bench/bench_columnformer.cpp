@@ -121,7 +121,7 @@ void run_block(const Args& a) {
   ColumnBlock block(untied_block());
   block.init_parameters(0);
   // Weight decay on every parameter, as torch.optim.AdamW on the other side.
-  AdamW opt(weight_decay_groups(block.named_parameters(), 0.05f, true), 1e-4f);
+  AdamW opt(weight_decay_groups(block, 0.05f, true), 1e-4f);
   const Tensor x = Tensor::randn({a.batch, 64, 128}, 1);
   const Tensor r = Tensor::randn({a.batch, 64, 128}, 2);
   auto step = [&] {
@@ -149,7 +149,7 @@ void run_models(const Args& a) {
   std::printf("%-36s %12s %10s %12s %12s\n", "model", "parameters", "images/s", "images/CPU-s", "epoch (min)");
   for (const std::string& name : names) {
     auto model = build_model(name, a.overrides);
-    AdamW opt(weight_decay_groups(model->named_parameters(), 0.05f), 6e-4f);
+    AdamW opt(weight_decay_groups(*model, 0.05f), 6e-4f);
     const Tensor images = Tensor::randn({a.batch, 3, 32, 32}, 1);
     std::vector<int64_t> labels(size_t(a.batch));
     for (int64_t i = 0; i < a.batch; ++i) labels[size_t(i)] = i % 10;

@@ -129,7 +129,7 @@ void run_model(const Args& a) {
   if (!a.fused) keep_attention_maps(*model);
   // Weight decay on every parameter: torch.optim.AdamW(model.parameters())
   // on the other side has one group too.
-  AdamW opt(weight_decay_groups(model->named_parameters(), 0.05f, true), 5e-4f);
+  AdamW opt(weight_decay_groups(*model, 0.05f, true), 5e-4f);
   const Tensor images = Tensor::randn({a.batch, 3, 32, 32}, 1);
   std::vector<int64_t> labels(size_t(a.batch));
   for (int64_t i = 0; i < a.batch; ++i) labels[size_t(i)] = i % 10;

@@ -76,10 +76,10 @@ AFT::AFT(const AftOptions& o)
   register_module("proj", proj);
   const int64_t n = o.tokens;
   if (o.variant == "full" && o.rank == 0) {
-    register_parameter("pos_bias", &pos_bias, {n, n}, Init::zeros());
+    register_parameter("pos_bias", &pos_bias, {n, n}, Init::zeros(), Decay::no);
   } else if (o.variant == "full") {
-    register_parameter("pos_u", &pos_u, {n, o.rank}, Init::trunc_normal(0.02f));
-    register_parameter("pos_v", &pos_v, {n, o.rank}, Init::trunc_normal(0.02f));
+    register_parameter("pos_u", &pos_u, {n, o.rank}, Init::trunc_normal(0.02f), Decay::no);
+    register_parameter("pos_v", &pos_v, {n, o.rank}, Init::trunc_normal(0.02f), Decay::no);
   } else if (o.variant == "local") {
     // Only the pairs inside the window are parameters; entry 0 of the
     // gathered table is the constant 0 of every pair outside it.
@@ -87,12 +87,13 @@ AFT::AFT(const AftOptions& o)
     for (int64_t t = 0; t < n; ++t)
       for (int64_t u = 0; u < n; ++u)
         local_index_.push_back(in_window(t, u, o.grid, o.window) ? ++learned : 0);
-    register_parameter("pos_bias", &pos_bias, {learned}, Init::zeros());
+    register_parameter("pos_bias", &pos_bias, {learned}, Init::zeros(), Decay::no);
   } else if (o.variant == "conv") {
     // gamma 0 makes every kernel 0 at init: the model starts as AFT-simple
     // (the spec's invariant) and learns its locality.
     const int64_t s = o.window;
-    register_parameter("pos_bias", &pos_bias, {o.heads, s, s}, Init::trunc_normal(0.02f));
+    register_parameter("pos_bias", &pos_bias, {o.heads, s, s}, Init::trunc_normal(0.02f),
+                       Decay::no);
     register_parameter("gamma", &gamma, {o.heads}, Init::zeros());
     register_parameter("beta", &beta, {o.heads}, Init::zeros());
     for (int64_t c = 0; c < 2 * hidden; ++c) channel_head_.push_back((c % hidden) / (hidden / o.heads));

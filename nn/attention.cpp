@@ -66,8 +66,9 @@ Attention::Attention(const AttentionOptions& o)
     register_module("proj", *proj);
   }
   const int64_t n = o.tokens;
-  if (o.attn_bias) register_parameter("attn_bias", &attn_bias, {n, n}, Init::zeros());
-  if (o.head_bias) register_parameter("head_bias", &head_bias, {o.heads, n, n}, Init::zeros());
+  if (o.attn_bias) register_parameter("attn_bias", &attn_bias, {n, n}, Init::zeros(), Decay::no);
+  if (o.head_bias)
+    register_parameter("head_bias", &head_bias, {o.heads, n, n}, Init::zeros(), Decay::no);
   if (o.qk_norm) {
     // Section 8: g = log2(N^2 - N) (Henry et al. 2020), or 10 without N.
     const float g = n > 2 ? float(std::log2(double(n * n - n))) : 10.0f;
@@ -75,7 +76,7 @@ Attention::Attention(const AttentionOptions& o)
   }
   if (o.rel_pos_bias) {
     const int64_t offsets = o.grid > 0 ? (2 * o.grid - 1) * (2 * o.grid - 1) : 2 * n - 1;
-    register_parameter("rel_pos_bias", &rel_pos_bias, {o.heads, offsets}, Init::zeros());
+    register_parameter("rel_pos_bias", &rel_pos_bias, {o.heads, offsets}, Init::zeros(), Decay::no);
     offset_index_ = offset_index(n, o.grid);
   }
   register_module("attn_drop", attn_drop);

@@ -208,8 +208,9 @@ ProjectedAttention::ProjectedAttention(const MixerOptions& o, const Sharing& s)
     register_module("proj", *proj);
   }
   const int64_t N = o.tokens;
-  if (o.attn_bias) register_parameter("attn_bias", &attn_bias, {N, N}, Init::zeros());
-  if (o.head_bias) register_parameter("head_bias", &head_bias, {heads, N, N}, Init::zeros());
+  if (o.attn_bias) register_parameter("attn_bias", &attn_bias, {N, N}, Init::zeros(), Decay::no);
+  if (o.head_bias)
+    register_parameter("head_bias", &head_bias, {heads, N, N}, Init::zeros(), Decay::no);
 }
 
 Tensor ProjectedAttention::forward(const Tensor& x) {
@@ -224,8 +225,8 @@ Tensor ProjectedAttention::forward(const Tensor& x) {
 SelectionAttention::SelectionAttention(const MixerOptions& o) : TokenMixer(o) {
   const int64_t N = o.tokens, h = o.dim / o.heads;
   register_parameter("query", &query, {heads, N, h}, Init::trunc_normal(0.02f));
-  register_parameter("attn_bias", &attn_bias, {N, N}, Init::zeros());
-  register_parameter("head_bias", &head_bias, {heads, N, N}, Init::zeros());
+  register_parameter("attn_bias", &attn_bias, {N, N}, Init::zeros(), Decay::no);
+  register_parameter("head_bias", &head_bias, {heads, N, N}, Init::zeros(), Decay::no);
 }
 
 Tensor SelectionAttention::forward(const Tensor& x) {
@@ -239,8 +240,8 @@ Tensor SelectionAttention::forward(const Tensor& x) {
 
 MixingAttention::MixingAttention(const MixerOptions& o, bool softmax) : TokenMixer(o), use_softmax(softmax) {
   const int64_t N = o.tokens;
-  register_parameter("attn_bias", &attn_bias, {N, N}, Init::trunc_normal(0.02f));
-  register_parameter("head_bias", &head_bias, {heads, N, N}, Init::zeros());
+  register_parameter("attn_bias", &attn_bias, {N, N}, Init::trunc_normal(0.02f), Decay::no);
+  register_parameter("head_bias", &head_bias, {heads, N, N}, Init::zeros(), Decay::no);
 }
 
 Tensor MixingAttention::forward(const Tensor& x) {

@@ -71,7 +71,9 @@ ColumnEncoder::ColumnEncoder(const EncoderOptions& o)
     pos_embed = std::make_unique<PositionEmbedding>("learned", seq_len, dim);
     register_module("pos_embed", *pos_embed);
   }
-  if (o.time_embed) register_parameter("time_embed", &time_embed, {depth, dim}, Init::trunc_normal(0.02f));
+  if (o.time_embed)
+    register_parameter("time_embed", &time_embed, {depth, dim}, Init::trunc_normal(0.02f),
+                       Decay::no);
   for (size_t i = 0; i < o.blocks.size(); ++i) {
     blocks.push_back(std::make_unique<ColumnBlock>(o.blocks[i]));
     register_module("blocks." + std::to_string(i), *blocks.back());

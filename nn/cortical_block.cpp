@@ -50,7 +50,7 @@ RegionLinear::RegionLinear(int64_t regions, int64_t in, int64_t out) {
                                                                       << " must be positive");
   // As Linear (section 0): W ~ trunc_normal(0.02), b = 0.
   register_parameter("weight", &weight, {regions, in, out}, Init::trunc_normal(0.02f));
-  register_parameter("bias", &bias, {regions, out}, Init::zeros());
+  register_parameter("bias", &bias, {regions, out}, Init::zeros(), Decay::no);
 }
 
 Tensor RegionLinear::forward(const Tensor& x) const { return region_linear(x, weight, bias); }
@@ -105,7 +105,7 @@ CorticalBlock::CorticalBlock(const CorticalOptions& o)
                                                    Shape{o.mlp_hidden, o.dim}, o.dropoff_lambda,
                                                    o.seed, "second_layer.mask");
     register_module("second_layer", *second_layer);
-    register_parameter("out_bias", &out_bias, {o.regions + 1, o.dim}, Init::zeros());
+    register_parameter("out_bias", &out_bias, {o.regions + 1, o.dim}, Init::zeros(), Decay::no);
   }
   register_module("residual_routing", residual_routing);
 }

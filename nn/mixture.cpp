@@ -79,7 +79,7 @@ Tensor mix_experts(const Tensor& c, const Tensor& experts) {
 MixtureLinear::MixtureLinear(const MixtureCoefficients& c, int64_t in, int64_t out, bool with_bias)
     : coeffs(c) {
   register_parameter("weight", &weight, {out, in, c.experts}, Init::trunc_normal(0.02f));
-  if (with_bias) register_parameter("bias", &bias, {out, c.experts}, Init::zeros());
+  if (with_bias) register_parameter("bias", &bias, {out, c.experts}, Init::zeros(), Decay::no);
 }
 
 // With E = 1, c = 1 and every column's weights are the one expert's: the
@@ -92,8 +92,8 @@ Tensor MixtureLinear::forward(const Tensor& x) {
 }
 
 MixtureLayerNorm::MixtureLayerNorm(const MixtureCoefficients& c, int64_t dim) : coeffs(c) {
-  register_parameter("weight", &weight, {dim, c.experts}, Init::ones());
-  register_parameter("bias", &bias, {dim, c.experts}, Init::zeros());
+  register_parameter("weight", &weight, {dim, c.experts}, Init::ones(), Decay::no);
+  register_parameter("bias", &bias, {dim, c.experts}, Init::zeros(), Decay::no);
 }
 
 Tensor MixtureLayerNorm::forward(const Tensor& x) {

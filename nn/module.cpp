@@ -47,11 +47,11 @@ void Module::visit(const std::string& prefix, F&& f) const {
 }
 
 void Module::register_parameter(const std::string& name, Tensor* slot, const Shape& shape,
-                                Init init) {
+                                Init init, Decay decay) {
   *slot = Tensor::empty(shape);
   initialise(*slot, init, 0, name);
   slot->requires_grad_();
-  parameters_.push_back({name, slot, init});
+  parameters_.push_back({name, slot, init, decay == Decay::by_shape && shape.size() >= 2});
 }
 
 void Module::register_buffer(const std::string& name, Tensor* slot, Tensor value,
@@ -75,6 +75,15 @@ NamedTensors Module::named_parameters() const {
   NamedTensors out;
   visit("", [&](const std::string& prefix, const Module& m) {
     for (const ParameterSlot& p : m.parameters_) out.emplace_back(prefix + p.name, *p.tensor);
+  });
+  return out;
+}
+
+std::vector<std::string> Module::no_weight_decay() const {
+  std::vector<std::string> out;
+  visit("", [&](const std::string& prefix, const Module& m) {
+    for (const ParameterSlot& p : m.parameters_)
+      if (!p.decayed) out.push_back(prefix + p.name);
   });
   return out;
 }

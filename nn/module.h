@@ -53,6 +53,13 @@ struct Init {
   static Init kaiming_normal(int64_t fan_in);
 };
 
+// Whether weight decay applies to a parameter (train/optim.h). By shape:
+// a parameter of two or more axes (a weight matrix, a kernel) is decayed,
+// one of at most one axis (a bias, a norm's gain) is not. A module passes
+// Decay::no for what is not a weight whatever its shape: the biases and norm
+// parameters of untied and mixture layers, positions, attention biases.
+enum class Decay { by_shape, no };
+
 class Module {
  public:
   Module() = default;
@@ -75,6 +82,11 @@ class Module {
   // The registered handle of a parameter by full name. Assigning to it
   // replaces the parameter (gradcheck of a model as a function of one).
   Tensor& parameter(const std::string& name);
+
+  // Full names of the parameters that weight decay leaves alone (timm's
+  // no_weight_decay()): those of at most one axis, and those registered with
+  // Decay::no.
+  std::vector<std::string> no_weight_decay() const;
 
   int64_t num_parameters() const;  // learnable scalars
   void zero_grad();
@@ -101,8 +113,8 @@ class Module {
  protected:
   // Creates `*slot` with `shape`, marks it as requiring grad, initialises it
   // and registers it under `name`.
-  void register_parameter(const std::string& name, Tensor* slot, const Shape& shape,
-                          Init init);
+  void register_parameter(const std::string& name, Tensor* slot, const Shape& shape, Init init,
+                          Decay decay = Decay::by_shape);
   // A tensor that is state but not learned. Non-persistent buffers (tables
   // computed from the config) are left out of state_dict().
   void register_buffer(const std::string& name, Tensor* slot, Tensor value,
@@ -118,6 +130,7 @@ class Module {
     std::string name;
     Tensor* tensor;
     Init init;
+    bool decayed;
   };
   struct BufferSlot {
     std::string name;

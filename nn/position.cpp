@@ -20,7 +20,7 @@ Tensor sinusoidal_positions(int64_t tokens, int64_t dim) {
 
 PositionEmbedding::PositionEmbedding(const std::string& k, int64_t tokens, int64_t dim) : kind(k) {
   if (kind == "learned")
-    register_parameter("weight", &weight, {1, tokens, dim}, Init::trunc_normal(0.02f));
+    register_parameter("weight", &weight, {1, tokens, dim}, Init::trunc_normal(0.02f), Decay::no);
   else if (kind == "sinusoidal")
     register_buffer("weight", &weight, sinusoidal_positions(tokens, dim), false);
   else

@@ -21,8 +21,8 @@ RegionNorm::RegionNorm(int64_t R, int64_t N, int64_t D, NormStats s, NormAffine 
     : regions(R), tokens(N), dim(D), stats(s), affine(a), eps(e) {
   CF_CHECK(R > 0 && N > 0 && D > 0, "RegionNorm: regions " << R << ", tokens " << N << ", dim "
                                                            << D << " must be positive");
-  register_parameter("weight", &weight, affine_shape(a, R, N, D), Init::ones());
-  register_parameter("bias", &bias, affine_shape(a, R, N, D), Init::zeros());
+  register_parameter("weight", &weight, affine_shape(a, R, N, D), Init::ones(), Decay::no);
+  register_parameter("bias", &bias, affine_shape(a, R, N, D), Init::zeros(), Decay::no);
 }
 
 Tensor RegionNorm::forward(const Tensor& z) const {

@@ -93,14 +93,14 @@ UntiedLinear::UntiedLinear(int64_t n, int64_t in, int64_t out, bool with_bias)
   CF_CHECK(n > 0 && in > 0 && out > 0,
            "UntiedLinear: sizes N " << n << ", in " << in << ", out " << out << " must be positive");
   register_parameter("weight", &weight, {n, out, in}, Init::trunc_normal(0.02f));
-  if (with_bias) register_parameter("bias", &bias, {n, out}, Init::zeros());
+  if (with_bias) register_parameter("bias", &bias, {n, out}, Init::zeros(), Decay::no);
 }
 
 UntiedLayerNorm::UntiedLayerNorm(int64_t tokens, int64_t dim) {
   CF_CHECK(tokens > 0 && dim > 0,
            "UntiedLayerNorm: sizes N " << tokens << ", D " << dim << " must be positive");
-  register_parameter("weight", &weight, {tokens, dim}, Init::ones());
-  register_parameter("bias", &bias, {tokens, dim}, Init::zeros());
+  register_parameter("weight", &weight, {tokens, dim}, Init::ones(), Decay::no);
+  register_parameter("bias", &bias, {tokens, dim}, Init::zeros(), Decay::no);
 }
 
 Tensor UntiedLayerNorm::forward(const Tensor& x) { return untied_layer_norm(x, weight, bias); }

@@ -106,7 +106,8 @@ VisionTransformer::VisionTransformer(const Config& c)
                                                 c.get_int("conv_kernel"), c.get_int("conv_channels"));
     register_module("tokenizer", *tokenizer);
   }
-  if (pool == "cls") register_parameter("cls_token", &cls_token, {1, 1, dim}, Init::trunc_normal(0.02f));
+  if (pool == "cls")
+    register_parameter("cls_token", &cls_token, {1, 1, dim}, Init::trunc_normal(0.02f), Decay::no);
   const std::string pos = choice(c, "pos", {"learned", "sinusoidal", "none"});
   if (pos != "none") {
     pos_embed = std::make_unique<PositionEmbedding>(pos, tokens, dim);

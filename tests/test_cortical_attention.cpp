@@ -175,7 +175,7 @@ TEST_CASE("Sparse weights stay at their sparsity through AdamW steps with weight
         sparse_qk ? std::vector<std::pair<Tensor*, const Tensor*>>{{&mrsa.q, &mrsa.q_mask}, {&mrsa.k, &mrsa.k_mask}}
                   : std::vector<std::pair<Tensor*, const Tensor*>>{{&mrsa.v, &mrsa.v_mask}, {&mrsa.o, &mrsa.o_mask}};
     const int64_t kept = mrsa.learnable_parameters();
-    AdamW opt(weight_decay_groups(mrsa.named_parameters(), 0.1f), 1e-2f);
+    AdamW opt(weight_decay_groups(mrsa, 0.1f), 1e-2f);
     Tensor z = Tensor::randn({R, 4, 3, D}, 6), target = Tensor::randn({R, 4, 3, D}, 7);
     for (int step = 0; step < 5; ++step) {
       opt.zero_grad();

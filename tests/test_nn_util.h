@@ -57,7 +57,7 @@ void sharpen_attention(M& m, const std::vector<std::string>& names) {
 inline double train_to_memorise(Model& model, const Tensor& images,
                                 const std::vector<int64_t>& labels, int max_steps, float lr,
                                 int* steps = nullptr) {
-  AdamW opt(weight_decay_groups(model.named_parameters(), 0.0f), lr);
+  AdamW opt(weight_decay_groups(model, 0.0f), lr);
   const int64_t B = images.size(0);
   double accuracy = 0.0;
   int step = 0;

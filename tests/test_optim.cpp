@@ -1,6 +1,7 @@
 // SGD and AdamW against the update rules written out in double precision,
 // and the split into weight-decay groups.
 #include <cmath>
+#include <sstream>
 
 #include "nn/registry.h"
 #include "train/optim.h"
@@ -98,7 +99,7 @@ TEST_CASE("weight_decay_groups exempts biases, norms, positions and attention bi
   Config c = Config::parse("dim = 8\ndepth = 1\nheads = 2\nimage_size = 8\npool = cls\n"
                            "attn_bias = true\nhead_bias = true\nlayer_scale = 0.1\nqkv_bias = true\n");
   auto model = build_model("vit_lite_cpu", c);
-  std::vector<ParamGroup> groups = weight_decay_groups(model->named_parameters(), 0.05f);
+  std::vector<ParamGroup> groups = weight_decay_groups(*model, 0.05f);
   REQUIRE(groups.size() == 2);
   const ParamGroup &decay = groups[0], &no_decay = groups[1];
   CHECK(decay.weight_decay == 0.05f);
@@ -112,7 +113,47 @@ TEST_CASE("weight_decay_groups exempts biases, norms, positions and attention bi
     CHECK(has(decay, t) == expect_decay);
     CHECK(has(no_decay, t) == !expect_decay);
   }
-  CHECK(weight_decay_groups(model->named_parameters(), 0.05f, true).size() == 1);
+  CHECK(weight_decay_groups(*model, 0.05f, true).size() == 1);
+}
+
+// By role, whatever the shape: the untied, mixture and region layers keep
+// their biases and norm parameters as (N, D), (D, E) or (R, N, D) tensors.
+TEST_CASE("weight decay spares biases, norms and positions of every shape", "[optim]") {
+  const auto spared = [](const std::string& name) {
+    std::vector<std::string> parts;
+    std::istringstream in(name);
+    for (std::string part; std::getline(in, part, '.');) parts.push_back(part);
+    const std::string& leaf = parts.back();
+    if (leaf == "bias" || (leaf.size() > 5 && leaf.substr(leaf.size() - 5) == "_bias")) return true;
+    for (const std::string& part : parts)
+      if (part.rfind("norm", 0) == 0 || part == "pos_embed" || part == "time_embed" ||
+          part == "cls_token" || part == "pos_u" || part == "pos_v")
+        return true;
+    return false;
+  };
+  const std::pair<const char*, const char*> models[] = {
+      {"vision_columnformer_ff_tiny_cifar", "image_size = 8\npatch_size = 2\ndim = 16\n"},
+      {"vision_columnformer_r_tiny_cifar", "image_size = 8\npatch_size = 2\ndim = 16\n"
+                                           "time_embed = true\n"},
+      {"vision_moemixer_tiny_cifar", "image_size = 8\npatch_size = 2\ndim = 16\n"},
+      {"cortical_baseline", "image_size = 8\nconv_layers = 1\ndim = 8\nheads = 2\n"},
+      {"aft_full_cifar", "image_size = 12\ndim = 4\ndepth = 1\nheads = 2\n"},
+      {"aft_conv_cifar", "image_size = 12\ndim = 4\ndepth = 1\nheads = 2\n"}};
+  for (const auto& [name, keys] : models) {
+    auto model = build_model(name, Config::parse(keys));
+    const std::vector<ParamGroup> groups = weight_decay_groups(*model, 0.05f);
+    REQUIRE(groups.size() == 2);
+    int64_t spared_multi_axis = 0;
+    for (const auto& [param, t] : model->named_parameters()) {
+      INFO(name << ": " << param << " " << shape_str(t.shape()));
+      const bool expect_decay = t.dim() >= 2 && !spared(param);
+      CHECK(has(groups[0], t) == expect_decay);
+      CHECK(has(groups[1], t) == !expect_decay);
+      spared_multi_axis += t.dim() >= 2 && !expect_decay;
+    }
+    INFO(name);
+    CHECK(spared_multi_axis > 0);  // the case this test is for
+  }
 }
 
 TEST_CASE("Optimisers reject bad settings", "[optim][errors]") {

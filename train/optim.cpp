@@ -1,5 +1,6 @@
 #include "train/optim.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include "autograd/error.h"
@@ -7,22 +8,14 @@
 
 namespace cf {
 
-bool decayed_by_default(const std::string& name, const Tensor& param) {
-  if (param.dim() <= 1) return false;
-  // Any component of the dotted name counts: "pos_embed.weight",
-  // "blocks.0.attn.attn_bias".
-  std::istringstream parts(name);
-  for (std::string part; std::getline(parts, part, '.');)
-    for (const char* exempt : {"pos_embed", "cls_token", "attn_bias", "head_bias"})
-      if (part == exempt) return false;
-  return true;
-}
-
-std::vector<ParamGroup> weight_decay_groups(const NamedTensors& named, float weight_decay,
+std::vector<ParamGroup> weight_decay_groups(const Module& model, float weight_decay,
                                             bool decay_all) {
   ParamGroup decay{{}, weight_decay, "decay"}, no_decay{{}, 0.0f, "no_decay"};
-  for (const auto& [name, t] : named)
-    (decay_all || decayed_by_default(name, t) ? decay : no_decay).params.push_back(t);
+  const std::vector<std::string> exempt = model.no_weight_decay();
+  for (const auto& [name, t] : model.named_parameters()) {
+    const bool decayed = decay_all || std::find(exempt.begin(), exempt.end(), name) == exempt.end();
+    (decayed ? decay : no_decay).params.push_back(t);
+  }
   std::vector<ParamGroup> groups;
   for (ParamGroup* g : {&decay, &no_decay})
     if (!g->params.empty()) groups.push_back(*g);

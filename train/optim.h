@@ -20,15 +20,11 @@ struct ParamGroup {
   std::string name;  // for logs: "decay", "no_decay"
 };
 
-// Whether a parameter is decayed by default: weight matrices and conv kernels
-// are; anything of at most one axis (biases, LayerNorm and LayerScale gains,
-// SeqPool's bias) and the tensors named pos_embed, cls_token, attn_bias or
-// head_bias (position embeddings and attention biases) are not.
-bool decayed_by_default(const std::string& name, const Tensor& param);
-// Two groups, "decay" with `weight_decay` and "no_decay" with 0, split by
-// decayed_by_default; with `decay_all` every parameter is decayed. Empty
-// groups are left out.
-std::vector<ParamGroup> weight_decay_groups(const NamedTensors& named, float weight_decay,
+// Two groups, "decay" with `weight_decay` and "no_decay" with 0: the model's
+// no_weight_decay() parameters (biases, norm parameters, positions and
+// attention biases, whatever their shape; nn/module.h) go to "no_decay";
+// with `decay_all` every parameter is decayed. Empty groups are left out.
+std::vector<ParamGroup> weight_decay_groups(const Module& model, float weight_decay,
                                             bool decay_all = false);
 
 class Optimizer {

@@ -166,8 +166,8 @@ void write_curves(const fs::path& path, const std::vector<EpochLog>& history) {
 
 std::unique_ptr<Optimizer> make_optimizer(const Config& t, const Model& model) {
   const std::string kind = t.get_string("optimizer");
-  auto groups = weight_decay_groups(model.named_parameters(), float(t.get_float("weight_decay")),
-                                    t.get_bool("decay_all"));
+  auto groups =
+      weight_decay_groups(model, float(t.get_float("weight_decay")), t.get_bool("decay_all"));
   const float lr = float(t.get_float("lr"));
   if (kind == "adamw")
     return std::make_unique<AdamW>(std::move(groups), lr, float(t.get_float("beta1")),
