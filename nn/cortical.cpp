@@ -96,6 +96,12 @@ CorticalOptions CorticalTransformer::block_options(const Config& c) {
                   (o.reinject ? " and after, so it must be at least " + R
                               : ", so it must be " + R + " (or reinject = true and at least that)"));
   }
+  // The recurrent pattern routes region 1 to every region in one step, but
+  // the last step reads region R of the latent before it, still zero at T 1.
+  if (o.pattern == P::recurrent && o.regions > 1 && o.timesteps < 2)
+    bad_value(c, "timesteps",
+              "with pattern recurrent the image reaches the readout region after one step, so it "
+              "must be at least 2");
   o.seed = uint64_t(c.get_int("seed"));
 
   RegionAttentionOptions& a = o.attention;

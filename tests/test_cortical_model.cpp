@@ -259,6 +259,11 @@ TEST_CASE("Bad cortical config values name the key and the value", "[cortical][m
         "readout region only at step regions = 4 and after, so it must be at least 4");
   CHECK(error_of([] { build(cortical("timesteps = 6\nreinject = true")); }).empty());
   CHECK(error_of([] { build(cortical("timesteps = 3\npattern = recurrent")); }).empty());
+  CHECK(error("timesteps = 1\npattern = recurrent") ==
+        "config: key \"timesteps\" has value \"1\"; with pattern recurrent the image reaches the "
+        "readout region after one step, so it must be at least 2");
+  CHECK(error_of([] { build(cortical("timesteps = 1\nregions = 1\npattern = recurrent")); })
+            .empty());
   CHECK(error("dropoff_lambda = -1") ==
         "config: key \"dropoff_lambda\" has value \"-1\"; it must be >= 0 (0: no drop-off)");
   CHECK(contains(error("norm_stats = batch"), "key \"norm_stats\" has value \"batch\"; allowed: token, global"));
