@@ -193,7 +193,17 @@ TEST_CASE("a resumed run ends with the same weights, bit for bit", "[train][resu
     CHECK(bad.code == 1);
     CHECK(bad.err.find(last + ": metadata step = " + message) != std::string::npos);
   }
-  save_safetensors(last, saved.tensors, saved.metadata);
+  // The optimiser's groups must be those the state was saved for.
+  Metadata other_groups = saved.metadata;
+  other_groups["no_weight_decay_crc32"] = "00000000";
+  save_safetensors(last, saved.tensors, other_groups);
+  CHECK(cli({"train", "--resume", resumed.path().string()})
+            .err.find("resume: the optimiser state in " + last +
+                      " was saved for other parameter groups") != std::string::npos);
+  // A checkpoint from before the checksum: a CCT's groups have not changed.
+  Metadata before_checksum = saved.metadata;
+  REQUIRE(before_checksum.erase("no_weight_decay_crc32") == 1);
+  save_safetensors(last, saved.tensors, before_checksum);
 
   Run rest = cli({"train", "--resume", resumed.path().string()});
   INFO(rest.out << rest.err);
@@ -224,6 +234,25 @@ TEST_CASE("a resumed run ends with the same weights, bit for bit", "[train][resu
     CHECK(a.tensors[i].first == b.tensors[i].first);
     CHECK(a.tensors[i].second.to_vector() == b.tensors[i].second.to_vector());
   }
+  // A Columnformer's groups changed (its untied norms and biases are spared
+  // now): its checkpoints from before the checksum cannot resume.
+  TempDir untied("untied_resume");
+  options.run = split_run_config(Config::parse("model = vision_columnformer_ff_tiny_cifar\n"
+                                               "dataset = synthetic\nsynthetic_train = 16\n"
+                                               "synthetic_test = 8\nbatch_size = 8\n"
+                                               "image_size = 8\npatch_size = 2\ndim = 16\n"
+                                               "resize = true\n"),
+                                 "test");
+  options.out_dir = untied.path().string();
+  options.stop_after_steps = 1;
+  REQUIRE(train(options, log).interrupted);
+  const std::string untied_last = (untied.path() / "last.safetensors").string();
+  Safetensors untied_saved = load_safetensors(untied_last);
+  REQUIRE(untied_saved.metadata.erase("no_weight_decay_crc32") == 1);
+  save_safetensors(untied_last, untied_saved.tensors, untied_saved.metadata);
+  CHECK(cli({"train", "--resume", untied.path().string()}).err.find("since commit 8a12e0e") !=
+        std::string::npos);
+
   // load_model rebuilds the model from a last checkpoint, leaving out the
   // optimiser's state.
   const NamedTensors weights = load_model(last)->state_dict();
@@ -381,9 +410,10 @@ TEST_CASE("training keys out of range and flags that would be ignored are report
       {"lr=-1", "lr = -1 must be >= 0"},
       {"min_lr=0.1", "min_lr = 0.1 must not exceed lr = 0.0005"},
       {"optimizer=lion", "optimizer: unknown value 'lion' (use adamw, adam or sgd)"},
-      {"schedule=cosin", "schedule: unknown value 'cosin' (use constant, step or cosine)"},
-      {"augment=maybe", "augment"},
-      {"epochs=2.5", "epochs"},
+      {"schedule=cosin", "schedule: unknown kind 'cosin' (use constant, step or cosine)"},
+      {"augment=maybe", "config: key \"augment\" has value \"maybe\", which is not a boolean"},
+      {"epochs=2.5", "config: key \"epochs\" has value \"2.5\", which is not an integer"},
+      {"image_size=0", "model cct_2_3x2: image_size = 0 must be >= 1"},
       {"beta2=1", "beta2 = 1 must be in [0, 1)"},
       {"label_smoothing=-0.1", "label_smoothing = -0.1 must be in [0, 1)"},
       {"epoch=3",
@@ -407,6 +437,11 @@ TEST_CASE("training keys out of range and flags that would be ignored are report
   // resize = true resamples the synthetic set to the model's size.
   CHECK(train_with({"--set", "image_size=16", "--set", "resize=true", "--epochs", "1"}).code == 0);
   CHECK(read_text(dir.path() / "config.txt").find("image_size = 16\n") != std::string::npos);
+  // Keys are checked before any data is read.
+  CHECK(cli({"train", "--model", "cct_2_3x2", "--data", "/nonexistent", "--set", "epochs=0"})
+            .err.find("epochs = 0 must be >= 1") != std::string::npos);
+  CHECK(cli({"train", "--model", "cct_2_3x2", "--data", "/nonexistent", "--set", "epoch=3"})
+            .err.find("unknown key \"epoch\"") != std::string::npos);
   // The step schedule takes a min_lr above lr: it does not use it.
   CHECK(train_with({"--set", "min_lr=0.1", "--set", "schedule=step", "--epochs", "1"}).code == 0);
 
@@ -487,25 +522,11 @@ TEST_CASE("a run records the data it found; data that does not fit is reported",
   write_split(small, "train", {"cat", "dog"}, 2, 16, 16);
   write_split(small, "test", {"cat", "dog"}, 1, 16, 16);
   const auto train_small = [&](std::vector<std::string> extra) {
-    std::vector<std::string> args = {"train",
-                                     "--model",
-                                     "cct_2_3x2",
-                                     "--data",
-                                     small.string(),
-                                     "--epochs",
-                                     "1",
-                                     "--batch-size",
-                                     "2",
-                                     "--out",
-                                     run.path().string(),
-                                     "--set",
-                                     "dim=32",
-                                     "--set",
-                                     "heads=2",
-                                     "--set",
-                                     "depth=1",
-                                     "--set",
-                                     "conv_channels=16"};
+    std::vector<std::string> args = {"train",        "--model", "cct_2_3x2",        "--data",
+                                     small.string(), "--out",   run.path().string()};
+    for (const char* arg : {"--epochs", "1", "--batch-size", "2", "--set", "dim=32", "--set",
+                            "heads=2", "--set", "depth=1", "--set", "conv_channels=16"})
+      args.push_back(arg);
     args.insert(args.end(), extra.begin(), extra.end());
     return cli(args);
   };
@@ -513,6 +534,14 @@ TEST_CASE("a run records the data it found; data that does not fit is reported",
              Catch::Contains((small / "train" / "cat" / "0.png").string() +
                              ": image is 16x16, expected 32x32") &&
                  Catch::Contains("resize = true in cf train, --resize in cf corrupt"));
+  // cf corrupt writes CIFAR-10-C's 32 x 32 arrays: --resize resamples first.
+  const std::string small_c = (folders.path() / "small_c").string();
+  std::vector<std::string> corrupt = {"corrupt", "--data",        small.string(), "--out",
+                                      small_c,   "--corruptions", "fog"};
+  CHECK(cli(corrupt).err.find("image is 16x16, expected 32x32") != std::string::npos);
+  corrupt.push_back("--resize");
+  CHECK(cli(corrupt).code == 0);
+  CHECK(fs::exists(fs::path(small_c) / "fog.npy"));
   for (const std::string side : {"16", "32"}) {
     INFO(side);
     r = train_small({"--set", side == "16" ? "image_size=16" : "resize=true"});
@@ -520,18 +549,18 @@ TEST_CASE("a run records the data it found; data that does not fit is reported",
     REQUIRE(r.code == 0);
     CHECK(read_text(run.path() / "config.txt").find("image_size = " + side + "\n") !=
           std::string::npos);
-    // The test split is read again at the run's size.
-    CHECK(cli({"eval", "--checkpoint", (run.path() / "last.safetensors").string()}).code == 0);
+    // The test split is read again at the run's size, and CIFAR-10-C's
+    // arrays must have it too (a run with resize = true resamples them).
+    const std::string checkpoint = (run.path() / "last.safetensors").string();
+    CHECK(cli({"eval", "--checkpoint", checkpoint}).code == 0);
+    r = cli({"eval", "--checkpoint", checkpoint, "--corruptions", small_c});
+    if (side == "16")
+      CHECK(r.err.find("corruptions: " + (fs::path(small_c) / "fog.npy").string() +
+                       " holds 32x32 images, the model takes 16x16 (a run trained with resize = "
+                       "true resamples them)") != std::string::npos);
+    else
+      CHECK(r.code == 0);
   }
-  // cf corrupt writes CIFAR-10-C's 32 x 32 arrays: --resize resamples first.
-  const std::vector<std::string> corrupt = {
-      "corrupt",       "--data", small.string(), "--out", (folders.path() / "small_c").string(),
-      "--corruptions", "fog"};
-  CHECK(cli(corrupt).err.find("image is 16x16, expected 32x32") != std::string::npos);
-  std::vector<std::string> resized = corrupt;
-  resized.push_back("--resize");
-  CHECK(cli(resized).code == 0);
-  CHECK(fs::exists(folders.path() / "small_c" / "fog.npy"));
   std::ofstream(small / "train" / "cat" / "notes.txt") << "not an image";
   CHECK_THAT(train_small({"--set", "resize=true"}).err,
              Catch::Contains("notes.txt") && Catch::Contains("in cf train, skip_bad_files = true"));

@@ -192,7 +192,7 @@ int eval_command(const std::vector<std::string>& argv, std::ostream& out) {
   out << "CIFAR-10-C in " << args.str("corruptions") << " (accuracy at severities 1..5):\n";
   const std::vector<CorruptionResult> c =
       evaluate_corruptions(*model, args.str("corruptions"), args.integer("batch-size"),
-                           run.train.get_bool("resize") ? model_image_size(run) : 0, out);
+                           model_image_size(run), run.train.get_bool("resize"), out);
   out << robustness_table(c);
   const std::string report = args.has("report")
                                  ? args.str("report")

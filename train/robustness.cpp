@@ -23,8 +23,8 @@ namespace cf {
 namespace fs = std::filesystem;
 
 std::vector<CorruptionResult> evaluate_corruptions(Model& model, const std::string& dir,
-                                                   int64_t batch_size, int64_t resize_to,
-                                                   std::ostream& progress) {
+                                                   int64_t batch_size, int64_t image_size,
+                                                   bool resize, std::ostream& progress) {
   CF_CHECK(fs::is_directory(dir), "corruptions: folder '" << dir << "' does not exist");
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(dir))
@@ -37,8 +37,13 @@ std::vector<CorruptionResult> evaluate_corruptions(Model& model, const std::stri
   for (const std::string& name : names) {
     for (int severity = 1; severity <= 5; ++severity) {
       data::ImageSet set = data::read_cifar10c(dir, name, severity);
-      if (resize_to > 0 && (set.h != resize_to || set.w != resize_to))
-        set = data::resize_images(set, resize_to, resize_to);
+      if (set.h != image_size || set.w != image_size) {
+        CF_CHECK(resize, "corruptions: " << (fs::path(dir) / (name + ".npy")).string() << " holds "
+                                         << set.h << "x" << set.w << " images, the model takes "
+                                         << image_size << "x" << image_size
+                                         << " (a run trained with resize = true resamples them)");
+        set = data::resize_images(set, image_size, image_size);
+      }
       const EvalResult r = evaluate(model, set, batch_size);
       results.push_back({name, severity, r.accuracy, r.images});
     }

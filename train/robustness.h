@@ -22,11 +22,13 @@ struct CorruptionResult {
 };
 
 // Every <corruption>.npy in `dir` (official layout, data/cifar10c.h), at
-// severities 1..5, resampled to resize_to x resize_to first when that is not
-// 0 (a run with cf train's resize key). `progress` gets a line per corruption.
+// severities 1..5, for a model of image_size x image_size images: arrays of
+// another size are resampled with `resize` (a run with cf train's resize
+// key) and an error naming the file otherwise. `progress` gets a line per
+// corruption.
 std::vector<CorruptionResult> evaluate_corruptions(Model& model, const std::string& dir,
-                                                   int64_t batch_size, int64_t resize_to,
-                                                   std::ostream& progress);
+                                                   int64_t batch_size, int64_t image_size,
+                                                   bool resize, std::ostream& progress);
 
 double mean_accuracy(const std::vector<CorruptionResult>& results);
 

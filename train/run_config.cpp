@@ -6,6 +6,7 @@
 
 #include "autograd/error.h"
 #include "nn/registry.h"
+#include "train/schedule.h"
 
 namespace cf {
 
@@ -86,8 +87,7 @@ namespace {
 const std::pair<const char*, std::vector<std::string>> kChoices[] = {
     {"dataset", {"auto", "cifar10", "cifar100", "folder", "synthetic"}},
     {"cifar100_labels", {"fine", "coarse"}},
-    {"optimizer", {"adamw", "adam", "sgd"}},
-    {"schedule", {"constant", "step", "cosine"}}};
+    {"optimizer", {"adamw", "adam", "sgd"}}};
 
 }  // namespace
 
@@ -106,6 +106,7 @@ void check_choice(const Config& train, const std::string& key) {
 
 void check_train_keys(const Config& t) {
   for (const auto& choice : kChoices) check_choice(t, choice.first);
+  Schedule::parse_kind(t.get_string("schedule"));
   for (const std::string& key : train_defaults().keys()) {
     const std::string& value = train_defaults().get_string(key);
     if (value == "true" || value == "false") t.get_bool(key);

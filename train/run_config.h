@@ -40,7 +40,7 @@ Config join_run_config(const RunConfig& run);
 // of range is an error, never quietly read as "off" or "all".
 void check_train_keys(const Config& train);
 
-// That `key` (dataset, cifar100_labels, optimizer or schedule) holds one of
+// That `key` (dataset, cifar100_labels or optimizer) holds one of
 // its names; cf::Error naming the key, the value and the names otherwise.
 void check_choice(const Config& train, const std::string& key);
 

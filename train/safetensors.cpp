@@ -304,7 +304,7 @@ void load_into(const std::string& path, Module& module, const NamedTensors& tens
 }  // namespace
 
 void load_weights(const std::string& path, Module& module) {
-  load_into(path, module, load_safetensors(path).tensors);
+  load_into(path, module, split_optimizer_state(load_safetensors(path).tensors).first);
 }
 
 std::unique_ptr<Model> load_model(const std::string& path) {

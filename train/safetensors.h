@@ -58,8 +58,9 @@ struct Checkpoint {
 void save_checkpoint(const std::string& path, const Model& model, int64_t step,
                      const Metadata& extra = {});
 Checkpoint read_checkpoint(const std::string& path);
-// Loads the file's tensors into `module` (names and shapes must match
-// exactly; the error names the file and lists every difference).
+// Loads the file's tensors into `module`, leaving out the optimiser's state
+// of a last checkpoint (names and shapes must match exactly; the error names
+// the file and lists every difference).
 void load_weights(const std::string& path, Module& module);
 // Rebuilds the model by name from the checkpoint's config, then loads it;
 // the optimiser's state in cf train's last checkpoint is left out.

@@ -22,6 +22,7 @@
 #include "data/loader.h"
 #include "data/mixing.h"
 #include "nn/registry.h"
+#include "train/crc32.h"
 #include "train/data_source.h"
 #include "train/evaluate.h"
 #include "train/grad_clip.h"
@@ -165,6 +166,7 @@ void write_curves(const fs::path& path, const std::vector<EpochLog>& history) {
 }
 
 std::unique_ptr<Optimizer> make_optimizer(const Config& t, const Model& model) {
+  check_choice(t, "optimizer");
   const std::string kind = t.get_string("optimizer");
   auto groups =
       weight_decay_groups(model, float(t.get_float("weight_decay")), t.get_bool("decay_all"));
@@ -175,11 +177,8 @@ std::unique_ptr<Optimizer> make_optimizer(const Config& t, const Model& model) {
   if (kind == "adam")
     return std::make_unique<Adam>(std::move(groups), lr, float(t.get_float("beta1")),
                                   float(t.get_float("beta2")));
-  if (kind == "sgd")
-    return std::make_unique<SGD>(std::move(groups), lr, float(t.get_float("momentum")),
-                                 t.get_bool("nesterov"));
-  check_choice(t, "optimizer");
-  throw Error("optimizer: '" + kind + "' has no implementation");
+  return std::make_unique<SGD>(std::move(groups), lr, float(t.get_float("momentum")),
+                               t.get_bool("nesterov"));  // kind == "sgd"
 }
 
 Metadata position_metadata(const RunConfig& run, const Position& p) {
@@ -199,6 +198,52 @@ Metadata position_metadata(const RunConfig& run, const Position& p) {
   return m;
 }
 
+// The optimiser keeps its state by group and position, so a checkpoint's
+// state fits only the same split into groups: this names the parameters
+// weight decay spares (none are spared with decay_all), as a checksum.
+std::string spared_checksum(const std::vector<std::string>& spared) {
+  std::string names;
+  for (const std::string& name : spared) names += name + ",";
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08x", unsigned(crc32(names.data(), names.size())));
+  return hex;
+}
+
+std::string spared_checksum(const Model& model, const Config& t) {
+  return spared_checksum(t.get_bool("decay_all") ? std::vector<std::string>{}
+                                                 : model.no_weight_decay());
+}
+
+// A resume whose groups differ would pair moments with other parameters of
+// the same shape. Checkpoints from before 8a12e0e hold no checksum: their
+// groups spared the parameters of at most one axis and four names.
+void check_optimizer_groups(const Metadata& meta, const Model& model, const Config& t,
+                            const std::string& file) {
+  std::string saved;
+  if (auto it = meta.find("no_weight_decay_crc32"); it != meta.end()) {
+    saved = it->second;
+  } else {
+    std::vector<std::string> spared;
+    for (const auto& [name, param] : model.named_parameters()) {
+      bool named = false;
+      std::istringstream parts(name);
+      for (std::string part; std::getline(parts, part, '.');)
+        for (const char* exempt : {"pos_embed", "cls_token", "attn_bias", "head_bias"})
+          named = named || part == exempt;
+      if (param.dim() <= 1 || named) spared.push_back(name);
+    }
+    saved = spared_checksum(t.get_bool("decay_all") ? std::vector<std::string>{} : spared);
+  }
+  CF_CHECK(
+      saved == spared_checksum(model, t),
+      "resume: the optimiser state in "
+          << file
+          << " was saved for other parameter groups "
+             "than this version makes (weight decay spares this model's multi-axis norms, biases "
+             "and "
+             "positions since commit 8a12e0e); start the run again, or evaluate its checkpoints");
+}
+
 // last.safetensors: the model's tensors under their own names (so any
 // safetensors reader sees the weights) and the optimiser's under kOptimizerPrefix.
 void save_last(const fs::path& path, const RunConfig& run, const Model& model,
@@ -209,6 +254,7 @@ void save_last(const fs::path& path, const RunConfig& run, const Model& model,
   meta["model"] = run.model;
   meta["config"] = model.config().to_string();
   meta["format"] = "pt";
+  meta["no_weight_decay_crc32"] = spared_checksum(model, run.train);
   save_safetensors(path.string(), tensors, meta);
 }
 
@@ -257,8 +303,8 @@ Position read_position(const Metadata& m, const std::string& file, int64_t epoch
 
 }  // namespace
 
-// The model's keys that follow from the data (classes, image size, channels)
-// and from the run (seed), unless the user set them; a contradiction is an error.
+// The model's keys that follow from the data (classes, channels) and from
+// the run (seed), unless the user set them; a contradiction is an error.
 Config fit_model_to_data(const RunConfig& run, const data::ImageSet& set) {
   const Config& defaults = model_info(run.model).defaults;
   Config c = run.model_config;
@@ -278,19 +324,25 @@ Config fit_model_to_data(const RunConfig& run, const data::ImageSet& set) {
            "train: images are " << set.h << "x" << set.w << "; models take square images");
   // The image size is the model's, its default included: a model of
   // 224-pixel images is not silently rebuilt for 32-pixel ones.
-  const int64_t side = model_image_size(run);
-  CF_CHECK(set.h == side, "model " << run.model << ": image_size = " << side << " but the data has "
-                                   << set.h << "x" << set.w << " images (set image_size = " << set.h
-                                   << ", or resize = true to resample them)");
-  c.set("image_size", side);
+  if (defaults.has("image_size")) {
+    const int64_t side = model_image_size(run);
+    CF_CHECK(set.h == side, "model " << run.model << ": image_size = " << side
+                                     << " but the data has " << set.h << "x" << set.w
+                                     << " images (set image_size = " << set.h
+                                     << ", or resize = true to resample them)");
+    c.set("image_size", side);
+  }
   if (defaults.has("seed") && !c.has("seed")) c.set("seed", run.train.get_int("seed"));
   return c;
 }
 
 int64_t model_image_size(const RunConfig& run) {
-  const Config& c =
-      run.model_config.has("image_size") ? run.model_config : model_info(run.model).defaults;
-  return c.get_int("image_size");
+  const Config& defaults = model_info(run.model).defaults;
+  if (!defaults.has("image_size")) return 32;
+  const Config& c = run.model_config.has("image_size") ? run.model_config : defaults;
+  const int64_t side = c.get_int("image_size");
+  CF_CHECK(side >= 1, "model " << run.model << ": image_size = " << side << " must be >= 1");
+  return side;
 }
 
 bool request_stop() {
@@ -365,6 +417,7 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
   if (options.resume) {
     const Safetensors st = load_safetensors(last.string());
     const auto [weights, state] = split_optimizer_state(st.tensors);
+    check_optimizer_groups(st.metadata, *model, t, last.string());
     model->load_state_dict(weights);
     optimizer->load_state_dict(state);
     pos = read_position(st.metadata, last.string(), epochs, steps_per_epoch);

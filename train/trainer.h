@@ -68,13 +68,15 @@ std::unique_ptr<Model> load_run_model(const Safetensors& checkpoint, const RunCo
                                       const std::string& file);
 
 // The run's model keys with those that follow from the data (num_classes,
-// image_size, in_channels) filled in where the run did not set them; a key
-// the run set that the data contradicts is an error naming both. Also checks
-// a trained run against other test data (cf eval --data).
+// in_channels) filled in where the run did not set them; a key the run set
+// that the data contradicts is an error naming both, as are images of
+// another size than model_image_size. Also checks a trained run against
+// other test data (cf eval --data).
 Config fit_model_to_data(const RunConfig& run, const data::ImageSet& set);
 
 // The side of the images the run's model takes: its image_size key, or the
-// model's default. The data is read at this size (train/data_source.h).
+// model's default (32 for a model without the key). The data is read at
+// this size (train/data_source.h). cf::Error if it is below 1.
 int64_t model_image_size(const RunConfig& run);
 
 // Asks a running train() to save last.safetensors and return after the
