@@ -58,8 +58,9 @@ Tensor mix_experts(const Tensor& c, const Tensor& experts) {
                                             << " for coefficients " << (c.defined() ? shape_str(c.shape()) : "undefined")
                                             << ", expected [N, E] and [..., E]");
   const int64_t N = c.size(0), E = c.size(1), P = experts.numel() / E;
-  Shape out{N};
-  out.insert(out.end(), experts.shape().begin(), experts.shape().end() - 1);
+  Shape out = experts.shape();
+  out.pop_back();
+  out.insert(out.begin(), N);
   Tensor y = Tensor::empty(out);                                        // (N, P...)
   kernels::sgemm(false, true, N, P, E, 1.0f, c.data(), E, experts.data(), E, 0.0f, y.data(), P);
   return record("mix_experts", y, {c, experts}, [c, experts, N, E, P](const Tensor& g) {
