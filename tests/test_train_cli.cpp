@@ -262,6 +262,14 @@ TEST_CASE("a resumed run ends with the same weights, bit for bit", "[train][resu
     CHECK(weights[i].first == b.tensors[i].first);
     CHECK(weights[i].second.to_vector() == b.tensors[i].second.to_vector());
   }
+  // load_weights into a model of the same config does the same.
+  std::unique_ptr<Model> same = load_model(last);
+  for (Tensor& p : same->parameters()) std::fill(p.data(), p.data() + p.numel(), 0.0f);
+  load_weights(last, *same);
+  const NamedTensors reloaded = same->state_dict();
+  REQUIRE(reloaded.size() == weights.size());
+  for (size_t i = 0; i < weights.size(); ++i)
+    CHECK(reloaded[i].second.to_vector() == weights[i].second.to_vector());
 }
 
 TEST_CASE("corrupt, eval on CIFAR-10-C and inspect work on a trained run", "[train][cli][slow]") {

@@ -199,49 +199,45 @@ Metadata position_metadata(const RunConfig& run, const Position& p) {
 }
 
 // The optimiser keeps its state by group and position, so a checkpoint's
-// state fits only the same split into groups: this names the parameters
-// weight decay spares (none are spared with decay_all), as a checksum.
-std::string spared_checksum(const std::vector<std::string>& spared) {
-  std::string names;
-  for (const std::string& name : spared) names += name + ",";
+// state fits only the same split into groups. These are the names weight
+// decay spares (none with decay_all); `before_8a12e0e` gives the rule of
+// checkpoints written before that commit, which hold no checksum of them:
+// the parameters of at most one axis and four names.
+std::vector<std::string> spared_names(const Model& model, const Config& t, bool before_8a12e0e) {
+  if (t.get_bool("decay_all")) return {};
+  if (!before_8a12e0e) return model.no_weight_decay();
+  std::vector<std::string> spared;
+  for (const auto& [name, param] : model.named_parameters()) {
+    bool named = false;
+    std::istringstream parts(name);
+    for (std::string part; std::getline(parts, part, '.');)
+      for (const char* exempt : {"pos_embed", "cls_token", "attn_bias", "head_bias"})
+        named = named || part == exempt;
+    if (param.dim() <= 1 || named) spared.push_back(name);
+  }
+  return spared;
+}
+
+std::string checksum(const std::vector<std::string>& names) {
+  std::string joined;
+  for (const std::string& name : names) joined += name + ",";
   char hex[9];
-  std::snprintf(hex, sizeof hex, "%08x", unsigned(crc32(names.data(), names.size())));
+  std::snprintf(hex, sizeof hex, "%08x", unsigned(crc32(joined.data(), joined.size())));
   return hex;
 }
 
-std::string spared_checksum(const Model& model, const Config& t) {
-  return spared_checksum(t.get_bool("decay_all") ? std::vector<std::string>{}
-                                                 : model.no_weight_decay());
-}
-
 // A resume whose groups differ would pair moments with other parameters of
-// the same shape. Checkpoints from before 8a12e0e hold no checksum: their
-// groups spared the parameters of at most one axis and four names.
+// the same shape.
 void check_optimizer_groups(const Metadata& meta, const Model& model, const Config& t,
                             const std::string& file) {
-  std::string saved;
-  if (auto it = meta.find("no_weight_decay_crc32"); it != meta.end()) {
-    saved = it->second;
-  } else {
-    std::vector<std::string> spared;
-    for (const auto& [name, param] : model.named_parameters()) {
-      bool named = false;
-      std::istringstream parts(name);
-      for (std::string part; std::getline(parts, part, '.');)
-        for (const char* exempt : {"pos_embed", "cls_token", "attn_bias", "head_bias"})
-          named = named || part == exempt;
-      if (param.dim() <= 1 || named) spared.push_back(name);
-    }
-    saved = spared_checksum(t.get_bool("decay_all") ? std::vector<std::string>{} : spared);
-  }
-  CF_CHECK(
-      saved == spared_checksum(model, t),
-      "resume: the optimiser state in "
-          << file
-          << " was saved for other parameter groups "
-             "than this version makes (weight decay spares this model's multi-axis norms, biases "
-             "and "
-             "positions since commit 8a12e0e); start the run again, or evaluate its checkpoints");
+  const auto it = meta.find("no_weight_decay_crc32");
+  const std::string saved = it != meta.end() ? it->second : checksum(spared_names(model, t, true));
+  CF_CHECK(saved == checksum(spared_names(model, t, false)),
+           "resume: the optimiser state in "
+               << file
+               << " was saved for other parameter groups than this version makes (weight decay "
+                  "spares this model's multi-axis norms, biases and positions since commit "
+                  "8a12e0e); start the run again, or evaluate its checkpoints");
 }
 
 // last.safetensors: the model's tensors under their own names (so any
@@ -254,7 +250,7 @@ void save_last(const fs::path& path, const RunConfig& run, const Model& model,
   meta["model"] = run.model;
   meta["config"] = model.config().to_string();
   meta["format"] = "pt";
-  meta["no_weight_decay_crc32"] = spared_checksum(model, run.train);
+  meta["no_weight_decay_crc32"] = checksum(spared_names(model, run.train, false));
   save_safetensors(path.string(), tensors, meta);
 }
 
