@@ -40,7 +40,7 @@ std::string decode_into(const std::string& path, const ImageFolderOptions& optio
                path << ": image is " << image.h << "x" << image.w << ", expected " << options.height
                     << "x" << options.width
                     << " (to resample it: SizePolicy::resize; resize = true in cf train, --resize "
-                       "in cf corrupt)");
+                       "in cf eval, inspect and corrupt)");
       image = resize_bilinear(image, options.height, options.width);
     }
     std::memcpy(out, image.pixels.data(), image.pixels.size());
@@ -94,8 +94,8 @@ ImageSet read_image_folder(const std::string& root, const ImageFolderOptions& op
     const std::string& error = errors[size_t(i)];
     if (!error.empty()) {
       CF_CHECK(options.bad_files == BadFilePolicy::skip_and_warn,
-               error << " (to skip such files: BadFilePolicy::skip_and_warn; in cf train, "
-                        "skip_bad_files = true)");
+               error << " (to skip such files: BadFilePolicy::skip_and_warn; skip_bad_files = "
+                        "true in cf train, --skip-bad-files in cf eval, inspect and corrupt)");
       std::cerr << "warning: skipping " << error << "\n";
       continue;
     }

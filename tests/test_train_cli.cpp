@@ -314,6 +314,9 @@ TEST_CASE("corrupt, eval on CIFAR-10-C and inspect work on a trained run", "[tra
             .err.find("folder '/nonexistent' does not exist") != std::string::npos);
   CHECK(cli({"inspect", "--checkpoint", checkpoint, "--out", pictures.path().string(), "--image", "999"})
             .err.find("--image 999 is not in [0, 256)") != std::string::npos);
+  CHECK(cli({"inspect", "--checkpoint", checkpoint, "--out", pictures.path().string(), "--image",
+             "-1"})
+            .err.find("--image -1 must be >= 0") != std::string::npos);
 }
 
 TEST_CASE("training stops on a loss that is no longer finite", "[train][cli][errors]") {
@@ -541,7 +544,8 @@ TEST_CASE("a run records the data it found; data that does not fit is reported",
   CHECK_THAT(train_small({}).err,
              Catch::Contains((small / "train" / "cat" / "0.png").string() +
                              ": image is 16x16, expected 32x32") &&
-                 Catch::Contains("resize = true in cf train, --resize in cf corrupt"));
+                 Catch::Contains("resize = true in cf train, --resize in cf eval, inspect and "
+                                 "corrupt"));
   // cf corrupt writes CIFAR-10-C's 32 x 32 arrays: --resize resamples first.
   const std::string small_c = (folders.path() / "small_c").string();
   std::vector<std::string> corrupt = {"corrupt", "--data",        small.string(), "--out",
@@ -562,16 +566,36 @@ TEST_CASE("a run records the data it found; data that does not fit is reported",
     const std::string checkpoint = (run.path() / "last.safetensors").string();
     CHECK(cli({"eval", "--checkpoint", checkpoint}).code == 0);
     r = cli({"eval", "--checkpoint", checkpoint, "--corruptions", small_c});
-    if (side == "16")
-      CHECK(r.err.find("corruptions: " + (fs::path(small_c) / "fog.npy").string() +
-                       " holds 32x32 images, the model takes 16x16 (a run trained with resize = "
-                       "true resamples them)") != std::string::npos);
-    else
+    if (side == "32") {
       CHECK(r.code == 0);
+      continue;
+    }
+    CHECK(r.err.find("corruptions: " + (fs::path(small_c) / "fog.npy").string() +
+                     " holds 32x32 images, the model takes 16x16 (--resize resamples them)") !=
+          std::string::npos);
+    // Test data of another size than the run's: resampled with --resize.
+    const std::vector<std::string> eval = {"eval", "--checkpoint", checkpoint};
+    const auto with = [&](std::vector<std::string> extra) {
+      std::vector<std::string> args = eval;
+      args.insert(args.end(), extra.begin(), extra.end());
+      return cli(args);
+    };
+    CHECK(with({"--corruptions", small_c, "--resize"}).code == 0);
+    CHECK_THAT(with({"--data", two.string()}).err,
+               Catch::Contains("image is 32x32, expected 16x16") &&
+                   Catch::Contains("--resize in cf eval"));
+    CHECK(with({"--data", two.string(), "--resize"}).code == 0);
+    CHECK(with({"--dataset", "synthetic"})
+              .err.find("data: the test set of the built-in synthetic set has 32x32 images, the "
+                        "model takes 16x16 (--resize resamples them)") != std::string::npos);
+    CHECK(with({"--dataset", "synthetic", "--resize"})
+              .err.find("num_classes = 2 but the data has 10 classes") != std::string::npos);
   }
   std::ofstream(small / "train" / "cat" / "notes.txt") << "not an image";
   CHECK_THAT(train_small({"--set", "resize=true"}).err,
-             Catch::Contains("notes.txt") && Catch::Contains("in cf train, skip_bad_files = true"));
+             Catch::Contains("notes.txt") &&
+                 Catch::Contains("skip_bad_files = true in cf train, --skip-bad-files in cf "
+                                 "eval, inspect and corrupt"));
   std::ostringstream warnings;
   std::streambuf* const cerr = std::cerr.rdbuf(warnings.rdbuf());
   r = train_small({"--set", "resize=true", "--set", "skip_bad_files=true"});
@@ -579,6 +603,16 @@ TEST_CASE("a run records the data it found; data that does not fit is reported",
   CHECK(r.code == 0);
   CHECK(warnings.str().find("warning: skipping " +
                             (small / "train" / "cat" / "notes.txt").string()) != std::string::npos);
+  // The other commands skip with --skip-bad-files (or the run's own key).
+  std::ofstream(small / "test" / "cat" / "notes.txt") << "not an image";
+  corrupt[4] = (folders.path() / "small_c2").string();  // --out
+  CHECK(cli(corrupt).err.find("notes.txt") != std::string::npos);
+  corrupt.push_back("--skip-bad-files");
+  std::cerr.rdbuf(warnings.rdbuf());
+  r = cli(corrupt);
+  CHECK(cli({"eval", "--checkpoint", (run.path() / "last.safetensors").string()}).code == 0);
+  std::cerr.rdbuf(cerr);
+  CHECK(r.code == 0);
 
   // The readers give images of one size (or name the file that is not); the
   // check behind them, on a set of another shape.

@@ -144,19 +144,33 @@ int train_command(const std::vector<std::string>& argv, std::ostream& out, bool 
   return 0;
 }
 
+// The flags that choose and read test data in eval, inspect and corrupt.
+// `size` is the size --resize resamples to.
+ArgParser with_test_data_flags(ArgParser parser, const std::string& data_help,
+                               const std::string& size) {
+  return parser.option("data", "DIR", data_help)
+      .option("dataset", "KIND", "auto | cifar10 | cifar100 | folder | synthetic")
+      .flag("resize", "resample test images of another size to " + size)
+      .flag("skip-bad-files", "image folders: skip unreadable files with a warning");
+}
+
 // --data and --dataset choose other test data as they choose cf train's (a
 // folder alone is recognised by its layout); without them, the run's own.
-void choose_test_data(const Args& args, RunConfig& run) {
+// --resize and --skip-bad-files turn on cf train's keys of those names.
+void choose_test_data(const Args& args, Config& train) {
+  if (args.on("resize")) train.set("resize", true);
+  if (args.on("skip-bad-files")) train.set("skip_bad_files", true);
   if (!args.on("data") && !args.on("dataset")) return;
-  run.train.set("data", args.on("data") ? args.str("data") : "");
-  run.train.set("dataset", args.on("dataset") ? args.str("dataset") : "auto");
+  train.set("data", args.on("data") ? args.str("data") : "");
+  train.set("dataset", args.on("dataset") ? args.str("dataset") : "auto");
 }
 
 ArgParser eval_parser() {
-  return ArgParser("cf eval", "Evaluates a checkpoint: test loss, accuracy and accuracy per class.")
-      .option("checkpoint", "FILE", "a .safetensors checkpoint written by cf train")
-      .option("data", "DIR", "test data (default: the data set the run was trained on)")
-      .option("dataset", "KIND", "auto | cifar10 | cifar100 | folder | synthetic")
+  return with_test_data_flags(
+             ArgParser("cf eval",
+                       "Evaluates a checkpoint: test loss, accuracy and accuracy per class.")
+                 .option("checkpoint", "FILE", "a .safetensors checkpoint written by cf train"),
+             "test data (default: the data set the run was trained on)", "the model's size")
       .option("batch-size", "N", "images per forward pass", "256")
       .option("corruptions", "DIR", "also evaluate on CIFAR-10-C in DIR (official layout)")
       .option("report", "FILE", "write the CIFAR-10-C results as CSV (default: robustness.csv beside the checkpoint)")
@@ -179,7 +193,7 @@ int eval_command(const std::vector<std::string>& argv, std::ostream& out) {
   CF_CHECK(config != st.metadata.end(),
            "eval: " << file << " has no run config in its metadata (not written by cf train?)");
   RunConfig run = split_run_config(Config::parse(config->second, file), file);
-  choose_test_data(args, run);
+  choose_test_data(args, run.train);
   std::unique_ptr<Model> model = load_run_model(st, run, file);
   auto test = load_test_data(run.train, model_image_size(run), out);
   fit_model_to_data(run, *test);
@@ -206,18 +220,17 @@ int eval_command(const std::vector<std::string>& argv, std::ostream& out) {
 }
 
 ArgParser corrupt_parser() {
-  return ArgParser("cf corrupt",
-                   "Writes CIFAR-10-C for a test set: every corruption at severities 1..5, as\n"
-                   "<corruption>.npy and labels.npy in the official layout.")
-      .option("data", "DIR",
-              "the clean data (CIFAR-10 binary folder or image folders); its test split is used")
-      .option("dataset", "KIND", "auto | cifar10 | cifar100 | folder | synthetic", "auto")
+  return with_test_data_flags(
+             ArgParser("cf corrupt",
+                       "Writes CIFAR-10-C for a test set: every corruption at severities 1..5, as\n"
+                       "<corruption>.npy and labels.npy in the official layout."),
+             "the clean data (CIFAR-10 binary folder or image folders); its test split is used",
+             "32x32")
       .option("out", "DIR", "output folder")
       .option("corruptions", "LIST",
               "comma-separated names (default: the 15 benchmark and 4 extra)")
       .option("limit", "N", "only the first N test images (0: all)", "0")
-      .option("seed", "N", "seed of the random corruptions", "0")
-      .flag("resize", "resample test images of another size to 32x32 first");
+      .option("seed", "N", "seed of the random corruptions", "0");
 }
 
 int corrupt_command(const std::vector<std::string>& argv, std::ostream& out) {
@@ -226,10 +239,8 @@ int corrupt_command(const std::vector<std::string>& argv, std::ostream& out) {
   if (args.help) return out << parser.usage(), 0;
   CF_CHECK(args.has("out"), "corrupt: --out DIR is required");
   Config t = train_defaults();
-  t.set("dataset", args.str("dataset"))
-      .set("data", args.str("data"))
-      .set("test_limit", args.integer("limit"))
-      .set("resize", args.on("resize"));
+  choose_test_data(args, t);
+  t.set("test_limit", args.integer("limit"));
   auto test = load_test_data(t, 32, out);  // CIFAR-10-C's size
   std::vector<std::string> names = data::all_corruptions();
   if (args.has("corruptions")) {
@@ -250,13 +261,15 @@ int corrupt_command(const std::vector<std::string>& argv, std::ostream& out) {
 }
 
 ArgParser inspect_parser() {
-  return ArgParser("cf inspect",
-                   "Runs one test image through a checkpoint and writes each block's attention\n"
-                   "maps as PNG files (row: query token, column: key token; brighter: more).")
-      .option("checkpoint", "FILE", "a .safetensors checkpoint written by cf train")
-      .option("out", "DIR", "output folder")
-      .option("image", "N", "which test image", "0")
-      .option("data", "DIR", "test data (default: the run's)");
+  return with_test_data_flags(
+             ArgParser("cf inspect",
+                       "Runs one test image through a checkpoint and writes each block's "
+                       "attention\nmaps as PNG files (row: query token, column: key token; "
+                       "brighter: more).")
+                 .option("checkpoint", "FILE", "a .safetensors checkpoint written by cf train")
+                 .option("out", "DIR", "output folder")
+                 .option("image", "N", "which test image", "0"),
+             "test data (default: the run's)", "the model's size");
 }
 
 int inspect_command(const std::vector<std::string>& argv, std::ostream& out) {
@@ -270,12 +283,16 @@ int inspect_command(const std::vector<std::string>& argv, std::ostream& out) {
   auto config = st.metadata.find("run_config");
   CF_CHECK(config != st.metadata.end(), "inspect: " << file << " has no run config in its metadata");
   RunConfig run = split_run_config(Config::parse(config->second, file), file);
-  choose_test_data(args, run);
+  choose_test_data(args, run.train);
+  const int64_t index = args.integer("image");
+  CF_CHECK(index >= 0, "inspect: --image " << index << " must be >= 0");
+  // Only the images up to the one shown are kept (and resampled).
+  const int64_t limit = run.train.get_int("test_limit");
+  if (limit == 0 || limit > index + 1) run.train.set("test_limit", index + 1);
   std::unique_ptr<Model> model = load_run_model(st, run, file);
   auto test = load_test_data(run.train, model_image_size(run), out);
   fit_model_to_data(run, *test);
-  const int64_t index = args.integer("image");
-  CF_CHECK(index >= 0 && index < test->n, "inspect: --image " << index << " is not in [0, " << test->n << ")");
+  CF_CHECK(index < test->n, "inspect: --image " << index << " is not in [0, " << test->n << ")");
   data::LoaderOptions options;
   options.batch_size = 1;
   options.shuffle = false;

@@ -152,7 +152,13 @@ DataSplits load_data(const Config& train, int64_t image_size, std::ostream& note
 
 std::shared_ptr<const data::ImageSet> load_test_data(const Config& train, int64_t image_size,
                                                      std::ostream& note) {
-  return read_split(resolve(train, note), train, image_size, data::Split::test);
+  const Source s = resolve(train, note);
+  auto set = read_split(s, train, image_size, data::Split::test);
+  CF_CHECK(set->h == image_size && set->w == image_size,
+           "data: the test set of " << describe(s) << " has " << set->h << "x" << set->w
+                                    << " images, the model takes " << image_size << "x"
+                                    << image_size << " (--resize resamples them)");
+  return set;
 }
 
 }  // namespace cf

@@ -32,7 +32,9 @@ struct DataSplits {
 // check (fit_model_to_data in train/trainer.h) names the mismatch.
 DataSplits load_data(const Config& train, int64_t image_size, std::ostream& note);
 
-// Only the test split (cf eval).
+// Only the test split (cf eval, inspect and corrupt), which must have
+// image_size, as read or resampled (resize = true): these commands take the
+// model as it was trained.
 std::shared_ptr<const data::ImageSet> load_test_data(const Config& train, int64_t image_size,
                                                      std::ostream& note);
 

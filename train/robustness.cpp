@@ -41,7 +41,7 @@ std::vector<CorruptionResult> evaluate_corruptions(Model& model, const std::stri
         CF_CHECK(resize, "corruptions: " << (fs::path(dir) / (name + ".npy")).string() << " holds "
                                          << set.h << "x" << set.w << " images, the model takes "
                                          << image_size << "x" << image_size
-                                         << " (a run trained with resize = true resamples them)");
+                                         << " (--resize resamples them)");
         set = data::resize_images(set, image_size, image_size);
       }
       const EvalResult r = evaluate(model, set, batch_size);

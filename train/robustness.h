@@ -23,8 +23,8 @@ struct CorruptionResult {
 
 // Every <corruption>.npy in `dir` (official layout, data/cifar10c.h), at
 // severities 1..5, for a model of image_size x image_size images: arrays of
-// another size are resampled with `resize` (a run with cf train's resize
-// key) and an error naming the file otherwise. `progress` gets a line per
+// another size are resampled with `resize` (cf eval --resize, or a run
+// trained with resize = true) and an error naming the file otherwise. `progress` gets a line per
 // corruption.
 std::vector<CorruptionResult> evaluate_corruptions(Model& model, const std::string& dir,
                                                    int64_t batch_size, int64_t image_size,
