@@ -52,23 +52,47 @@ int64_t aft_params(const AftOptions& o) {
   return 3 * (D * Dp + o.qkv_bias * Dp) + Dp * D + D + bias;
 }
 
+// Every parameter away from its init: the biases away from 0, a live conv
+// kernel (gamma near 1), and weights of std 0.5, not 0.02, at which q's and
+// k's gradients are below gradcheck's tolerance.
+void randomise(Module& m, uint64_t seed) {
+  for (const auto& [name, t] : m.named_parameters())
+    m.parameter(name) = add_scalar(Tensor::randn(t.shape(), seed++, 0.0f, 0.5f),
+                                   contains(name, "gamma") ? 1.0f : 0.0f)
+                            .requires_grad_();
+}
+
 }  // namespace
 
 TEST_CASE("AFT: every variant is gradient-checked", "[aft][grad]") {
   for (const char* variant : {"full", "local", "simple", "conv"}) {
     for (int64_t rank : {0, 2}) {
       if (rank && std::string(variant) != "full") continue;
-      INFO(variant << " rank " << rank);
-      AftOptions o = tiny(variant);
-      o.rank = rank;
-      AFT aft(o);
-      CHECK(aft.num_parameters() == aft_params(o));
-      // Biases away from their init of 0 (and a live conv kernel).
-      for (const auto& [name, t] : aft.named_parameters())
-        if (name == "pos_bias" || name == "gamma" || name == "beta")
-          aft.parameter(name) = add_scalar(Tensor::randn(t.shape(), 11), name == "gamma" ? 1.0f : 0.0f).requires_grad_();
-      require_module_gradcheck(aft, Tensor::randn({2, 9, 4}, 1), [&](const Tensor& x) { return aft.forward(x); });
+      // As built, and with D' = 6 != D and no q, k, v biases.
+      for (bool narrow : {false, true}) {
+        INFO(variant << " rank " << rank << (narrow ? " hidden 6, no qkv_bias" : ""));
+        AftOptions o = tiny(variant);
+        o.rank = rank;
+        if (narrow) o.hidden = 6, o.qkv_bias = false;
+        AFT aft(o);
+        CHECK(aft.num_parameters() == aft_params(o));
+        randomise(aft, 11);
+        require_module_gradcheck(aft, Tensor::randn({2, 9, 4}, 1),
+                                 [&](const Tensor& x) { return aft.forward(x); });
+      }
     }
+  }
+}
+
+TEST_CASE("AFT: an AftBlock is gradient-checked in every parameter", "[aft][grad]") {
+  for (const char* variant : {"full", "conv"}) {
+    INFO(variant);
+    AftOptions o = tiny(variant);
+    o.hidden = 6;
+    AftBlock block(o, 5);
+    randomise(block, 12);
+    require_module_gradcheck(block, Tensor::randn({2, 9, 4}, 2),
+                             [&](const Tensor& x) { return block.forward(x); });
   }
 }
 

@@ -117,14 +117,18 @@ TEST_CASE("Mixture coefficients: softmax of temperature-scaled rows (C2)", "[col
   Tensor w = c.weight;
   Tensor expected = softmax(div(w, sqrt(sum(mul(w, w), 1, true))), 1);
   require_close(coeffs, expected);
-  // The scale is capped at 100: s = 10 gives the same as s = log(100).
+  // The scale is capped at 100: s = 10 gives row 0 the softmax of 100 times
+  // its unit row, far from the one-hot row of the uncapped e^10 = 22026.
   {
     NoGradGuard no_grad;
+    const std::vector<float> row = {0.5f, 0.51f, 0.49f, 0.3f};
+    std::copy(row.begin(), row.end(), c.weight.data());
     c.log_scale.data()[0] = 10.0f;
-    c.log_scale.data()[1] = std::log(100.0f);
   }
-  Tensor capped = c.forward();
-  for (int64_t e = 0; e < 4; ++e) CHECK(capped.at({0, e}) == Approx(capped.at({1, e})).margin(1e-6));
+  Tensor unit_row = slice(div(c.weight, sqrt(sum(mul(c.weight, c.weight), 1, true))), 0, 0, 1);
+  Tensor at_cap = softmax(mul_scalar(unit_row, 100.0f), 1);
+  CHECK(at_cap.at({0, 1}) < 0.9f);
+  require_close(slice(c.forward(), 0, 0, 1), at_cap);
   // Without temp_scale: softmax of the raw weight.
   MixtureCoefficients plain(3, 4, false);
   require_close(plain.forward(), softmax(plain.weight, 1));
@@ -145,20 +149,31 @@ TEST_CASE("Mixture layers: gradients, and E = 1 is the classic layer", "[columnf
   Tensor x = Tensor::randn({2, 4, 3}, 7);
   // The coefficients are a separate module: check through them too.
   auto check = [&](TokenLayer& layer) {
-    std::vector<Tensor> inputs{x, layer.parameter("weight").detach(), layer.parameter("bias").detach(),
-                               c.weight.detach(), c.log_scale.detach()};
-    require_gradcheck([&](const std::vector<Tensor>& v) {
-      layer.parameter("weight") = v[1];
-      layer.parameter("bias") = v[2];
-      c.weight = v[3];
-      c.log_scale = v[4];
-      return layer.forward(v[0]);
-    }, inputs);
+    std::vector<std::string> names;
+    std::vector<Tensor> inputs{x, c.weight.detach(), c.log_scale.detach()};
+    for (const auto& [name, t] : layer.named_parameters()) {
+      names.push_back(name);
+      inputs.push_back(t.detach());
+    }
+    require_gradcheck(
+        [&](const std::vector<Tensor>& v) {
+          c.weight = v[1];
+          c.log_scale = v[2];
+          for (size_t i = 0; i < names.size(); ++i) layer.parameter(names[i]) = v[i + 3];
+          return layer.forward(v[0]);
+        },
+        inputs);
   };
   check(lin);
   check(norm);
   CHECK(lin.num_parameters() == 3 * (2 * 3 + 2));
   CHECK(norm.num_parameters() == 2 * 3 * 3);
+  // Without bias; weights of std 0.5, so that the gradients of x and of the
+  // coefficients through them exceed the check's tolerance.
+  MixtureLinear no_bias(c, 3, 2, false);
+  no_bias.weight = Tensor::randn({2, 3, 3}, 10, 0.0f, 0.5f).requires_grad_();
+  CHECK(no_bias.num_parameters() == 3 * 2 * 3);
+  check(no_bias);
 
   MixtureCoefficients one(4, 1);
   MixtureLinear moe(one, 3, 2);

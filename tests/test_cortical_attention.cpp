@@ -198,15 +198,18 @@ TEST_CASE("Sparse weights stay at their sparsity through AdamW steps with weight
 
 TEST_CASE("MRSA gradients: dense, reduced, sparse, meso", "[cortical][attention][grad]") {
   const int64_t R = 2, D = 4, H = 2;
-  for (int variant = 0; variant < 3; ++variant) {
+  for (int variant = 0; variant < 4; ++variant) {
     INFO("variant " << variant);
     RegionAttentionOptions o = options(R, D, H, variant == 1 ? 1 : 2, 2);
     if (variant == 1) o.density = 0.5;
     if (variant == 2) o.inputs = meso_inputs(D, H, 2, 1);  // 2 x 2 grid, one row per head
+    if (variant == 3) o.density = 0.5, o.sparse_qk = true;  // the masks on W^Q, W^K
     MultiRegionAttention mrsa(o);
     mrsa.init_parameters(8);
     for (Tensor* w : {&mrsa.q, &mrsa.k})  // scores of order 1, not 1e-3
       *w = mul_scalar(w->detach(), 30.0f).requires_grad_();
+    for (Tensor* w : {&mrsa.v, &mrsa.o})  // std 0.5: at 0.02, q's gradient is below tolerance
+      *w = mul_scalar(w->detach(), 25.0f).requires_grad_();
     for (bool keep_map : {false, true}) {  // the fused op, and the map formed
       INFO("keep_map " << keep_map);
       mrsa.keep_map = keep_map;

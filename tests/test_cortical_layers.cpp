@@ -214,18 +214,52 @@ TEST_CASE("Drop-off masks keep exp(-|o - r| / lambda) of each block on average",
   CHECK(ones < 400 * 0.3);
 }
 
-TEST_CASE("Routing gradients", "[cortical][routing][grad]") {
-  const int64_t R = 2, N = 3, D = 2;
-  RegionRouting tokens(RoutedMatrix::tokens, ConnectivityPattern::recurrent, R, {N, N}, 1.0, 2, "t");
-  Tensor x0 = Tensor::randn({2, N, D}, 8), x1 = Tensor::randn({2, N, D}, 9);
+namespace {
+
+const RegionRouting::Apply left = [](const Tensor& w, const Tensor& x) { return matmul(w, x); };
+
+// route()'s outputs for ports first..last-1, concatenated, against finite
+// differences in the routing's weight (when it has one) and both regions.
+void require_routing_gradcheck(RegionRouting& routing, int64_t first, int64_t last,
+                               const RegionRouting::Apply& apply, const Tensor& x0,
+                               const Tensor& x1) {
+  const bool learnable = routing.learnable();
+  std::vector<Tensor> inputs = {x0, x1};
+  if (learnable) inputs.insert(inputs.begin(), routing.weight.detach());
   require_gradcheck(
       [&](const std::vector<Tensor>& v) {
-        tokens.weight = v[0];
-        std::vector<Tensor> out = tokens.route(tokens.blocks(), {v[1], v[2]}, 0, R + 1,
-                                               [](const Tensor& w, const Tensor& x) { return matmul(w, x); });
-        return concat(out, 0);
+        if (learnable) routing.weight = v[0];
+        const size_t x = learnable ? 1 : 0;
+        return concat(routing.route(routing.blocks(), {v[x], v[x + 1]}, first, last, apply), 0);
       },
-      {tokens.weight.detach(), x0, x1});
+      inputs);
+}
+
+}  // namespace
+
+TEST_CASE("Routing gradients", "[cortical][routing][grad]") {
+  const int64_t R = 2, N = 3, D = 2, F = 4;
+  RegionRouting tokens(RoutedMatrix::tokens, ConnectivityPattern::recurrent, R, {N, N}, 1.0, 2,
+                       "t");
+  require_routing_gradcheck(tokens, 0, R + 1, left, Tensor::randn({2, N, D}, 8),
+                            Tensor::randn({2, N, D}, 9));
+  const Tensor x0 = Tensor::randn({2, N, F}, 8), x1 = Tensor::randn({2, N, F}, 9);
+  // W~2 (eq. 6): (D_ff, D) blocks on the feature axis, recurrent with drop-off.
+  RegionRouting second(RoutedMatrix::second_layer, ConnectivityPattern::recurrent, R, {F, D}, 1.0,
+                       2, "s");
+  require_routing_gradcheck(
+      second, 0, R + 1, [](const Tensor& w, const Tensor& x) { return matmul(x, w); }, x0, x1);
+  // feedforward_ti: the successor token blocks learnable, the others zero.
+  RegionRouting ti(RoutedMatrix::tokens, ConnectivityPattern::feedforward_ti, R, {N, N}, 0.0, 2,
+                   "t");
+  require_routing_gradcheck(ti, 1, R + 1, left, x0, x1);
+  // B with drop-off: frozen diagonals with entries masked to 0, no parameter.
+  RegionRouting residual(RoutedMatrix::residual, ConnectivityPattern::recurrent, R, {F}, 0.5, 3,
+                         "b");
+  CHECK_FALSE(residual.learnable());
+  CHECK(residual.kept_fraction(1, 0) < 1.0);
+  require_routing_gradcheck(
+      residual, 0, R, [](const Tensor& w, const Tensor& x) { return mul(x, w); }, x0, x1);
 }
 
 TEST_CASE("Routing passes a region through a frozen identity block", "[cortical][routing]") {

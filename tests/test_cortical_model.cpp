@@ -2,6 +2,7 @@
 // feed-forward invariant against nn's pre-norm transformer, parameter counts
 // by formula, the paper's attention compression, config errors, gradients.
 #include <cmath>
+#include <sstream>
 
 #include "nn/cortical.h"
 #include "nn/vision_transformer.h"
@@ -14,8 +15,16 @@ using cf::test::require_module_gradcheck;
 
 namespace {
 
+// `keys` over the defaults; a key given again overrides (a tiny base
+// followed by a case's keys), which Config::parse refuses.
 Config cortical(const std::string& keys) {
-  return Config::parse(keys).resolved_against(CorticalTransformer::defaults(), "cortical");
+  Config c;
+  std::istringstream lines(keys);
+  for (std::string line; std::getline(lines, line);) {
+    const Config one = Config::parse(line);
+    for (const std::string& key : one.keys()) c.set(key, one.get_string(key));
+  }
+  return c.resolved_against(CorticalTransformer::defaults(), "cortical");
 }
 
 std::unique_ptr<CorticalTransformer> build(const Config& config) {
@@ -293,12 +302,24 @@ TEST_CASE("Cortical model gradients at a tiny size", "[cortical][model][grad]") 
        {"cortex.second_layer.weight", "cortex.out_bias"}},
       {"dim = 8\nreduction = 2\ndensity = 0.5\nmeso_m = 2\nmeso_width = 2\ntimesteps = 2",
        {"cortex.attn.k", "cortex.attn.v", "head.weight"}},
+      {"pattern = feedforward_ti\ntimesteps = 2", {"cortex.token_routing.weight", "cortex.attn.q"}},
+      {"norm_affine = shared\ntimesteps = 2",
+       {"cortex.norm1.weight", "cortex.norm1.bias", "cortex.norm2.weight", "cortex.norm2.bias"}},
+      {"norm_affine = region\ntimesteps = 2", {"cortex.norm1.weight", "cortex.norm2.bias"}},
   };
   for (const Case& c : cases) {
     INFO(c.keys);
     auto m = build(cortical(tiny + c.keys));
-    for (const char* name : {"cortex.attn.q", "cortex.attn.k"})  // scores of order 1
-      m->parameter(name) = mul_scalar(m->parameter(name).detach(), 30.0f).requires_grad_();
+    // The block's parameters of std 0.5 around their init (norm gains
+    // around 1): at the init's 0.02 the scores are of order 1e-3 and the
+    // gradients of q, k, the norms and the routing below the check's tolerance.
+    uint64_t seed = 20;
+    for (const auto& [name, t] : m->named_parameters()) {
+      if (!contains(name, "cortex.")) continue;
+      const bool gain = contains(name, "norm") && contains(name, "weight");
+      Tensor value = add_scalar(Tensor::randn(t.shape(), seed++, 0.0f, 0.5f), gain ? 1.0f : 0.0f);
+      m->parameter(name) = value.requires_grad_();
+    }
     require_module_gradcheck(*m, cf::test::away_from_zero({1, 3, 4, 4}, 12, 0.1f),
                              [&](const Tensor& x) { return m->forward(x); }, c.names);
   }

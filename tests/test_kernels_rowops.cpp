@@ -96,16 +96,19 @@ TEST_CASE("layernorm forward and backward match the scalar twins", "[kernels][ro
     set_simd_path(path);
     for (int64_t rows : kRows)
       for (int64_t cols : kCols)
-        for (bool affine : {true, false}) {
-          INFO("path " << simd_path_name(path) << " rows " << rows << " cols " << cols
-                       << " affine " << affine);
+        // Weight and bias each given or not: the four instances of the
+        // backward that layer_norm calls, (w, dw, db), (w, dw), (db), none.
+        for (int affine = 0; affine < 4; ++affine) {
+          const bool has_w = affine & 2, has_b = affine & 1;
+          INFO("path " << simd_path_name(path) << " rows " << rows << " cols " << cols << " weight "
+                       << has_w << " bias " << has_b);
           const size_t n = static_cast<size_t>(rows * cols);
           // An offset mean, so that subtracting it matters.
           const auto x = uniform(n, uint64_t(cols + rows), 2.0f, 6.0f);
           const auto dy = uniform(n, 7, -1.0f, 1.0f);
           const auto wv = uniform(static_cast<size_t>(cols), 8, 0.5f, 1.5f), bv = uniform(static_cast<size_t>(cols), 9);
-          const float* w = affine ? wv.data() : nullptr;
-          const float* b = affine ? bv.data() : nullptr;
+          const float* w = has_w ? wv.data() : nullptr;
+          const float* b = has_b ? bv.data() : nullptr;
           std::vector<float> y(n), y_ref(n), mean(static_cast<size_t>(rows)), mean_ref(mean),
               rstd(mean), rstd_ref(mean);
           layernorm_forward(x.data(), w, b, y.data(), mean.data(), rstd.data(), rows, cols, 1e-5f);
@@ -114,7 +117,7 @@ TEST_CASE("layernorm forward and backward match the scalar twins", "[kernels][ro
           // Bounds from the rounding of the row sums (mean, variance, and
           // in backward the two means and the dw/db sums over rows).
           const size_t C = static_cast<size_t>(cols);
-          auto wi = [&](size_t c) { return affine ? std::fabs(double(wv[c])) : 1.0; };
+          auto wi = [&](size_t c) { return has_w ? std::fabs(double(wv[c])) : 1.0; };
           const double sum_err = 4 * (cols + 4) * kU;
           CHECK(worst_ratio(mean, mean_ref, [&](size_t r) { return sum_err * mean_ref[r]; }) <= 1);
           CHECK(worst_ratio(rstd, rstd_ref, [&](size_t r) { return sum_err * rstd_ref[r]; }) <= 1);
@@ -130,11 +133,10 @@ TEST_CASE("layernorm forward and backward match the scalar twins", "[kernels][ro
           const auto dw0 = uniform(C, 10), db0 = uniform(C, 11);
           auto dw = dw0, db = db0, dw_ref = dw0, db_ref = db0;
           layernorm_backward(x.data(), w, mean_ref.data(), rstd_ref.data(), dy.data(), dx.data(),
-                             affine ? dw.data() : nullptr, affine ? db.data() : nullptr, rows,
-                             cols);
+                             has_w ? dw.data() : nullptr, has_b ? db.data() : nullptr, rows, cols);
           layernorm_backward_scalar(x.data(), w, mean_ref.data(), rstd_ref.data(), dy.data(),
-                                    dx_ref.data(), affine ? dw_ref.data() : nullptr,
-                                    affine ? db_ref.data() : nullptr, rows, cols);
+                                    dx_ref.data(), has_w ? dw_ref.data() : nullptr,
+                                    has_b ? db_ref.data() : nullptr, rows, cols);
           // Per row: mean |g| and mean |g xhat|, the scales of the two means.
           std::vector<double> g_abs(static_cast<size_t>(rows)), gx_abs(g_abs);
           for (size_t i = 0; i < n; ++i) {
@@ -150,21 +152,20 @@ TEST_CASE("layernorm forward and backward match the scalar twins", "[kernels][ro
                                         4 * kU * (std::fabs(dy[i]) * wi(i % C) + xh * gx_abs[r])) +
                          4 * kU * std::fabs(dx_ref[i]) + 1e-30;
                 }) <= 1);
-          if (affine) {
-            // Sums over rows: (rows + 4) u of the summed magnitudes, plus
-            // the rounding of xhat (a few u, from the shared mean and rstd).
-            std::vector<double> dw_mag(C), db_mag(C);
-            for (size_t c = 0; c < C; ++c) dw_mag[c] = std::fabs(dw0[c]), db_mag[c] = std::fabs(db0[c]);
-            for (size_t i = 0; i < n; ++i) {
-              const size_t r = i / C, c = i % C;
-              dw_mag[c] += std::fabs(dy[i]) * rstd_ref[r] *
-                           (std::fabs(x[i] - mean_ref[r]) + std::fabs(mean_ref[r]));
-              db_mag[c] += std::fabs(dy[i]);
-            }
-            const double rows_err = 4 * (rows + 4) * kU;
-            CHECK(worst_ratio(dw, dw_ref, [&](size_t c) { return rows_err * dw_mag[c]; }) <= 1);
-            CHECK(worst_ratio(db, db_ref, [&](size_t c) { return rows_err * db_mag[c]; }) <= 1);
+          // Sums over rows: (rows + 4) u of the summed magnitudes, plus
+          // the rounding of xhat (a few u, from the shared mean and rstd).
+          std::vector<double> dw_mag(C), db_mag(C);
+          for (size_t c = 0; c < C; ++c)
+            dw_mag[c] = std::fabs(dw0[c]), db_mag[c] = std::fabs(db0[c]);
+          for (size_t i = 0; i < n; ++i) {
+            const size_t r = i / C, c = i % C;
+            dw_mag[c] += std::fabs(dy[i]) * rstd_ref[r] *
+                         (std::fabs(x[i] - mean_ref[r]) + std::fabs(mean_ref[r]));
+            db_mag[c] += std::fabs(dy[i]);
           }
+          const double rows_err = 4 * (rows + 4) * kU;
+          CHECK(worst_ratio(dw, dw_ref, [&](size_t c) { return rows_err * dw_mag[c]; }) <= 1);
+          CHECK(worst_ratio(db, db_ref, [&](size_t c) { return rows_err * db_mag[c]; }) <= 1);
         }
   }
 }

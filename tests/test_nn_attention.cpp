@@ -1,5 +1,6 @@
 // Multi-head self-attention with every option of ARCHITECTURES.md 2.1, and
 // the block of 2.3.
+#include <algorithm>
 #include <cmath>
 
 #include "nn/attention.h"
@@ -78,6 +79,31 @@ TEST_CASE("Attention gradients for every combination of options", "[nn][attentio
     require_module_gradcheck(attn, Tensor::randn({2, 3, 4}, 21),
                              [&](const Tensor& x) { return attn.forward(x); });
   }
+}
+
+TEST_CASE("Attention gradients with dropout on A and on y while training",
+          "[nn][attention][grad]") {
+  // attn_dropout while training takes the unfused path, which forms A and
+  // drops its entries; require_module_gradcheck's set_step(0) fixes the masks.
+  AttentionOptions o;
+  o.dim = 4;
+  o.heads = 2;
+  o.tokens = 3;
+  o.attn_dropout = 0.3f;
+  o.proj_dropout = 0.2f;
+  Attention attn(o);
+  randomise(attn, 70);
+  // The masks drawn after set_step(0) drop some entries and keep others.
+  attn.set_step(0);
+  for (Tensor mask : {attn.attn_drop.forward(Tensor::ones({2, 2, 3, 3})),
+                      attn.proj_drop.forward(Tensor::ones({2, 3, 4}))}) {
+    int64_t zeros = 0;
+    for (float v : mask.to_vector()) zeros += v == 0.0f;
+    CHECK(zeros > 0);
+    CHECK(zeros < mask.numel());
+  }
+  require_module_gradcheck(attn, Tensor::randn({2, 3, 4}, 71),
+                           [&](const Tensor& x) { return attn.forward(x); });
 }
 
 TEST_CASE("Attention matches a per-head loop of (A1)-(A5)", "[nn][attention]") {
@@ -216,7 +242,16 @@ TEST_CASE("Block (2.3): gradients with LayerScale and DropPath", "[nn][attention
   CHECK(block.num_parameters() == 2 * 2 * D + attention_params(o.attention) +
                                       (2 * D * 6 + 6 + D) + 2 * D);
   randomise(block, 40);
-  require_module_gradcheck(block, Tensor::randn({4, 3, 4}, 41),
+  // At the check's step 0, each DropPath drops some of the 6 samples and
+  // keeps others (with 4, drop_path2 kept all).
+  block.set_step(0);
+  for (DropPath* dp : {&block.drop_path1, &block.drop_path2}) {
+    const std::vector<float> mask = dp->forward(Tensor::ones({6, 1, 1})).to_vector();
+    const auto dropped = std::count(mask.begin(), mask.end(), 0.0f);
+    CHECK(dropped > 0);
+    CHECK(dropped < 6);
+  }
+  require_module_gradcheck(block, Tensor::randn({6, 3, 4}, 41),
                            [&](const Tensor& x) { return block.forward(x); });
   block.eval();
   require_module_gradcheck(block, Tensor::randn({2, 3, 4}, 42),

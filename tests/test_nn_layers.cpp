@@ -1,5 +1,6 @@
 // The layers of nn/: gradient checks, parameter counts from the spec's
 // formulas (ARCHITECTURES.md sections 1, 2, 8), shapes and error messages.
+#include <algorithm>
 #include <cmath>
 
 #include "nn/activation.h"
@@ -70,6 +71,21 @@ TEST_CASE("MLP: params 2 D D_ff + D_ff + D, gradients for every activation", "[n
   }
 }
 
+TEST_CASE("MLP with dropout while training: gradients through a fixed mask", "[nn][layers][grad]") {
+  MLP mlp(4, 6, "gelu", 0.3f);
+  // Weights larger than the init, so that every gradient exceeds the check's tolerance.
+  mlp.fc1.weight = Tensor::randn({6, 4}, 12, 0.0f, 0.5f).requires_grad_();
+  mlp.fc2.weight = Tensor::randn({4, 6}, 13, 0.0f, 0.5f).requires_grad_();
+  // The mask of the check's step 0 drops some outputs and keeps others.
+  mlp.set_step(0);
+  const std::vector<float> mask = mlp.drop.forward(Tensor::ones({2, 3, 4})).to_vector();
+  const auto dropped = std::count(mask.begin(), mask.end(), 0.0f);
+  CHECK(dropped > 0);
+  CHECK(dropped < 24);
+  require_module_gradcheck(mlp, Tensor::randn({2, 3, 4}, 14),
+                           [&](const Tensor& v) { return mlp.forward(v); });
+}
+
 TEST_CASE("Dropout is the identity in eval and reproducible after set_step", "[nn][layers]") {
   Dropout drop(0.25f);
   Tensor x = Tensor::ones({64, 64});
@@ -105,6 +121,11 @@ TEST_CASE("DropPath drops whole samples", "[nn][layers]") {
   }
   CHECK(dropped > 16);
   CHECK(dropped < 48);
+  // The check's step 0 drops some of its 4 samples and keeps others.
+  dp.set_step(0);
+  const std::vector<float> mask = dp.forward(Tensor::ones({4, 1, 1})).to_vector();
+  CHECK(std::count(mask.begin(), mask.end(), 0.0f) > 0);
+  CHECK(std::count(mask.begin(), mask.end(), 0.0f) < 4);
   require_module_gradcheck(dp, Tensor::randn({4, 2, 3}, 8), [&](const Tensor& v) { return dp.forward(v); });
   dp.eval();
   CHECK(dp.forward(x).impl() == x.impl());

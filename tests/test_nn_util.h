@@ -38,15 +38,17 @@ void require_module_gradcheck(M& m, const Tensor& x, F forward,
       inputs, options);
 }
 
-// Multiplies the named parameters (an attention's q and k weights) by 30. At
-// their initialisation (std 0.02) the scores are of order 1e-3 and the
-// softmax is nearly flat: q's gradient is then below gradcheck's absolute
-// tolerance, and a zero or sign-flipped one would pass. Scaled, the scores
-// are of order 1.
+// Multiplies the named parameters (an attention's q and k weights) by
+// `factor`. At their initialisation (std 0.02) the scores are of order 1e-3
+// and the softmax is nearly flat: q's gradient is then below gradcheck's
+// absolute tolerance, and a zero or sign-flipped one would pass. Scaled by
+// 30, the scores are of order 1 (use less where the loss then bends within
+// gradcheck's step). Value and output weights at 0.02 can also keep q's
+// gradient below the tolerance: randomise them there.
 template <class M>
-void sharpen_attention(M& m, const std::vector<std::string>& names) {
+void sharpen_attention(M& m, const std::vector<std::string>& names, float factor = 30.0f) {
   for (const std::string& name : names)
-    m.parameter(name) = mul_scalar(m.parameter(name).detach(), 30.0f).requires_grad_();
+    m.parameter(name) = mul_scalar(m.parameter(name).detach(), factor).requires_grad_();
 }
 
 // Trains `model` on one fixed batch with AdamW (no weight decay), the

@@ -30,7 +30,8 @@ TEST_CASE("conv2d matches the direct definition", "[ops][conv]") {
                                          {{2, 3, 4, 5}, {2, 3, 1, 1}, 1, 0, 1},
                                          {{1, 2, 5, 6}, {3, 2, 3, 3}, 1, 0, 1},
                                          {{1, 4, 7, 7}, {4, 1, 3, 3}, 2, 1, 4},
-                                         {{1, 4, 4, 4}, {6, 2, 2, 2}, 2, 0, 2}}) {
+                                         {{1, 4, 4, 4}, {6, 2, 2, 2}, 2, 0, 2},
+                                         {{2, 4, 5, 6}, {4, 2, 3, 2}, 2, 1, 2}}) {
     Tensor x = Tensor::randn(c.x, 71), w = Tensor::randn(c.w, 72), b = Tensor::randn({c.w[0]}, 73);
     Tensor y = conv2d(x, w, b, c.s, c.p, c.g);
     for (int64_t n = 0; n < y.size(0); ++n)
@@ -62,6 +63,15 @@ TEST_CASE("conv2d gradients", "[ops][conv][grad]") {
                     {Tensor::randn({2, 4, 3, 3}, 87), Tensor::randn({6, 2, 3, 3}, 88), Tensor::randn({6}, 89)});
   require_gradcheck([](V v) { return conv2d(v[0], v[1], v[2], 1, 0); },
                     {Tensor::randn({9, 2, 3, 3}, 90), Tensor::randn({2, 2, 2, 2}, 91), Tensor::randn({2}, 92)});
+  // Stride 2 with padding, and a 3x2 kernel: the padded rows and columns
+  // that a stride skips differ from those of stride 1.
+  require_gradcheck(
+      [](V v) { return conv2d(v[0], v[1], v[2], 2, 1); },
+      {Tensor::randn({2, 2, 5, 6}, 93), Tensor::randn({3, 2, 3, 2}, 94), Tensor::randn({3}, 95)});
+  // Groups with stride 2 and padding, a 2x3 kernel.
+  require_gradcheck(
+      [](V v) { return conv2d(v[0], v[1], v[2], 2, 1, 2); },
+      {Tensor::randn({2, 4, 5, 5}, 96), Tensor::randn({4, 2, 2, 3}, 97), Tensor::randn({4}, 98)});
 }
 
 TEST_CASE("conv2d reports bad shapes", "[ops][conv][errors]") {

@@ -28,6 +28,9 @@ TEST_CASE("layer_norm gradients", "[ops][norm][grad]") {
                       {x, Tensor::randn({d}, 43, 1.0f), Tensor::randn({d}, 44)});
     require_gradcheck([](V v) { return layer_norm(v[0], v[1], Tensor()); },
                       {x, Tensor::randn({d}, 45, 1.0f)});
+    // A bias without a weight: the backward's (no w, db) instance.
+    require_gradcheck([](V v) { return layer_norm(v[0], Tensor(), v[1]); },
+                      {x, Tensor::randn({d}, 46)});
   }
 }
 

@@ -37,6 +37,9 @@ TEST_CASE("reduction gradients", "[ops][reduce][grad]") {
         require_gradcheck([=](const std::vector<Tensor>& v) { return mean(v[0], axis, keep); }, {x});
         require_gradcheck([=](const std::vector<Tensor>& v) { return max(v[0], axis, keep); }, {x});
         require_gradcheck([=](const std::vector<Tensor>& v) { return var(v[0], axis, keep); }, {x});
+        if (s[size_t(axis < 0 ? axis + int64_t(s.size()) : axis)] > 1)  // unbiased: n - 1 > 0
+          require_gradcheck(
+              [=](const std::vector<Tensor>& v) { return var(v[0], axis, keep, true); }, {x});
       }
   }
 }

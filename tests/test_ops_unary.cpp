@@ -48,6 +48,19 @@ TEST_CASE("unary op gradients on positive inputs", "[ops][unary][grad]") {
   }
 }
 
+TEST_CASE("pow with an integer exponent on negative inputs", "[ops][unary][grad]") {
+  // x^p is defined for x < 0 when p is an integer (odd p: an odd function).
+  Tensor x = Tensor::from({-2.0f, -0.5f, 0.5f, 3.0f}, {4});
+  CHECK(pow(x, 3.0f).to_vector() == std::vector<float>{-8.0f, -0.125f, 0.125f, 27.0f});
+  CHECK(pow(x, -1.0f).at({0}) == -0.5f);
+  for (const Shape& s : kShapes) {
+    Tensor neg_x = neg(abs(away_from_zero(s, 9, 0.3f)));
+    INFO(shape_str(s));
+    for (float p : {2.0f, 3.0f, -1.0f, -2.0f})
+      require_gradcheck([p](const std::vector<Tensor>& v) { return pow(v[0], p); }, {neg_x});
+  }
+}
+
 TEST_CASE("piecewise unary op gradients away from the kink", "[ops][unary][grad]") {
   for (const Shape& s : kShapes) {
     Tensor x = away_from_zero(s, 7);
