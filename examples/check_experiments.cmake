@@ -1,8 +1,8 @@
 # A CTest check of the experiment driver (cmake -P): runs COMMAND (a list)
 # and fails unless its exit status is EXIT, its output (stdout and stderr)
 # matches the regular expression OUTPUT when one is given, and, when ROWS is
-# given, RESULTS holds results.md, results.csv and results.png, the CSV with
-# ROWS recipe rows of which FAILED failed.
+# given, RESULTS holds results.md, results.csv and results.png, the Markdown
+# with a line on the data, the CSV with ROWS recipe rows of which FAILED failed.
 if(ROWS)
   file(REMOVE_RECURSE ${RESULTS})
 endif()
@@ -22,6 +22,10 @@ foreach(file results.md results.csv results.png)
     message(FATAL_ERROR "${RESULTS}/${file} was not written; output:\n${all}")
   endif()
 endforeach()
+file(READ ${RESULTS}/results.md md)
+if(NOT md MATCHES "\nData: [^\n]+[.]\n")
+  message(FATAL_ERROR "results.md does not say what data the runs read:\n${md}")
+endif()
 # Counted on the whole text: a status message may hold a ';', which would
 # split a CMake list of lines.
 file(READ ${RESULTS}/results.csv csv)

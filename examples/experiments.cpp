@@ -33,23 +33,31 @@ using cf::experiments::Recipe;
 using cf::experiments::RecipeRow;
 
 cf::ArgParser parser() {
-  return cf::ArgParser("experiments",
-                       "Trains each RECIPE.cfg named on the command line (cf train --config format)\n"
-                       "once per seed, and writes results.md, results.csv and results.png to --out\n"
-                       "(docs/EXPERIMENTS.md).")
+  return cf::ArgParser(
+             "experiments",
+             "Trains each RECIPE.cfg named on the command line (cf train --config format)\n"
+             "once per seed, and writes results.md, results.csv and results.png to --out\n"
+             "(docs/EXPERIMENTS.md).")
       .option("data", "DIR", "data folder for every recipe (CIFAR-10 binaries or image folders)")
       .option("seeds", "N", "seeds per recipe: the recipe's seed, +1, ..., +N-1", "1")
       .option("out", "DIR", "results folder; runs go to DIR/runs/<recipe>/seed<k>", "results")
       .option("threads", "N", "worker threads (0: CF_NUM_THREADS or all cores)")
       .repeated("set", "KEY=VALUE", "a training or model key for every recipe")
-      .flag("smoke", "each recipe for 2 steps on 16 synthetic images (a test that every recipe runs)");
+      .flag("smoke",
+            "each recipe for 2 steps on 16 synthetic images (a test that every recipe runs)")
+      .flag("overwrite", "train again the seeds whose folders already hold a run");
+}
+
+std::string seed_dir(const std::string& out, const Recipe& recipe, int64_t seed) {
+  return (std::filesystem::path(out) / "runs" / recipe.name / ("seed" + std::to_string(seed)))
+      .string();
 }
 
 // Splits the command line into flags (with their values) and recipe files:
 // a word that is neither a flag nor the value of the flag before it is a recipe.
 void split_command_line(const std::vector<std::string>& argv, std::vector<std::string>& flags,
                         std::vector<std::string>& recipes) {
-  const std::set<std::string> switches = {"--smoke", "--help", "-h"};
+  const std::set<std::string> switches = {"--smoke", "--overwrite", "--help", "-h"};
   for (size_t i = 0; i < argv.size(); ++i) {
     const std::string& word = argv[i];
     if (word.rfind("-", 0) != 0) {
@@ -71,11 +79,13 @@ void on_interrupt(int) {
 
 // Trains one seed of a recipe; adds the run to `row` or records why it failed.
 // Returns false when the run was interrupted.
-bool run_seed(const Recipe& recipe, int64_t seed, const std::string& out_dir, RecipeRow& row) {
+bool run_seed(const Recipe& recipe, int64_t seed, const std::string& out_dir, bool overwrite,
+              RecipeRow& row) {
   cf::TrainOptions options;
   options.run = recipe.run;
   options.run.train.set("seed", seed);
   options.out_dir = out_dir;
+  options.overwrite = overwrite;
   const auto start = std::chrono::steady_clock::now();
   try {
     const cf::TrainResult r = cf::train(options, std::cout);
@@ -127,6 +137,7 @@ int run(const std::vector<std::string>& argv) {
     RecipeRow row;
     row.recipe = r.name;
     row.model = r.run.model;
+    row.data = r.data;
     row.epochs = r.run.train.get_int("epochs");
     row.batch_size = r.run.train.get_int("batch_size");
     row.seeds = seeds;
@@ -135,9 +146,17 @@ int run(const std::vector<std::string>& argv) {
     rows.push_back(row);
   }
 
+  // A second sweep into the same --out would replace the first one's runs.
+  const std::string out = args.str("out");
+  for (const Recipe& r : recipes)
+    for (int64_t k = 0; k < seeds && !args.on("overwrite"); ++k) {
+      const std::string dir = seed_dir(out, r, r.run.train.get_int("seed") + k);
+      CF_CHECK(!cf::holds_run(dir), dir << " already holds a run; --overwrite trains it again, "
+                                           "or choose another --out");
+    }
+
   std::string command = "experiments";
   for (const std::string& word : argv) command += " " + word;
-  const std::string out = args.str("out");
   cf::experiments::write_results(out, rows, command);
   std::signal(SIGINT, on_interrupt);
   bool interrupted = false;
@@ -149,9 +168,8 @@ int run(const std::vector<std::string>& argv) {
       std::printf("== [%zu/%zu] %s (%s), seed %lld\n", i + 1, recipes.size(), recipes[i].name.c_str(),
                   recipes[i].run.model.c_str(), (long long)seed);
       std::fflush(stdout);
-      const std::string dir = (std::filesystem::path(out) / "runs" / recipes[i].name /
-                               ("seed" + std::to_string(seed))).string();
-      interrupted = !run_seed(recipes[i], seed, dir, rows[i]);
+      interrupted = !run_seed(recipes[i], seed, seed_dir(out, recipes[i], seed),
+                              args.on("overwrite"), rows[i]);
     }
     cf::experiments::write_results(out, rows, command);
   }

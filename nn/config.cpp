@@ -4,7 +4,9 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
-#include <istream>
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <sstream>
 
 #include "autograd/error.h"
@@ -12,14 +14,6 @@
 namespace cf {
 
 namespace {
-
-std::string trim(const std::string& s) {
-  const char* space = " \t\r\n";
-  size_t begin = s.find_first_not_of(space);
-  if (begin == std::string::npos) return "";
-  size_t end = s.find_last_not_of(space);
-  return s.substr(begin, end - begin + 1);
-}
 
 std::string lower(std::string s) {
   for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
@@ -75,6 +69,7 @@ Config Config::parse(const std::string& text, const std::string& source) {
 
 Config Config::parse(std::istream& in, const std::string& source) {
   Config config;
+  std::map<std::string, int> line_of;  // a key given twice is a mistake, not an override
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
     line = trim(line.substr(0, line.find('#')));
@@ -85,9 +80,24 @@ Config Config::parse(std::istream& in, const std::string& source) {
     std::string key = trim(line.substr(0, eq));
     CF_CHECK(valid_key(key), source << ":" << number << ": \"" << key
                                     << "\" is not a valid key (letters, digits, _ . -)");
+    const auto [first, fresh] = line_of.emplace(key, number);
+    CF_CHECK(fresh, source << ":" << number << ": key \"" << key
+                           << "\" is given twice (first on line " << first->second << ")");
     config.set(key, trim(line.substr(eq + 1)));
   }
+  CF_CHECK(!in.bad(), source << ": read error");
   return config;
+}
+
+Config Config::read_file(const std::string& path, const std::string& kind) {
+  // An ifstream opens a folder without complaint on Linux, then reads nothing.
+  CF_CHECK(
+      std::filesystem::is_regular_file(path),
+      "cannot read " << kind << " file " << path
+                     << (std::filesystem::exists(path) ? ": it is not a file" : ": no such file"));
+  std::ifstream in(path);
+  CF_CHECK(in, "cannot read " << kind << " file " << path);
+  return parse(in, path);
 }
 
 Config& Config::set(const std::string& key, const std::string& value) {
@@ -176,6 +186,14 @@ double Config::get_float(const std::string& key) const {
   CF_CHECK(x, "config: key \"" << key << "\" has value \"" << entry(key).value
                                 << "\", which is not a number");
   return *x;
+}
+
+std::string trim(const std::string& s) {
+  const char* space = " \t\r\n";
+  size_t begin = s.find_first_not_of(space);
+  if (begin == std::string::npos) return "";
+  size_t end = s.find_last_not_of(space);
+  return s.substr(begin, end - begin + 1);
 }
 
 std::optional<double> parse_number(const std::string& text) {

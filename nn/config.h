@@ -21,10 +21,13 @@ class Config {
  public:
   Config() = default;
 
-  // Parses `key = value` lines; blank lines and `#` comments are skipped.
+  // Parses `key = value` lines; blank lines and `#` comments are skipped. A
+  // key given twice is an error naming both lines.
   // `source` (a file name, "--set") names the origin in error messages.
   static Config parse(const std::string& text, const std::string& source = "config");
   static Config parse(std::istream& in, const std::string& source = "config");
+  // Parses the file at `path`; errors name it, and `kind` ("config", "recipe").
+  static Config read_file(const std::string& path, const std::string& kind);
 
   // Sets a value; a new key is appended, an existing one keeps its place.
   Config& set(const std::string& key, const std::string& value);
@@ -89,5 +92,8 @@ std::string closest_match(const std::string& word, const std::vector<std::string
 // are not), or nothing. Config::get_float and the readers of numbers in
 // metadata and CSV files give their own messages around it.
 std::optional<double> parse_number(const std::string& text);
+
+// `s` without the spaces, tabs and line ends around it.
+std::string trim(const std::string& s);
 
 }  // namespace cf

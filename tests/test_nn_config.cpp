@@ -1,6 +1,9 @@
+#include <fstream>
+
 #include "nn/config.h"
 #include "nn/registry.h"
 #include "tests/helpers.h"
+#include "tests/temp_dir.h"
 
 using namespace cf;
 using cf::test::error_of;
@@ -41,6 +44,19 @@ TEST_CASE("Config getters name the key and value of a wrong type", "[nn][config]
   CHECK(contains(error_of([] { Config::parse("a = 1\nnot an assignment\n", "run.cfg"); }),
                  "run.cfg:2: expected `key = value`"));
   CHECK(contains(error_of([] { Config().set_assignment("novalue"); }), "expected key=value"));
+  // In a file, a key given twice is a mistake (--set is how to override).
+  CHECK(error_of([] { Config::parse("lr = 1\nepochs = 2\nlr = 3\n", "run.cfg"); }) ==
+        "run.cfg:3: key \"lr\" is given twice (first on line 1)");
+}
+
+TEST_CASE("Config::read_file names a file it cannot read", "[nn][config][errors]") {
+  test::TempDir dir("config_file");
+  CHECK(error_of([&] { Config::read_file(dir.path().string(), "config"); }) ==
+        "cannot read config file " + dir.path().string() + ": it is not a file");
+  CHECK(error_of([&] { Config::read_file(dir.file("missing.cfg"), "recipe"); }) ==
+        "cannot read recipe file " + dir.file("missing.cfg") + ": no such file");
+  std::ofstream(dir.file("run.cfg")) << "model = cct_2_3x2\nepochs = 3\n";
+  CHECK(Config::read_file(dir.file("run.cfg"), "config").get_int("epochs") == 3);
 }
 
 TEST_CASE("A model built with an unknown key names it and lists the valid ones", "[nn][config][errors]") {

@@ -41,5 +41,17 @@ TEST_CASE("bad flags are named in the error", "[train][args][errors]") {
   CHECK(error_of([] { parser().parse({"--quiet=1"}); }).find("--quiet takes no value") != std::string::npos);
   CHECK(error_of([] { parser().parse({"--lr", "1", "--lr", "2"}); }).find("--lr given twice") != std::string::npos);
   CHECK(error_of([] { parser().parse({"--epochs", "ten"}).integer("epochs"); }).find("--epochs: 'ten' is not an integer") != std::string::npos);
-  CHECK(error_of([] { parser().parse({"--lr", "x"}).real("lr"); }).find("--lr: 'x' is not a number") != std::string::npos);
+  CHECK(error_of([] {
+          parser().parse({"--lr", "x"}).real("lr");
+        }).find("--lr: 'x' is not a finite number") != std::string::npos);
+  // Out of range is an error, not the nearest representable value.
+  CHECK(error_of([] {
+          parser().parse({"--epochs", "99999999999999999999"}).integer("epochs");
+        }) == "--epochs: 99999999999999999999 does not fit in 64 bits");
+  CHECK(error_of([] {
+          parser().parse({"--lr", "nan"}).real("lr");
+        }) == "--lr: 'nan' is not a finite number");
+  CHECK(error_of([] {
+          parser().parse({"--lr", "1e999"}).real("lr");
+        }) == "--lr: '1e999' is not a finite number");
 }

@@ -7,6 +7,7 @@
 
 #include "autograd/graph.h"
 #include "data/image_io.h"
+#include "data/npy.h"
 #include "tests/helpers.h"
 #include "tests/temp_dir.h"
 #include "tests/test_data_util.h"
@@ -312,6 +313,18 @@ TEST_CASE("corrupt, eval on CIFAR-10-C and inspect work on a trained run", "[tra
             .err.find("unknown corruption 'fgo' (did you mean fog?)") != std::string::npos);
   CHECK(cli({"eval", "--checkpoint", checkpoint, "--corruptions", "/nonexistent"})
             .err.find("folder '/nonexistent' does not exist") != std::string::npos);
+  // Names may have spaces around them; labels beyond the model's classes
+  // (CIFAR-100-C for a CIFAR-10 model) are reported, naming the file.
+  TempDir other("robust_labels");
+  CHECK(cli({"corrupt", "--dataset", "synthetic", "--out", other.path().string(), "--limit", "4",
+             "--corruptions", " fog, snow"})
+            .code == 0);
+  CHECK(fs::exists(other.path() / "snow.npy"));
+  const std::vector<uint8_t> labels(20, 10);
+  data::write_npy((other.path() / "labels.npy").string(), labels.data(), {20});
+  CHECK(cli({"eval", "--checkpoint", checkpoint, "--corruptions", other.path().string()})
+            .err.find("corruptions: " + (other.path() / "labels.npy").string() +
+                      " has labels up to 10, the model has 10 classes") != std::string::npos);
   CHECK(cli({"inspect", "--checkpoint", checkpoint, "--out", pictures.path().string(), "--image", "999"})
             .err.find("--image 999 is not in [0, 256)") != std::string::npos);
   CHECK(cli({"inspect", "--checkpoint", checkpoint, "--out", pictures.path().string(), "--image",
@@ -329,12 +342,49 @@ TEST_CASE("training stops on a loss that is no longer finite", "[train][cli][err
   CHECK(r.err.find("at step") != std::string::npos);
 
   // With check_finite the run stops at the op, not at the loss.
-  args.insert(args.end(), {"--set", "check_finite=true"});
+  args.insert(args.end(), {"--set", "check_finite=true", "--overwrite"});
   Run checked = cli(args);
   set_check_finite(false);
   CHECK(checked.code == 1);
   CHECK(checked.err.find("check_finite: ") != std::string::npos);
   CHECK(checked.err.find(" produced ") != std::string::npos);
+}
+
+TEST_CASE("a new run does not replace another's folder unless asked", "[train][cli][errors]") {
+  TempDir dir("twice");
+  const std::string out = dir.path().string();
+  std::vector<std::string> args = tiny_run(out, 1, 64);
+  REQUIRE(cli(args).code == 0);
+  const std::string last = read_text(dir.path() / "last.safetensors");
+  CHECK(cli(args).err.find(out + " already holds a run; continue it with --resume " + out +
+                           ", start it again with --overwrite, or choose another --out") !=
+        std::string::npos);
+  CHECK(read_text(dir.path() / "last.safetensors") == last);
+  CHECK(cli({"train", "--resume", out})
+            .err.find("resume: the run in " + out +
+                      " is finished (epoch 1 of 1); nothing to train") != std::string::npos);
+  CHECK(cli({"train", "--resume", out, "--overwrite"}).err.find("drop --overwrite") !=
+        std::string::npos);
+  // --overwrite removes the old run's files, and only those.
+  std::ofstream(dir.path() / "robustness.csv") << "the old run's";
+  std::ofstream(dir.path() / "notes.txt") << "the user's";
+  args.push_back("--overwrite");
+  REQUIRE(cli(args).code == 0);
+  CHECK_FALSE(fs::exists(dir.path() / "robustness.csv"));
+  CHECK(fs::exists(dir.path() / "notes.txt"));
+  const std::string log = read_text(dir.path() / "log.jsonl");
+  CHECK(std::count(log.begin(), log.end(), '\n') == 2);  // its start and its one epoch
+  // Without --out a second run of a model goes to runs/<model>-2.
+  TempDir work("default_out");
+  const fs::path before = fs::current_path();
+  fs::current_path(work.path());
+  std::vector<std::string> plain = tiny_run("unused", 1, 64);
+  plain.erase(std::find(plain.begin(), plain.end(), "--out"),
+              std::find(plain.begin(), plain.end(), "--out") + 2);
+  const Run first = cli(plain), second = cli(plain);
+  fs::current_path(before);
+  CHECK(first.out.find("Results in runs/cct_2_3x2\n") != std::string::npos);
+  CHECK(second.out.find("Results in runs/cct_2_3x2-2\n") != std::string::npos);
 }
 
 TEST_CASE("checkpoints of another model and unwritable folders are reported", "[train][cli][errors]") {
@@ -395,10 +445,24 @@ TEST_CASE("training keys out of range and flags that would be ignored are report
           "[train][cli][errors]") {
   TempDir dir("badkeys");
   const auto train_with = [&](std::vector<std::string> extra) {
-    std::vector<std::string> args = {
-        "train", "--model", "cct_2_3x2", "--dataset", "synthetic", "--out", dir.path().string(),
-        "--set", "synthetic_train=8", "--set", "synthetic_test=8", "--set", "dim=32",
-        "--set", "heads=2", "--set", "depth=1"};
+    std::vector<std::string> args = {"train",
+                                     "--model",
+                                     "cct_2_3x2",
+                                     "--dataset",
+                                     "synthetic",
+                                     "--out",
+                                     dir.path().string(),
+                                     "--set",
+                                     "synthetic_train=8",
+                                     "--set",
+                                     "synthetic_test=8",
+                                     "--set",
+                                     "dim=32",
+                                     "--set",
+                                     "heads=2",
+                                     "--set",
+                                     "depth=1",
+                                     "--overwrite"};
     args.insert(args.end(), extra.begin(), extra.end());
     return cli(args);
   };
@@ -413,6 +477,7 @@ TEST_CASE("training keys out of range and flags that would be ignored are report
       {"eval_every=0", "eval_every = 0 must be >= 1"},
       {"train_limit=-5", "train_limit = -5 must be >= 0"},
       {"test_limit=-1", "test_limit = -1 must be >= 0"},
+      {"threads=5000000000", "threads = 5000000000 must be in [0, 4096]"},
       {"threads=-2", "threads = -2 must be >= 0"},
       {"epochs=0", "epochs = 0 must be >= 1"},
       {"batch_size=0", "batch_size = 0 must be >= 1"},
@@ -453,8 +518,34 @@ TEST_CASE("training keys out of range and flags that would be ignored are report
             .err.find("epochs = 0 must be >= 1") != std::string::npos);
   CHECK(cli({"train", "--model", "cct_2_3x2", "--data", "/nonexistent", "--set", "epoch=3"})
             .err.find("unknown key \"epoch\"") != std::string::npos);
-  // The step schedule takes a min_lr above lr: it does not use it.
-  CHECK(train_with({"--set", "min_lr=0.1", "--set", "schedule=step", "--epochs", "1"}).code == 0);
+  // The step schedule takes a min_lr above lr: it does not use it, and says so.
+  Run r = train_with({"--set", "min_lr=0.1", "--set", "schedule=step", "--epochs", "1"});
+  CHECK(r.code == 0);
+  CHECK(r.out.find("Note: min_lr = 0.1 is unused: only schedule = cosine reads it.\n") !=
+        std::string::npos);
+  // So are the other keys the run's choices leave unused.
+  r = train_with({"--set", "momentum=0.5", "--set", "cifar100_labels=coarse", "--epochs", "1"});
+  CHECK(r.code == 0);
+  CHECK(r.out.find("Note: momentum = 0.5 is unused: only optimizer = sgd reads it.\n") !=
+        std::string::npos);
+  CHECK(r.out.find("Note: cifar100_labels = coarse is unused: only CIFAR-100 reads it.\n") !=
+        std::string::npos);
+  CHECK(train_with({"--epochs", "1"}).out.find("Note:") == std::string::npos);
+  // A $CIFAR10_DIR that holds no CIFAR-10 is reported, not passed over.
+  const char* const env = std::getenv("CIFAR10_DIR");
+  const std::string saved = env ? env : "";
+  setenv("CIFAR10_DIR", "/nonexistent/cifar", 1);
+  r = cli({"train", "--model", "cct_2_3x2", "--out", dir.path().string(), "--overwrite"});
+  if (env)
+    setenv("CIFAR10_DIR", saved.c_str(), 1);
+  else
+    unsetenv("CIFAR10_DIR");
+  CHECK(r.err.find("data: $CIFAR10_DIR is '/nonexistent/cifar', which holds no CIFAR-10 "
+                   "(data_batch_1.bin)") != std::string::npos);
+  // A config file that is a folder, or missing.
+  CHECK(cli({"train", "--config", dir.path().string()})
+            .err.find("cannot read config file " + dir.path().string() + ": it is not a file") !=
+        std::string::npos);
 
   CHECK(cli({"train", "--model", "cct_2_3x2", "--dataset", "cifar11"})
             .err.find("dataset: unknown value 'cifar11'") != std::string::npos);
@@ -483,6 +574,19 @@ TEST_CASE("training keys out of range and flags that would be ignored are report
             .err.find("eval: --report needs --corruptions DIR") != std::string::npos);
   CHECK(cli({"eval", "--checkpoint", "any.safetensors", "--baseline", "b.csv"})
             .err.find("eval: --baseline needs --corruptions DIR") != std::string::npos);
+  CHECK(cli({"eval", "--checkpoint", "any.safetensors", "--batch-size", "0"})
+            .err.find("eval: --batch-size 0 must be >= 1") != std::string::npos);
+  CHECK(cli({"eval"}).err.find("eval: --checkpoint FILE is required") != std::string::npos);
+  CHECK(cli({"inspect", "--checkpoint", "any.safetensors"})
+            .err.find("inspect: --checkpoint FILE and --out DIR are required") !=
+        std::string::npos);
+  CHECK(cli({"corrupt", "--dataset", "synthetic"}).err.find("corrupt: --out DIR is required") !=
+        std::string::npos);
+  CHECK(cli({"corrupt", "--dataset", "synthetic", "--out", dir.path().string(), "--limit", "-1"})
+            .err.find("corrupt: --limit -1 must be >= 0 (0: all images)") != std::string::npos);
+  CHECK(
+      cli({"corrupt", "--dataset", "synthetic", "--out", dir.path().string(), "--corruptions", ""})
+          .err.find("corrupt: --corruptions names no corruption") != std::string::npos);
 }
 
 TEST_CASE("a run records the data it found; data that does not fit is reported",

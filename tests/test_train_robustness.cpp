@@ -81,4 +81,12 @@ TEST_CASE("the difficulty table and the results CSV report bad input",
   CHECK(has(read_error(header + "fog,1,0.5,100\nfog,2,,100\n"), "line 3: '' is not a number"));
   CHECK(has(read_error(header + "fog,6,0.5,100\n"), "line 2: severity 6 is not in 1..5"));
   CHECK(has(read_error(header + "fog,2.5,0.5,100\n"), "line 2: severity 2.5 is not in 1..5"));
+  CHECK(has(read_error(header + "fog,1,51.5,100\n"),
+            "line 2: accuracy 51.5 is not in [0, 1] (a fraction, not a percentage)"));
+  // Windows line ends read as Unix ones.
+  const std::string crlf = dir.file("crlf.csv");
+  std::ofstream(crlf) << "corruption,severity,accuracy,images\r\nfog,1,0.5,100\r\n";
+  const std::vector<CorruptionResult> read = read_robustness_csv(crlf);
+  REQUIRE(read.size() == 1);
+  CHECK(read[0].images == 100);
 }

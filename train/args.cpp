@@ -1,5 +1,7 @@
 #include "train/args.h"
 
+#include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <sstream>
 
@@ -22,17 +24,18 @@ std::string Args::str(const std::string& name) const {
 int64_t Args::integer(const std::string& name) const {
   const std::string v = str(name);
   char* end = nullptr;
+  errno = 0;
   long long x = std::strtoll(v.c_str(), &end, 10);
   CF_CHECK(!v.empty() && *end == '\0', "--" << name << ": '" << v << "' is not an integer");
+  CF_CHECK(errno != ERANGE, "--" << name << ": " << v << " does not fit in 64 bits");
   return x;
 }
 
 double Args::real(const std::string& name) const {
   const std::string v = str(name);
-  char* end = nullptr;
-  double x = std::strtod(v.c_str(), &end);
-  CF_CHECK(!v.empty() && *end == '\0', "--" << name << ": '" << v << "' is not a number");
-  return x;
+  const std::optional<double> x = parse_number(v);
+  CF_CHECK(x && std::isfinite(*x), "--" << name << ": '" << v << "' is not a finite number");
+  return *x;
 }
 
 bool Args::on(const std::string& name) const { return values_.count(name) > 0; }

@@ -2,15 +2,15 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
+#include <limits>
 #include <ostream>
 #include <sstream>
 
 #include "autograd/error.h"
 #include "autograd/graph.h"
-#include "data/loader.h"
 #include "data/cifar10c.h"
 #include "data/corruptions.h"
+#include "data/loader.h"
 #include "nn/attention.h"
 #include "nn/columnformer.h"
 #include "nn/registry.h"
@@ -40,13 +40,6 @@ const char* kOverview =
     "  corrupt         write CIFAR-10-C for a test set\n"
     "  inspect         attention maps of a checkpoint as PNG images\n\n"
     "cf <command> --help describes each command's flags.\n";
-
-// Reads a config file's text; errors name the file.
-Config read_config_file(const std::string& path) {
-  std::ifstream f(path);
-  CF_CHECK(f, "cannot read config file " << path);
-  return Config::parse(f, path);
-}
 
 int models_command(const std::vector<std::string>& args, std::ostream& out) {
   if (args.size() == 1 && args[0] != "--help") {
@@ -102,8 +95,19 @@ ArgParser train_parser() {
       .option("weight-decay", "W", "weight decay")
       .option("seed", "N", "seed of everything random")
       .option("threads", "N", "worker threads")
-      .option("out", "DIR", "output folder", "runs/<model>")
+      .option("out", "DIR",
+              "output folder (default: runs/<model>, or -2, -3, ... if it holds a run)")
+      .flag("overwrite", "start again in an --out folder that holds a run, removing its files")
       .option("resume", "DIR", "continue the run in DIR from its last checkpoint");
+}
+
+// runs/<model>, or the first of runs/<model>-2, -3, ... that holds no run:
+// a second run of the same model does not replace the first.
+std::string default_out_dir(const std::string& model) {
+  const std::string base = "runs/" + model;
+  std::string dir = base;
+  for (int k = 2; holds_run(dir); ++k) dir = base + "-" + std::to_string(k);
+  return dir;
 }
 
 int train_command(const std::vector<std::string>& argv, std::ostream& out, bool terminal) {
@@ -115,14 +119,14 @@ int train_command(const std::vector<std::string>& argv, std::ostream& out, bool 
   options.terminal = terminal;
   if (args.has("resume")) {
     for (const char* flag : {"model", "config", "set", "data", "dataset", "epochs", "batch-size",
-                             "lr", "weight-decay", "seed", "threads", "out"})
+                             "lr", "weight-decay", "seed", "threads", "out", "overwrite"})
       CF_CHECK(!args.on(flag), "train: --resume continues a run with its own settings; drop --" << flag);
     options.out_dir = args.str("resume");
     options.run = read_run_config(options.out_dir);
     options.resume = true;
   } else {
     Config combined;
-    if (args.has("config")) combined = read_config_file(args.str("config"));
+    if (args.has("config")) combined = Config::read_file(args.str("config"), "config");
     for (const std::string& kv : args.all("set")) combined.set_assignment(kv);
     const std::pair<const char*, const char*> flags[] = {
         {"model", "model"}, {"data", "data"},   {"dataset", "dataset"}, {"epochs", "epochs"},
@@ -131,7 +135,10 @@ int train_command(const std::vector<std::string>& argv, std::ostream& out, bool 
     for (const auto& [flag, key] : flags)
       if (args.on(flag)) combined.set(key, args.str(flag));
     options.run = split_run_config(combined, "cf train");
-    options.out_dir = args.on("out") ? args.str("out") : "runs/" + options.run.model;
+    options.overwrite = args.on("overwrite");
+    options.out_dir = args.on("out")      ? args.str("out")
+                      : options.overwrite ? "runs/" + options.run.model
+                                          : default_out_dir(options.run.model);
   }
   const TrainResult r = train(options, out);
   if (r.interrupted) return 130;
@@ -186,6 +193,8 @@ int eval_command(const std::vector<std::string>& argv, std::ostream& out) {
            "eval: --report needs --corruptions DIR");
   CF_CHECK(args.has("corruptions") || !args.has("baseline"),
            "eval: --baseline needs --corruptions DIR");
+  const int64_t batch_size = args.integer("batch-size");
+  CF_CHECK(batch_size >= 1, "eval: --batch-size " << batch_size << " must be >= 1");
   const std::string file = args.str("checkpoint");
   CF_CHECK(fs::exists(file), "eval: checkpoint " << file << " does not exist");
   const Safetensors st = load_safetensors(file);
@@ -197,7 +206,7 @@ int eval_command(const std::vector<std::string>& argv, std::ostream& out) {
   std::unique_ptr<Model> model = load_run_model(st, run, file);
   auto test = load_test_data(run.train, model_image_size(run), out);
   fit_model_to_data(run, *test);
-  const EvalResult r = evaluate(*model, *test, args.integer("batch-size"));
+  const EvalResult r = evaluate(*model, *test, batch_size);
   char line[160];
   std::snprintf(line, sizeof line, "%s on %lld test images: loss %.4f, accuracy %.2f%%\n",
                 run.model.c_str(), (long long)r.images, r.loss, 100 * r.accuracy);
@@ -205,8 +214,8 @@ int eval_command(const std::vector<std::string>& argv, std::ostream& out) {
   if (!args.has("corruptions")) return 0;
   out << "CIFAR-10-C in " << args.str("corruptions") << " (accuracy at severities 1..5):\n";
   const std::vector<CorruptionResult> c =
-      evaluate_corruptions(*model, args.str("corruptions"), args.integer("batch-size"),
-                           model_image_size(run), run.train.get_bool("resize"), out);
+      evaluate_corruptions(*model, args.str("corruptions"), batch_size, model_image_size(run),
+                           test->num_classes(), run.train.get_bool("resize"), out);
   out << robustness_table(c);
   const std::string report = args.has("report")
                                  ? args.str("report")
@@ -238,22 +247,27 @@ int corrupt_command(const std::vector<std::string>& argv, std::ostream& out) {
   const Args args = parser.parse(argv);
   if (args.help) return out << parser.usage(), 0;
   CF_CHECK(args.has("out"), "corrupt: --out DIR is required");
-  Config t = train_defaults();
-  choose_test_data(args, t);
-  t.set("test_limit", args.integer("limit"));
-  auto test = load_test_data(t, 32, out);  // CIFAR-10-C's size
-  std::vector<std::string> names = data::all_corruptions();
+  CF_CHECK(args.integer("limit") >= 0,
+           "corrupt: --limit " << args.integer("limit") << " must be >= 0 (0: all images)");
+  const std::vector<std::string> known = data::all_corruptions();
+  std::vector<std::string> names = known;
   if (args.has("corruptions")) {
     names.clear();
     std::stringstream list(args.str("corruptions"));
     for (std::string name; std::getline(list, name, ',');) {
-      const std::vector<std::string> known = data::all_corruptions();
+      name = trim(name);
+      const std::string near = closest_match(name, known);
       CF_CHECK(std::find(known.begin(), known.end(), name) != known.end(),
-               "corrupt: unknown corruption '" << name << "'"
-                   << (closest_match(name, known).empty() ? "" : " (did you mean " + closest_match(name, known) + "?)"));
+               "corrupt: unknown corruption '"
+                   << name << "'" << (near.empty() ? "" : " (did you mean " + near + "?)"));
       names.push_back(name);
     }
+    CF_CHECK(!names.empty(), "corrupt: --corruptions names no corruption");
   }
+  Config t = train_defaults();
+  choose_test_data(args, t);
+  t.set("test_limit", args.integer("limit"));
+  auto test = load_test_data(t, 32, out);  // CIFAR-10-C's size
   out << "Corrupting " << test->n << " test images into " << args.str("out") << ":\n";
   data::write_cifar10c(*test, args.str("out"), uint64_t(args.integer("seed")), names,
                        [&](const std::string& name) { out << "  " << name << '\n' << std::flush; });
@@ -288,7 +302,8 @@ int inspect_command(const std::vector<std::string>& argv, std::ostream& out) {
   CF_CHECK(index >= 0, "inspect: --image " << index << " must be >= 0");
   // Only the images up to the one shown are kept (and resampled).
   const int64_t limit = run.train.get_int("test_limit");
-  if (limit == 0 || limit > index + 1) run.train.set("test_limit", index + 1);
+  if (index < std::numeric_limits<int64_t>::max() && (limit == 0 || limit > index + 1))
+    run.train.set("test_limit", index + 1);
   std::unique_ptr<Model> model = load_run_model(st, run, file);
   auto test = load_test_data(run.train, model_image_size(run), out);
   fit_model_to_data(run, *test);

@@ -5,6 +5,7 @@
 #include <iterator>
 #include <numeric>
 #include <ostream>
+#include <sstream>
 
 #include "autograd/error.h"
 #include "data/cifar.h"
@@ -60,9 +61,14 @@ Source resolve(const Config& train, std::ostream& note) {
     return {found, dir};
   }
   std::vector<std::string> places = {"data/cifar-10-batches-bin"};
-  if (const char* env = std::getenv("CIFAR10_DIR")) places.push_back(env);
+  const char* env = std::getenv("CIFAR10_DIR");
+  if (env && *env) places.push_back(env);
   for (const std::string& place : places)
     if (fs::exists(fs::path(place) / "data_batch_1.bin")) return {Kind::cifar10, place};
+  // A $CIFAR10_DIR that holds no CIFAR-10 is a mistake to report, not a
+  // reason to train on synthetic images.
+  CF_CHECK(places.size() == 1, "data: $CIFAR10_DIR is '"
+                                   << places[1] << "', which holds no CIFAR-10 (data_batch_1.bin)");
   CF_CHECK(dataset == "auto", "dataset cifar10: not found in data/cifar-10-batches-bin or "
                               "$CIFAR10_DIR; give --data DIR (scripts/get_cifar.sh downloads it)");
   note << "No data set given and none in data/cifar-10-batches-bin or $CIFAR10_DIR: "
@@ -148,6 +154,11 @@ DataSplits load_data(const Config& train, int64_t image_size, std::ostream& note
   CF_CHECK(splits.train->classes == splits.test->classes,
            "data: the training and test sets of " << splits.description << " have different classes");
   return splits;
+}
+
+std::string describe_data(const Config& train) {
+  std::ostringstream note;
+  return describe(resolve(train, note));
 }
 
 std::shared_ptr<const data::ImageSet> load_test_data(const Config& train, int64_t image_size,

@@ -32,6 +32,11 @@ struct DataSplits {
 // check (fit_model_to_data in train/trainer.h) names the mismatch.
 DataSplits load_data(const Config& train, int64_t image_size, std::ostream& note);
 
+// What `dataset` and `data` resolve to, in words ("CIFAR-10 from DIR", "the
+// built-in synthetic set"), without reading an image: a missing folder or
+// one of another layout is the error load_data would raise.
+std::string describe_data(const Config& train);
+
 // Only the test split (cf eval, inspect and corrupt), which must have
 // image_size, as read or resampled (resize = true): these commands take the
 // model as it was trained.

@@ -24,7 +24,8 @@ namespace fs = std::filesystem;
 
 std::vector<CorruptionResult> evaluate_corruptions(Model& model, const std::string& dir,
                                                    int64_t batch_size, int64_t image_size,
-                                                   bool resize, std::ostream& progress) {
+                                                   int64_t num_classes, bool resize,
+                                                   std::ostream& progress) {
   CF_CHECK(fs::is_directory(dir), "corruptions: folder '" << dir << "' does not exist");
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(dir))
@@ -37,6 +38,10 @@ std::vector<CorruptionResult> evaluate_corruptions(Model& model, const std::stri
   for (const std::string& name : names) {
     for (int severity = 1; severity <= 5; ++severity) {
       data::ImageSet set = data::read_cifar10c(dir, name, severity);
+      CF_CHECK(set.num_classes() <= num_classes,
+               "corruptions: " << (fs::path(dir) / "labels.npy").string() << " has labels up to "
+                               << set.num_classes() - 1 << ", the model has " << num_classes
+                               << " classes");
       if (set.h != image_size || set.w != image_size) {
         CF_CHECK(resize, "corruptions: " << (fs::path(dir) / (name + ".npy")).string() << " holds "
                                          << set.h << "x" << set.w << " images, the model takes "
@@ -105,11 +110,17 @@ std::vector<CorruptionResult> read_robustness_csv(const std::string& path) {
   std::ifstream f(path);
   CF_CHECK(f, "cannot read robustness results " << path);
   std::string line;
-  std::getline(f, line);
+  // Line ends of Windows (a file opened in a spreadsheet) read as Unix ones.
+  const auto next_line = [&] {
+    if (!std::getline(f, line)) return false;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    return true;
+  };
+  next_line();
   CF_CHECK(line == "corruption,severity,accuracy,images",
            path << ": line 1 is not the header corruption,severity,accuracy,images");
   std::vector<CorruptionResult> results;
-  for (int number = 2; std::getline(f, line); ++number) {
+  for (int number = 2; next_line(); ++number) {
     std::stringstream ss(line);
     CorruptionResult r;
     std::string severity, accuracy, images;
@@ -128,6 +139,9 @@ std::vector<CorruptionResult> read_robustness_csv(const std::string& path) {
     r.images = int64_t(parse(images));
     CF_CHECK(r.severity != 0,
              path << ": line " << number << ": severity " << severity << " is not in 1..5");
+    CF_CHECK(r.accuracy >= 0 && r.accuracy <= 1,
+             path << ": line " << number << ": accuracy " << accuracy
+                  << " is not in [0, 1] (a fraction, not a percentage)");
     results.push_back(r);
   }
   return results;

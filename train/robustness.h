@@ -22,13 +22,16 @@ struct CorruptionResult {
 };
 
 // Every <corruption>.npy in `dir` (official layout, data/cifar10c.h), at
-// severities 1..5, for a model of image_size x image_size images: arrays of
+// severities 1..5, for a model of image_size x image_size images and
+// num_classes classes (a label beyond them is an error naming labels.npy):
+// arrays of
 // another size are resampled with `resize` (cf eval --resize, or a run
 // trained with resize = true) and an error naming the file otherwise. `progress` gets a line per
 // corruption.
 std::vector<CorruptionResult> evaluate_corruptions(Model& model, const std::string& dir,
                                                    int64_t batch_size, int64_t image_size,
-                                                   bool resize, std::ostream& progress);
+                                                   int64_t num_classes, bool resize,
+                                                   std::ostream& progress);
 
 double mean_accuracy(const std::vector<CorruptionResult>& results);
 

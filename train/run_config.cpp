@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <sstream>
+#include <tuple>
 
 #include "autograd/error.h"
 #include "nn/registry.h"
@@ -129,6 +130,7 @@ void check_train_keys(const Config& t) {
     t.get_int(key);
     check(key, 0, inf);
   }
+  check("threads", 0, 4096);
   for (const char* key :
        {"synthetic_train", "synthetic_test", "epochs", "batch_size", "eval_every"}) {
     t.get_int(key);
@@ -145,6 +147,29 @@ void check_train_keys(const Config& t) {
   check("step_epochs", 0, inf, true);
   check("gamma", 0, 1, true);
   for (const char* key : {"label_smoothing", "beta1", "beta2"}) check(key, 0, 1, false, true);
+}
+
+std::vector<std::string> unused_train_keys(const Config& t, const std::string& dataset) {
+  const std::string optimizer = t.get_string("optimizer"), schedule = t.get_string("schedule");
+  // Each key with the setting that uses it, and whether the run has it.
+  const std::tuple<const char*, std::string, bool> uses[] = {
+      {"momentum", "optimizer = sgd", optimizer == "sgd"},
+      {"nesterov", "optimizer = sgd", optimizer == "sgd"},
+      {"beta1", "optimizer = adamw or adam", optimizer != "sgd"},
+      {"beta2", "optimizer = adamw or adam", optimizer != "sgd"},
+      {"min_lr", "schedule = cosine", schedule == "cosine"},
+      {"step_epochs", "schedule = step", schedule == "step"},
+      {"gamma", "schedule = step", schedule == "step"},
+      {"cifar100_labels", "CIFAR-100", dataset == "cifar100"},
+      {"synthetic_train", "the synthetic set", dataset == "synthetic"},
+      {"synthetic_test", "the synthetic set", dataset == "synthetic"},
+      {"skip_bad_files", "image folders", dataset == "folder"}};
+  std::vector<std::string> unused;
+  for (const auto& [key, user, used] : uses)
+    if (!used && t.get_string(key) != train_defaults().get_string(key))
+      unused.push_back(std::string(key) + " = " + t.get_string(key) + " is unused: only " + user +
+                       " reads it");
+  return unused;
 }
 
 void check_model_keys(const RunConfig& run) {

@@ -8,6 +8,7 @@
 // split_run_config() separates.
 #pragma once
 #include <string>
+#include <vector>
 
 #include "nn/config.h"
 
@@ -39,6 +40,13 @@ Config join_run_config(const RunConfig& run);
 // names. The error names the key, its value and what it may be: a value out
 // of range is an error, never quietly read as "off" or "all".
 void check_train_keys(const Config& train);
+
+// The training keys set to other than their defaults that the run's other
+// choices leave unused (momentum with adamw, gamma without the step
+// schedule, cifar100_labels with CIFAR-10, ...), one sentence each: cf train
+// prints them, so no setting is silently ignored. `dataset` is the kind the
+// data resolved to (cifar10, cifar100, folder, synthetic).
+std::vector<std::string> unused_train_keys(const Config& train, const std::string& dataset);
 
 // That `key` (dataset, cifar100_labels or optimizer) holds one of
 // its names; cf::Error naming the key, the value and the names otherwise.

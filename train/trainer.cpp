@@ -349,13 +349,44 @@ bool request_stop() {
 
 std::unique_ptr<Model> load_run_model(const Safetensors& checkpoint, const RunConfig& run,
                                       const std::string& file) {
-  std::unique_ptr<Model> model = build_model(run.model, run.model_config);
-  try {
+  try {  // a model no longer registered, or tensors that do not fit it
+    std::unique_ptr<Model> model = build_model(run.model, run.model_config);
     model->load_state_dict(split_optimizer_state(checkpoint.tensors).first);
+    return model;
   } catch (const Error& e) {
     throw Error(file + ": " + e.what());
   }
-  return model;
+}
+
+namespace {
+
+// What a run writes in its folder, then cf eval's report beside its checkpoints.
+const char* const kRunFiles[] = {"config.txt",    "log.jsonl",        "log.csv",
+                                 "curves.svg",    "last.safetensors", "best.safetensors",
+                                 "robustness.csv"};
+const size_t kFilesOfTheRun = 6;
+
+// A new run's folder: refused if it holds another run, unless overwriting,
+// which removes that run's files (and nothing else the folder holds).
+void claim_run_folder(const fs::path& dir, bool overwrite) {
+  if (overwrite) {
+    for (const char* name : kRunFiles) fs::remove(dir / name);
+    return;
+  }
+  CF_CHECK(!holds_run(dir.string()),
+           "train: " << dir.string() << " already holds a run"
+                     << (fs::exists(dir / "last.safetensors")
+                             ? "; continue it with --resume " + dir.string() + ","
+                             : ";")
+                     << " start it again with --overwrite, or choose another --out");
+}
+
+}  // namespace
+
+bool holds_run(const std::string& dir) {
+  for (size_t i = 0; i < kFilesOfTheRun; ++i)
+    if (fs::exists(fs::path(dir) / kRunFiles[i])) return true;
+  return false;
 }
 
 RunConfig read_run_config(const std::string& out_dir) {
@@ -377,10 +408,13 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
   const fs::path dir = options.out_dir;
   fs::create_directories(dir);
   CF_CHECK(fs::is_directory(dir), "train: cannot create the output folder " << dir.string());
+  if (!options.resume) claim_run_folder(dir, options.overwrite);
   if (t.get_int("threads") > 0) kernels::set_num_threads(int(t.get_int("threads")));
   if (t.get_bool("check_finite")) set_check_finite(true);
 
   DataSplits data = load_data(t, model_image_size(run), out);
+  for (const std::string& note : unused_train_keys(t, data.dataset))
+    out << "Note: " << note << ".\n";
   if (!options.resume) run.train.set("dataset", data.dataset).set("data", data.dir);
   run.model_config = fit_model_to_data(run, *data.train);
   std::unique_ptr<Model> model = build_model(run.model, run.model_config);
@@ -414,16 +448,21 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
     const Safetensors st = load_safetensors(last.string());
     const auto [weights, state] = split_optimizer_state(st.tensors);
     check_optimizer_groups(st.metadata, *model, t, last.string());
-    model->load_state_dict(weights);
-    optimizer->load_state_dict(state);
+    try {  // the errors name a tensor; say which file holds it
+      model->load_state_dict(weights);
+      optimizer->load_state_dict(state);
+    } catch (const Error& e) {
+      throw Error(last.string() + ": " + e.what());
+    }
     pos = read_position(st.metadata, last.string(), epochs, steps_per_epoch);
+    CF_CHECK(pos.epoch < epochs, "resume: the run in " << dir.string() << " is finished (epoch "
+                                                       << pos.epoch << " of " << epochs
+                                                       << "); nothing to train");
     if (pos.step > 0) optimizer->lr = schedule.at(pos.step - 1);  // the last step's, for the log
     out << "Resuming " << run.model << " from " << last.string() << " at epoch " << pos.epoch + 1
         << ", step " << pos.step << ".\n";
   } else {
     std::ofstream(dir / "config.txt") << join_run_config(run).to_string();
-    std::ofstream(dir / "log.jsonl", std::ios::trunc);
-    fs::remove(dir / "log.csv");
   }
   // What reproduces the run (its config holds the seed), and where a resumed
   // run picked up: a resume may happen on another machine or kernel path.

@@ -12,6 +12,9 @@
 //   curves.svg         loss and accuracy curves
 //   last.safetensors   model, optimiser state and position: what --resume reads
 //   best.safetensors   the model with the best test accuracy so far
+// A new run does not overwrite another's folder unless asked to
+// (TrainOptions::overwrite), as a run interrupted early would otherwise
+// leave the old run's checkpoints beside the new run's log.
 //
 // Reproducibility: initialisation, data order, augmentation, mixing and
 // dropout are pure functions of (seed, step, epoch, index), and the
@@ -37,6 +40,7 @@ struct TrainOptions {
   std::string out_dir;
   bool terminal = false;  // redraw a progress bar instead of printing lines
   bool resume = false;    // continue from out_dir/last.safetensors
+  bool overwrite = false;  // start again in a folder that holds a run (its files removed)
   // Stop, as an interruption would, once this many steps are done in total
   // (0: never). For time budgets and for testing resumption.
   int64_t stop_after_steps = 0;
@@ -58,6 +62,9 @@ struct TrainResult {
 // no longer finite, a checkpoint that cannot be written) are cf::Errors; the
 // last checkpoint on disk is always complete.
 TrainResult train(const TrainOptions& options, std::ostream& out);
+
+// Whether cf train has written a run's files (config, log or checkpoint) in dir.
+bool holds_run(const std::string& dir);
 
 // The RunConfig stored in out_dir/last.safetensors (for --resume).
 RunConfig read_run_config(const std::string& out_dir);

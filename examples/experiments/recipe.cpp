@@ -1,21 +1,19 @@
 #include "experiments/recipe.h"
 
 #include <filesystem>
-#include <fstream>
 
 #include "autograd/error.h"
 #include "nn/registry.h"
+#include "train/data_source.h"
 
 namespace cf::experiments {
 
 Recipe load_recipe(const std::string& path, const Config& overrides) {
-  std::ifstream file(path);
-  CF_CHECK(file, "cannot read recipe file " << path);
+  Config combined = Config::read_file(path, "recipe");
   Recipe recipe;
   recipe.path = path;
   recipe.name = std::filesystem::path(path).stem().string();
   try {
-    Config combined = Config::parse(file, path);
     for (const std::string& key : overrides.keys()) combined.set(key, overrides.get_string(key));
     CF_CHECK(combined.has("model"), "no `model = NAME` line (cf models lists the names)");
     recipe.run = split_run_config(combined, path);
@@ -25,6 +23,7 @@ Recipe load_recipe(const std::string& path, const Config& overrides) {
     const std::unique_ptr<Model> model = build_model(recipe.run.model, recipe.run.model_config);
     recipe.parameters = model->learnable_parameters();
     recipe.attention_parameters = model->attention_parameters();
+    recipe.data = describe_data(recipe.run.train);
   } catch (const Error& e) {
     const std::string message = e.what();
     throw Error(message.rfind(path, 0) == 0 ? message : path + ": " + message);

@@ -14,6 +14,7 @@ struct Recipe {
   std::string name;  // the file's stem
   std::string path;
   RunConfig run;
+  std::string data;  // what its data resolves to (train/data_source.h: describe_data)
   // Counted on the model built from the recipe as written, before it meets
   // the data (a data set with other classes changes the head).
   int64_t parameters = 0, attention_parameters = 0;
@@ -22,7 +23,7 @@ struct Recipe {
 // Reads a recipe and lays `overrides` over it (--set, --data, --smoke), then
 // checks it the way a run would, so a mistake surfaces before hours of
 // training: a model that exists, every key known, every training value
-// readable, a model that builds. Errors are cf::Errors that start with the
+// readable, a model that builds, data that exists. Errors are cf::Errors that start with the
 // file's path and name the key.
 Recipe load_recipe(const std::string& path, const Config& overrides);
 

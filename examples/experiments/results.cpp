@@ -81,6 +81,18 @@ std::string csv_cell(const std::string& text) {
   return out + "\"";
 }
 
+// "Data: X." when every recipe read the same data, else each recipe's.
+std::string data_line(const std::vector<RecipeRow>& rows) {
+  if (rows.empty()) return "";
+  bool same = true;
+  for (const RecipeRow& row : rows) same = same && row.data == rows[0].data;
+  if (same) return "Data: " + markdown_cell(rows[0].data) + ".\n\n";
+  std::string line = "Data:";
+  for (const RecipeRow& row : rows)
+    line += (&row == &rows[0] ? " " : "; ") + row.recipe + ", " + markdown_cell(row.data);
+  return line + ".\n\n";
+}
+
 std::string seeds_cell(const RecipeRow& row) {
   return std::to_string(row.runs.size()) + "/" + std::to_string(row.seeds);
 }
@@ -89,7 +101,9 @@ std::string markdown(const std::vector<RecipeRow>& rows, const std::string& comm
   std::ostringstream os;
   os << "# Results\n\n"
      << "Made by `" << command << "`.\n\n"
-     << "Accuracy: final test accuracy (%) after the last epoch, mean over the seeds that finished, "
+     << data_line(rows)
+     << "Accuracy: final test accuracy (%) after the last epoch, mean over the seeds that "
+        "finished, "
         "with min and max. Training img/s excludes evaluation; time is the wall time of one run, "
         "mean over seeds.\n\n"
      << "| recipe | model | epochs | batch | seeds | accuracy | min | max | parameters "
@@ -109,16 +123,17 @@ std::string markdown(const std::vector<RecipeRow>& rows, const std::string& comm
 
 std::string csv(const std::vector<RecipeRow>& rows) {
   std::ostringstream os;
-  os << "recipe,model,epochs,batch_size,seeds_finished,seeds,accuracy_mean,accuracy_min,accuracy_max,"
-        "parameters,attention_parameters,images_per_second,seconds_per_run,status\n";
+  os << "recipe,model,epochs,batch_size,seeds_finished,seeds,accuracy_mean,accuracy_min,accuracy_"
+        "max,"
+        "parameters,attention_parameters,images_per_second,seconds_per_run,status,data\n";
   for (const RecipeRow& row : rows) {
     const Summary s = summarise(row.runs);
     const auto cell = [&](double v, int decimals) { return s.any ? fixed(v, decimals) : ""; };
-    os << csv_cell(row.recipe) << ',' << row.model << ',' << row.epochs << ',' << row.batch_size << ','
-       << row.runs.size() << ',' << row.seeds << ',' << cell(s.mean, 2) << ',' << cell(s.low, 2) << ','
-       << cell(s.high, 2) << ',' << row.parameters << ',' << row.attention_parameters << ','
-       << cell(s.images_per_second, 2) << ',' << cell(s.seconds, 1) << ',' << csv_cell(row.status)
-       << '\n';
+    os << csv_cell(row.recipe) << ',' << row.model << ',' << row.epochs << ',' << row.batch_size
+       << ',' << row.runs.size() << ',' << row.seeds << ',' << cell(s.mean, 2) << ','
+       << cell(s.low, 2) << ',' << cell(s.high, 2) << ',' << row.parameters << ','
+       << row.attention_parameters << ',' << cell(s.images_per_second, 2) << ','
+       << cell(s.seconds, 1) << ',' << csv_cell(row.status) << ',' << csv_cell(row.data) << '\n';
   }
   return os.str();
 }

@@ -17,6 +17,7 @@ struct RunOutcome {
 
 struct RecipeRow {
   std::string recipe, model;
+  std::string data;  // "CIFAR-10 from DIR", "the built-in synthetic set"
   int64_t epochs = 0, batch_size = 0, seeds = 0;  // seeds asked for
   int64_t parameters = 0, attention_parameters = 0;
   std::vector<RunOutcome> runs;  // the seeds that finished
