@@ -91,10 +91,10 @@ Config Config::parse(std::istream& in, const std::string& source) {
 
 Config Config::read_file(const std::string& path, const std::string& kind) {
   // An ifstream opens a folder without complaint on Linux, then reads nothing.
-  CF_CHECK(
-      std::filesystem::is_regular_file(path),
-      "cannot read " << kind << " file " << path
-                     << (std::filesystem::exists(path) ? ": it is not a file" : ": no such file"));
+  CF_CHECK(std::filesystem::exists(path),
+           "cannot read " << kind << " file " << path << ": no such file");
+  CF_CHECK(!std::filesystem::is_directory(path),
+           "cannot read " << kind << " file " << path << ": it is a folder");
   std::ifstream in(path);
   CF_CHECK(in, "cannot read " << kind << " file " << path);
   return parse(in, path);

@@ -67,10 +67,20 @@ if [ "$COLLECT_ONLY" = 0 ]; then
       run="$OUT/$model/seed$seed"
       if [ ! -f "$run/trained" ]; then
         echo "== train $model, seed $seed"
-        # The recipe of record (ARCHITECTURES.md 7.8): AdamW, lr 5e-4, batch 64,
-        # weight decay 3e-2; --set overrides it.
-        "$CF" train --model "$model" --data "$DATA" --epochs "$EPOCHS" --seed "$seed" --out "$run" \
-          --lr 5e-4 --batch-size 64 --weight-decay 0.03 ${SETS[@]+"${SETS[@]}"}
+        if [ -f "$run/last.safetensors" ]; then
+          # Interrupted: continued where it stopped, unless every epoch was
+          # logged before the interruption (cf train refuses to start over it).
+          logged=0
+          if [ -f "$run/log.csv" ]; then logged=$(($(wc -l < "$run/log.csv") - 1)); fi
+          if [ "$logged" -lt "$EPOCHS" ]; then "$CF" train --resume "$run"; fi
+        else
+          # The recipe of record (ARCHITECTURES.md 7.8): AdamW, lr 5e-4, batch
+          # 64, weight decay 3e-2; --set overrides it. --overwrite: a run
+          # interrupted before its first checkpoint starts again.
+          "$CF" train --model "$model" --data "$DATA" --epochs "$EPOCHS" --seed "$seed" \
+            --out "$run" --overwrite --lr 5e-4 --batch-size 64 --weight-decay 0.03 \
+            ${SETS[@]+"${SETS[@]}"}
+        fi
         touch "$run/trained"
       fi
       if [ ! -f "$run/eval.txt" ]; then

@@ -188,7 +188,8 @@ TEST_CASE("Mixture layers: gradients, and E = 1 is the classic layer", "[columnf
   require_close(moe_norm.forward(x), layer_norm(x, Tensor::ones({3}), Tensor::zeros({3})));
 }
 
-TEST_CASE("A Hold mixes each layer once; results and gradients are unchanged", "[columnformer][grad]") {
+TEST_CASE("A Hold mixes each layer once, leaving results and gradients unchanged",
+          "[columnformer][grad]") {
   MixtureCoefficients c(4, 3);
   c.init_parameters(1);
   MixtureLinear lin(c, 3, 3);

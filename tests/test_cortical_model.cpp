@@ -220,7 +220,7 @@ TEST_CASE("Attention parameters of the paper's configurations and their compress
   CHECK(contains(table, "| " + std::to_string(attention("cortical_macro_micro_meso")) + " |"));
 }
 
-TEST_CASE("Every cortical configuration is registered and runs; state is exposed per region and step",
+TEST_CASE("Every cortical configuration is registered and runs, with its state per region and step",
           "[cortical][model]") {
   const std::vector<std::string> names = model_names();
   for (const ModelInfo& info : cortical_models()) {

@@ -56,7 +56,8 @@ TEST_CASE("synthetic data set is deterministic, balanced and index-addressable",
   }
 }
 
-TEST_CASE("random crop pads with zeros and shifts; same key, same crop", "[data][transforms]") {
+TEST_CASE("random crop pads with zeros and shifts, the same crop for the same key",
+          "[data][transforms]") {
   const ImageSet set = cf::test::pattern_set(1, 8, 8, 1);
   int shifted = 0;
   std::set<std::vector<uint8_t>> distinct;
@@ -212,7 +213,8 @@ TEST_CASE("epoch order is a permutation from (seed, epoch)", "[data][loader]") {
   CHECK(epoch_order(5, false, 1, 3) == std::vector<int64_t>{0, 1, 2, 3, 4});
 }
 
-TEST_CASE("loader covers every image once per epoch; drop_last", "[data][loader]") {
+TEST_CASE("loader covers every image once per epoch, with and without drop_last",
+          "[data][loader]") {
   auto data = std::make_shared<const ImageSet>(cf::test::pattern_set(10, 4, 4, 3));
   for (bool drop_last : {false, true}) {
     LoaderOptions opt;
@@ -293,7 +295,7 @@ TEST_CASE("loader: prefetching gives the same batches bit for bit", "[data][load
   CHECK(e0.indices != e1.indices);
 }
 
-TEST_CASE("loader: background errors reach the caller; restart and shutdown are clean",
+TEST_CASE("loader: background errors reach the caller, restart and shutdown are clean",
           "[data][loader]") {
   auto data = std::make_shared<const ImageSet>(cf::test::pattern_set(12, 4, 4, 2));
   LoaderOptions opt;

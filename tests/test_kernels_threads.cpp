@@ -85,7 +85,7 @@ TEST_CASE("nested parallel_for runs inline without deadlock", "[kernels][threads
   REQUIRE_FALSE(in_parallel_region());
 }
 
-TEST_CASE("an exception in a chunk reaches the caller; the pool survives",
+TEST_CASE("an exception in a chunk reaches the caller and the pool survives",
           "[kernels][threads]") {
   cf::test::ThreadCountGuard guard;
   for (int threads : {1, 2, 8}) {

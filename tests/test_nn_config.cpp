@@ -52,7 +52,7 @@ TEST_CASE("Config getters name the key and value of a wrong type", "[nn][config]
 TEST_CASE("Config::read_file names a file it cannot read", "[nn][config][errors]") {
   test::TempDir dir("config_file");
   CHECK(error_of([&] { Config::read_file(dir.path().string(), "config"); }) ==
-        "cannot read config file " + dir.path().string() + ": it is not a file");
+        "cannot read config file " + dir.path().string() + ": it is a folder");
   CHECK(error_of([&] { Config::read_file(dir.file("missing.cfg"), "recipe"); }) ==
         "cannot read recipe file " + dir.file("missing.cfg") + ": no such file");
   std::ofstream(dir.file("run.cfg")) << "model = cct_2_3x2\nepochs = 3\n";

@@ -112,7 +112,7 @@ TEST_CASE("load_state_dict lists missing, unexpected and mismatched tensors", "[
   CHECK(contains(msg, "shape mismatch (1): scale: given [3], model [2]"));
 }
 
-TEST_CASE("train/eval reach every submodule; zero_grad clears gradients", "[nn][module]") {
+TEST_CASE("train/eval reach every submodule and zero_grad clears gradients", "[nn][module]") {
   Block block(tiny_block());
   CHECK(block.is_training());
   block.eval();

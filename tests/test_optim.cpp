@@ -71,7 +71,7 @@ TEST_CASE("SGD with momentum, Nesterov and weight decay follows PyTorch's rule",
   CHECK(q.item() == 2.0f);
 }
 
-TEST_CASE("Optimisers skip parameters without gradients; zero_grad drops them", "[optim]") {
+TEST_CASE("Optimisers skip parameters without gradients, and zero_grad drops them", "[optim]") {
   Tensor a = Tensor::ones({2}).requires_grad_(), b = Tensor::ones({2}).requires_grad_();
   AdamW opt({ParamGroup{{a, b}, 0.0f, "all"}}, 0.1f);
   set_gradient(a, {1.0f, 1.0f});

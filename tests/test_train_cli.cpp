@@ -356,9 +356,9 @@ TEST_CASE("a new run does not replace another's folder unless asked", "[train][c
   std::vector<std::string> args = tiny_run(out, 1, 64);
   REQUIRE(cli(args).code == 0);
   const std::string last = read_text(dir.path() / "last.safetensors");
-  CHECK(cli(args).err.find(out + " already holds a run; continue it with --resume " + out +
-                           ", start it again with --overwrite, or choose another --out") !=
-        std::string::npos);
+  CHECK(cli(args).err.find(out + " already holds a run; --resume " + out +
+                           " continues it if it did not finish, --overwrite starts it again, or "
+                           "choose another --out") != std::string::npos);
   CHECK(read_text(dir.path() / "last.safetensors") == last);
   CHECK(cli({"train", "--resume", out})
             .err.find("resume: the run in " + out +
@@ -384,6 +384,8 @@ TEST_CASE("a new run does not replace another's folder unless asked", "[train][c
   const Run first = cli(plain), second = cli(plain);
   fs::current_path(before);
   CHECK(first.out.find("Results in runs/cct_2_3x2\n") != std::string::npos);
+  CHECK(second.out.find("Note: runs/cct_2_3x2 holds an earlier run; this one goes to "
+                        "runs/cct_2_3x2-2.\n") != std::string::npos);
   CHECK(second.out.find("Results in runs/cct_2_3x2-2\n") != std::string::npos);
 }
 
@@ -531,11 +533,16 @@ TEST_CASE("training keys out of range and flags that would be ignored are report
   CHECK(r.out.find("Note: cifar100_labels = coarse is unused: only CIFAR-100 reads it.\n") !=
         std::string::npos);
   CHECK(train_with({"--epochs", "1"}).out.find("Note:") == std::string::npos);
-  // A $CIFAR10_DIR that holds no CIFAR-10 is reported, not passed over.
+  // A $CIFAR10_DIR that holds no CIFAR-10 is reported, not passed over
+  // (from a folder without data/cifar-10-batches-bin, which comes first).
   const char* const env = std::getenv("CIFAR10_DIR");
   const std::string saved = env ? env : "";
   setenv("CIFAR10_DIR", "/nonexistent/cifar", 1);
+  TempDir elsewhere("no_cifar_here");
+  const fs::path before = fs::current_path();
+  fs::current_path(elsewhere.path());
   r = cli({"train", "--model", "cct_2_3x2", "--out", dir.path().string(), "--overwrite"});
+  fs::current_path(before);
   if (env)
     setenv("CIFAR10_DIR", saved.c_str(), 1);
   else
@@ -544,7 +551,7 @@ TEST_CASE("training keys out of range and flags that would be ignored are report
                    "(data_batch_1.bin)") != std::string::npos);
   // A config file that is a folder, or missing.
   CHECK(cli({"train", "--config", dir.path().string()})
-            .err.find("cannot read config file " + dir.path().string() + ": it is not a file") !=
+            .err.find("cannot read config file " + dir.path().string() + ": it is a folder") !=
         std::string::npos);
 
   CHECK(cli({"train", "--model", "cct_2_3x2", "--dataset", "cifar11"})
@@ -589,7 +596,7 @@ TEST_CASE("training keys out of range and flags that would be ignored are report
           .err.find("corrupt: --corruptions names no corruption") != std::string::npos);
 }
 
-TEST_CASE("a run records the data it found; data that does not fit is reported",
+TEST_CASE("a run records the data it found, and data that does not fit is reported",
           "[train][cli][errors]") {
   TempDir run("folder_run"), folders("folders");
   const fs::path two = folders.path() / "two", three = folders.path() / "three";
@@ -623,7 +630,7 @@ TEST_CASE("a run records the data it found; data that does not fit is reported",
   write_split(mixed, "test", {"cat"}, 1);
   const auto error_for = [&](const fs::path& data) {
     return cli({"train", "--model", "cct_2_3x2", "--data", data.string(), "--out",
-                run.path().string()})
+                run.path().string(), "--overwrite"})
         .err;
   };
   CHECK(error_for(empty).find("data: the training set of image folders in " + empty.string() +
@@ -637,8 +644,8 @@ TEST_CASE("a run records the data it found; data that does not fit is reported",
   write_split(small, "train", {"cat", "dog"}, 2, 16, 16);
   write_split(small, "test", {"cat", "dog"}, 1, 16, 16);
   const auto train_small = [&](std::vector<std::string> extra) {
-    std::vector<std::string> args = {"train",        "--model", "cct_2_3x2",        "--data",
-                                     small.string(), "--out",   run.path().string()};
+    std::vector<std::string> args = {"train",        "--model", "cct_2_3x2",         "--data",
+                                     small.string(), "--out",   run.path().string(), "--overwrite"};
     for (const char* arg : {"--epochs", "1", "--batch-size", "2", "--set", "dim=32", "--set",
                             "heads=2", "--set", "depth=1", "--set", "conv_channels=16"})
       args.push_back(arg);
@@ -695,6 +702,9 @@ TEST_CASE("a run records the data it found; data that does not fit is reported",
     CHECK(with({"--dataset", "synthetic", "--resize"})
               .err.find("num_classes = 2 but the data has 10 classes") != std::string::npos);
   }
+  // A run trained without skip_bad_files, for eval --skip-bad-files below.
+  const std::string strict = (folders.path() / "strict.safetensors").string();
+  fs::copy_file(run.path() / "last.safetensors", strict);
   std::ofstream(small / "train" / "cat" / "notes.txt") << "not an image";
   CHECK_THAT(train_small({"--set", "resize=true"}).err,
              Catch::Contains("notes.txt") &&
@@ -708,15 +718,29 @@ TEST_CASE("a run records the data it found; data that does not fit is reported",
   CHECK(warnings.str().find("warning: skipping " +
                             (small / "train" / "cat" / "notes.txt").string()) != std::string::npos);
   // The other commands skip with --skip-bad-files (or the run's own key).
-  std::ofstream(small / "test" / "cat" / "notes.txt") << "not an image";
+  const fs::path bad = small / "test" / "cat" / "notes.txt";
+  std::ofstream(bad) << "not an image";
   corrupt[4] = (folders.path() / "small_c2").string();  // --out
   CHECK(cli(corrupt).err.find("notes.txt") != std::string::npos);
+  CHECK_THAT(cli({"eval", "--checkpoint", strict}).err,
+             Catch::Contains(bad.string()) && Catch::Contains("--skip-bad-files in cf eval"));
   corrupt.push_back("--skip-bad-files");
-  std::cerr.rdbuf(warnings.rdbuf());
-  r = cli(corrupt);
-  CHECK(cli({"eval", "--checkpoint", (run.path() / "last.safetensors").string()}).code == 0);
+  std::ostringstream skipped;
+  std::cerr.rdbuf(skipped.rdbuf());
+  const int corrupted = cli(corrupt).code;
+  const int evaluated = cli({"eval", "--checkpoint", strict, "--skip-bad-files"}).code;
+  const int own_key =
+      cli({"eval", "--checkpoint", (run.path() / "last.safetensors").string()}).code;
   std::cerr.rdbuf(cerr);
-  CHECK(r.code == 0);
+  CHECK(corrupted == 0);
+  CHECK(evaluated == 0);
+  CHECK(own_key == 0);
+  const std::string warning = "warning: skipping " + bad.string();
+  size_t count = 0;
+  for (size_t at = skipped.str().find(warning); at != std::string::npos;
+       at = skipped.str().find(warning, at + 1))
+    ++count;
+  CHECK(count == 3);
 
   // The readers give images of one size (or name the file that is not); the
   // check behind them, on a set of another shape.

@@ -139,6 +139,9 @@ int train_command(const std::vector<std::string>& argv, std::ostream& out, bool 
     options.out_dir = args.on("out")      ? args.str("out")
                       : options.overwrite ? "runs/" + options.run.model
                                           : default_out_dir(options.run.model);
+    if (!args.on("out") && options.out_dir != "runs/" + options.run.model)
+      out << "Note: runs/" << options.run.model << " holds an earlier run; this one goes to "
+          << options.out_dir << ".\n";
   }
   const TrainResult r = train(options, out);
   if (r.interrupted) return 130;
@@ -300,7 +303,8 @@ int inspect_command(const std::vector<std::string>& argv, std::ostream& out) {
   choose_test_data(args, run.train);
   const int64_t index = args.integer("image");
   CF_CHECK(index >= 0, "inspect: --image " << index << " must be >= 0");
-  // Only the images up to the one shown are kept (and resampled).
+  // Only the images up to the one shown are kept, and resampled from CIFAR
+  // (an image folder's files are all read, and resampled as they are).
   const int64_t limit = run.train.get_int("test_limit");
   if (index < std::numeric_limits<int64_t>::max() && (limit == 0 || limit > index + 1))
     run.train.set("test_limit", index + 1);

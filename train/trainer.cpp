@@ -366,19 +366,14 @@ const char* const kRunFiles[] = {"config.txt",    "log.jsonl",        "log.csv",
                                  "robustness.csv"};
 const size_t kFilesOfTheRun = 6;
 
-// A new run's folder: refused if it holds another run, unless overwriting,
-// which removes that run's files (and nothing else the folder holds).
-void claim_run_folder(const fs::path& dir, bool overwrite) {
-  if (overwrite) {
-    for (const char* name : kRunFiles) fs::remove(dir / name);
-    return;
-  }
-  CF_CHECK(!holds_run(dir.string()),
+// A new run's folder: refused if it holds another run, unless overwriting.
+void check_run_folder(const fs::path& dir, bool overwrite) {
+  CF_CHECK(overwrite || !holds_run(dir.string()),
            "train: " << dir.string() << " already holds a run"
                      << (fs::exists(dir / "last.safetensors")
-                             ? "; continue it with --resume " + dir.string() + ","
+                             ? "; --resume " + dir.string() + " continues it if it did not finish,"
                              : ";")
-                     << " start it again with --overwrite, or choose another --out");
+                     << " --overwrite starts it again, or choose another --out");
 }
 
 }  // namespace
@@ -408,7 +403,7 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
   const fs::path dir = options.out_dir;
   fs::create_directories(dir);
   CF_CHECK(fs::is_directory(dir), "train: cannot create the output folder " << dir.string());
-  if (!options.resume) claim_run_folder(dir, options.overwrite);
+  if (!options.resume) check_run_folder(dir, options.overwrite);
   if (t.get_int("threads") > 0) kernels::set_num_threads(int(t.get_int("threads")));
   if (t.get_bool("check_finite")) set_check_finite(true);
 
@@ -462,6 +457,9 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
     out << "Resuming " << run.model << " from " << last.string() << " at epoch " << pos.epoch + 1
         << ", step " << pos.step << ".\n";
   } else {
+    // A new run starts clean: an overwritten run's files (and nothing else
+    // in the folder) go once the new run has its data and model.
+    for (const char* name : kRunFiles) fs::remove(dir / name);
     std::ofstream(dir / "config.txt") << join_run_config(run).to_string();
   }
   // What reproduces the run (its config holds the seed), and where a resumed
