@@ -36,6 +36,13 @@ ImageSet read_cifar10c(const std::string& dir, const std::string& corruption, in
   const NpyArray labels = read_npy(labels_path);
   CF_CHECK(labels.header.dtype != NpyDtype::float32,
            labels_path << ": expected integer labels (uint8 or int64), found float32");
+  // A count that differs: most likely arrays of two cf corrupt runs (another
+  // --limit) in one folder, each file whole in itself.
+  CF_CHECK(labels.header.shape.size() != 1 || labels.header.shape[0] == 5 * set.n,
+           labels_path << " holds " << labels.header.shape[0] << " labels, " << path << " "
+                       << 5 * set.n
+                       << " images: written by different runs? (write them again into an empty "
+                          "folder)");
   require_npy(labels.header, labels_path, labels.header.dtype, {5 * set.n});
   const std::vector<int64_t> all = labels.to_int64();
   set.labels.assign(all.begin() + (severity - 1) * set.n, all.begin() + severity * set.n);

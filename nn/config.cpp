@@ -15,6 +15,14 @@ namespace cf {
 
 namespace {
 
+// Where a comment starts: at a '#' that begins the line or follows a space
+// or tab, so a value may hold one ("data = /mnt/run#2").
+size_t comment_start(const std::string& line) {
+  for (size_t i = line.find('#'); i != std::string::npos; i = line.find('#', i + 1))
+    if (i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t') return i;
+  return std::string::npos;
+}
+
 std::string lower(std::string s) {
   for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -72,7 +80,7 @@ Config Config::parse(std::istream& in, const std::string& source) {
   std::map<std::string, int> line_of;  // a key given twice is a mistake, not an override
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
-    line = trim(line.substr(0, line.find('#')));
+    line = trim(line.substr(0, comment_start(line)));
     if (line.empty()) continue;
     size_t eq = line.find('=');
     CF_CHECK(eq != std::string::npos, source << ":" << number << ": expected `key = value`, got \""
@@ -102,8 +110,10 @@ Config Config::read_file(const std::string& path, const std::string& kind) {
 
 Config& Config::set(const std::string& key, const std::string& value) {
   CF_CHECK(valid_key(key), "config: \"" << key << "\" is not a valid key (letters, digits, _ . -)");
-  CF_CHECK(value.find('\n') == std::string::npos && value.find('#') == std::string::npos,
-           "config: the value of key \"" << key << "\" may not contain a newline or '#'");
+  // What to_string writes must read back: no line end, no comment.
+  CF_CHECK(value.find('\n') == std::string::npos && comment_start(value) == std::string::npos,
+           "config: the value of key \"" << key << "\" may not contain a newline, nor a '#' at "
+                                         << "its start or after a space (\"" << value << "\")");
   size_t i = index_of(key);
   if (i == entries_.size())
     entries_.push_back({key, value, ""});

@@ -21,8 +21,9 @@ class Config {
  public:
   Config() = default;
 
-  // Parses `key = value` lines; blank lines and `#` comments are skipped. A
-  // key given twice is an error naming both lines.
+  // Parses `key = value` lines; blank lines and comments are skipped (a `#`
+  // at a line's start or after a space or tab starts one; `run#2` is a
+  // value). A key given twice is an error naming both lines.
   // `source` (a file name, "--set") names the origin in error messages.
   static Config parse(const std::string& text, const std::string& source = "config");
   static Config parse(std::istream& in, const std::string& source = "config");

@@ -44,6 +44,15 @@ TEST_CASE("Config getters name the key and value of a wrong type", "[nn][config]
   CHECK(contains(error_of([] { Config::parse("a = 1\nnot an assignment\n", "run.cfg"); }),
                  "run.cfg:2: expected `key = value`"));
   CHECK(contains(error_of([] { Config().set_assignment("novalue"); }), "expected key=value"));
+  // A '#' inside a value is kept; after a space it starts a comment, and a
+  // value that would read back as one is refused.
+  const Config hash = Config::parse("data = /mnt/run#2/cifar  # the second run\n");
+  CHECK(hash.get_string("data") == "/mnt/run#2/cifar");
+  CHECK(Config::parse(hash.to_string()) == hash);
+  CHECK(error_of([] { Config().set("data", "a #b"); }) ==
+        "config: the value of key \"data\" may not contain a newline, nor a '#' at its start or "
+        "after a space (\"a #b\")");
+  CHECK(contains(error_of([] { Config().set_assignment("data=#x"); }), "nor a '#' at its start"));
   // In a file, a key given twice is a mistake (--set is how to override).
   CHECK(error_of([] { Config::parse("lr = 1\nepochs = 2\nlr = 3\n", "run.cfg"); }) ==
         "run.cfg:3: key \"lr\" is given twice (first on line 1)");
