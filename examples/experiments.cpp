@@ -148,11 +148,12 @@ int run(const std::vector<std::string>& argv) {
 
   // A second sweep into the same --out would replace the first one's runs.
   const std::string out = args.str("out");
+  const bool overwrite = args.on("overwrite");
   for (const Recipe& r : recipes)
-    for (int64_t k = 0; k < seeds && !args.on("overwrite"); ++k) {
+    for (int64_t k = 0; k < seeds; ++k) {
       const std::string dir = seed_dir(out, r, r.run.train.get_int("seed") + k);
-      CF_CHECK(!cf::holds_run(dir), dir << " already holds a run; --overwrite trains it again, "
-                                           "or choose another --out");
+      CF_CHECK(overwrite || !cf::holds_run(dir),
+               dir << " already holds a run; --overwrite trains it again, or choose another --out");
     }
 
   std::string command = "experiments";
@@ -168,8 +169,8 @@ int run(const std::vector<std::string>& argv) {
       std::printf("== [%zu/%zu] %s (%s), seed %lld\n", i + 1, recipes.size(), recipes[i].name.c_str(),
                   recipes[i].run.model.c_str(), (long long)seed);
       std::fflush(stdout);
-      interrupted = !run_seed(recipes[i], seed, seed_dir(out, recipes[i], seed),
-                              args.on("overwrite"), rows[i]);
+      const std::string dir = seed_dir(out, recipes[i], seed);
+      interrupted = !run_seed(recipes[i], seed, dir, overwrite, rows[i]);
     }
     cf::experiments::write_results(out, rows, command);
   }

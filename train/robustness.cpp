@@ -40,10 +40,10 @@ std::vector<CorruptionResult> evaluate_corruptions(Model& model, const std::stri
       data::ImageSet set = data::read_cifar10c(dir, name, severity);
       // Its class names are CIFAR-10's whenever the labels fit them: the
       // labels themselves are what a model of fewer classes must bound.
-      const int64_t top = *std::max_element(set.labels.begin(), set.labels.end());
-      CF_CHECK(top < num_classes,
+      const auto top = std::max_element(set.labels.begin(), set.labels.end());
+      CF_CHECK(top == set.labels.end() || *top < num_classes,
                "corruptions: " << (fs::path(dir) / "labels.npy").string() << " has labels up to "
-                               << top << ", the model has " << num_classes << " classes");
+                               << *top << ", the model has " << num_classes << " classes");
       if (set.h != image_size || set.w != image_size) {
         CF_CHECK(resize, "corruptions: " << (fs::path(dir) / (name + ".npy")).string() << " holds "
                                          << set.h << "x" << set.w << " images, the model takes "

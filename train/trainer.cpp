@@ -360,11 +360,9 @@ std::unique_ptr<Model> load_run_model(const Safetensors& checkpoint, const RunCo
 
 namespace {
 
-// What a run writes in its folder, then cf eval's report beside its checkpoints.
-const char* const kRunFiles[] = {"config.txt",    "log.jsonl",        "log.csv",
-                                 "curves.svg",    "last.safetensors", "best.safetensors",
-                                 "robustness.csv"};
-const size_t kFilesOfTheRun = 6;
+// What a run writes in its folder.
+const char* const kRunFiles[] = {"config.txt", "log.jsonl",        "log.csv",
+                                 "curves.svg", "last.safetensors", "best.safetensors"};
 
 // A new run's folder: refused if it holds another run, unless overwriting.
 void check_run_folder(const fs::path& dir, bool overwrite) {
@@ -379,8 +377,8 @@ void check_run_folder(const fs::path& dir, bool overwrite) {
 }  // namespace
 
 bool holds_run(const std::string& dir) {
-  for (size_t i = 0; i < kFilesOfTheRun; ++i)
-    if (fs::exists(fs::path(dir) / kRunFiles[i])) return true;
+  for (const char* name : kRunFiles)
+    if (fs::exists(fs::path(dir) / name)) return true;
   return false;
 }
 
@@ -457,9 +455,11 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
     out << "Resuming " << run.model << " from " << last.string() << " at epoch " << pos.epoch + 1
         << ", step " << pos.step << ".\n";
   } else {
-    // A new run starts clean: an overwritten run's files (and nothing else
-    // in the folder) go once the new run has its data and model.
+    // A new run starts clean: an overwritten run's files and cf eval's report
+    // on its checkpoints (nothing else in the folder) go once the new run
+    // has its data and model.
     for (const char* name : kRunFiles) fs::remove(dir / name);
+    fs::remove(dir / "robustness.csv");
     std::ofstream(dir / "config.txt") << join_run_config(run).to_string();
   }
   // What reproduces the run (its config holds the seed), and where a resumed

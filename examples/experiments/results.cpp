@@ -103,9 +103,8 @@ std::string markdown(const std::vector<RecipeRow>& rows, const std::string& comm
      << "Made by `" << command << "`.\n\n"
      << data_line(rows)
      << "Accuracy: final test accuracy (%) after the last epoch, mean over the seeds that "
-        "finished, "
-        "with min and max. Training img/s excludes evaluation; time is the wall time of one run, "
-        "mean over seeds.\n\n"
+        "finished, with min and max. Training img/s excludes evaluation; time is the wall time "
+        "of one run, mean over seeds.\n\n"
      << "| recipe | model | epochs | batch | seeds | accuracy | min | max | parameters "
         "| attention parameters | train img/s | time per run | status |\n"
      << "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
@@ -123,9 +122,9 @@ std::string markdown(const std::vector<RecipeRow>& rows, const std::string& comm
 
 std::string csv(const std::vector<RecipeRow>& rows) {
   std::ostringstream os;
-  os << "recipe,model,epochs,batch_size,seeds_finished,seeds,accuracy_mean,accuracy_min,accuracy_"
-        "max,"
-        "parameters,attention_parameters,images_per_second,seconds_per_run,status,data\n";
+  os << "recipe,model,epochs,batch_size,seeds_finished,seeds,accuracy_mean,accuracy_min,"
+        "accuracy_max,parameters,attention_parameters,images_per_second,seconds_per_run,status,"
+        "data\n";
   for (const RecipeRow& row : rows) {
     const Summary s = summarise(row.runs);
     const auto cell = [&](double v, int decimals) { return s.any ? fixed(v, decimals) : ""; };
