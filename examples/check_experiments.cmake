@@ -1,8 +1,10 @@
 # A CTest check of the experiment driver (cmake -P): runs COMMAND (a list)
 # and fails unless its exit status is EXIT, its output (stdout and stderr)
-# matches the regular expression OUTPUT when one is given, and, when ROWS is
-# given, RESULTS holds results.md, results.csv and results.png, the Markdown
-# with a line on the data, the CSV with ROWS recipe rows of which FAILED failed.
+# matches the regular expression OUTPUT when one is given, RESULTS/results.md
+# matches MARKDOWN when that is given, and, when ROWS is given (RESULTS is
+# then emptied first), RESULTS holds results.md, results.csv and results.png,
+# the Markdown with a line on the data, the CSV with ROWS recipe rows of which
+# FAILED failed.
 if(ROWS)
   file(REMOVE_RECURSE ${RESULTS})
 endif()
@@ -13,6 +15,12 @@ if(NOT status STREQUAL EXIT)
 endif()
 if(OUTPUT AND NOT all MATCHES "${OUTPUT}")
   message(FATAL_ERROR "output does not match \"${OUTPUT}\":\n${all}")
+endif()
+if(MARKDOWN)
+  file(READ ${RESULTS}/results.md md)
+  if(NOT md MATCHES "${MARKDOWN}")
+    message(FATAL_ERROR "${RESULTS}/results.md does not match \"${MARKDOWN}\":\n${md}")
+  endif()
 endif()
 if(NOT ROWS)
   return()

@@ -12,11 +12,13 @@
 // while training is reported in the table and the others still run; the
 // table is rewritten after every recipe. See docs/EXPERIMENTS.md.
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -24,6 +26,7 @@
 #include "autograd/error.h"
 #include "experiments/recipe.h"
 #include "experiments/results.h"
+#include "nn/registry.h"
 #include "train/args.h"
 #include "train/trainer.h"
 
@@ -45,7 +48,10 @@ cf::ArgParser parser() {
       .repeated("set", "KEY=VALUE", "a training or model key for every recipe")
       .flag("smoke",
             "each recipe for 2 steps on 16 synthetic images (a test that every recipe runs)")
-      .flag("overwrite", "train again the seeds whose folders already hold a run");
+      .flag("overwrite", "train again the seeds whose folders already hold a run")
+      .flag("resume",
+            "finish an interrupted sweep in --out: a finished seed is read back from its log, "
+            "one with a checkpoint continues from it, the others train");
 }
 
 std::string seed_dir(const std::string& out, const Recipe& recipe, int64_t seed) {
@@ -57,7 +63,7 @@ std::string seed_dir(const std::string& out, const Recipe& recipe, int64_t seed)
 // a word that is neither a flag nor the value of the flag before it is a recipe.
 void split_command_line(const std::vector<std::string>& argv, std::vector<std::string>& flags,
                         std::vector<std::string>& recipes) {
-  const std::set<std::string> switches = {"--smoke", "--overwrite", "--help", "-h"};
+  const std::set<std::string> switches = {"--smoke", "--overwrite", "--resume", "--help", "-h"};
   for (size_t i = 0; i < argv.size(); ++i) {
     const std::string& word = argv[i];
     if (word.rfind("-", 0) != 0) {
@@ -77,28 +83,73 @@ void on_interrupt(int) {
   if (++count > 1 || !cf::request_stop()) std::_Exit(130);
 }
 
+bool has_checkpoint(const std::string& dir) {
+  return std::filesystem::exists(std::filesystem::path(dir) / "last.safetensors");
+}
+
+// A seed an earlier sweep finished, read back from its folder: its figures
+// from log.csv, its parameter counts from its model as it met its data.
+cf::experiments::RunOutcome read_back(const std::string& dir, const cf::RunRecord& record,
+                                      RecipeRow& row) {
+  CF_CHECK(record.epochs_logged == record.epochs && std::isfinite(record.final_accuracy) &&
+               record.seconds > 0,
+           dir << "/log.csv ends at epoch " << record.epochs_logged << " of " << record.epochs
+               << "; --overwrite trains the run again");
+  const cf::RunConfig was = cf::read_run_config(dir);
+  const std::unique_ptr<cf::Model> model = cf::build_model(was.model, was.model_config);
+  row.parameters = model->learnable_parameters();
+  row.attention_parameters = model->attention_parameters();
+  return {record.final_accuracy, record.images / record.seconds, record.seconds};
+}
+
 // Trains one seed of a recipe; adds the run to `row` or records why it failed.
-// Returns false when the run was interrupted.
+// Returns false when the run was interrupted. With `resume`, a run in the
+// folder that finished is read back, and one with a checkpoint continues; its
+// time adds the logged epochs of the earlier sweep (training only) to this
+// sweep's wall time, and its img/s counts every logged epoch.
 bool run_seed(const Recipe& recipe, int64_t seed, const std::string& out_dir, bool overwrite,
-              RecipeRow& row) {
+              bool resume, RecipeRow& row) {
   cf::TrainOptions options;
   options.run = recipe.run;
   options.run.train.set("seed", seed);
   options.out_dir = out_dir;
-  options.overwrite = overwrite;
+  options.overwrite = overwrite || resume;  // with resume: a run without a checkpoint
   const auto start = std::chrono::steady_clock::now();
+  const auto report = [&](const char* how, const cf::experiments::RunOutcome& run) {
+    row.runs.push_back(run);
+    std::printf("%s seed %lld: test accuracy %.2f%%, %.1f img/s, %.0f s%s\n", recipe.name.c_str(),
+                (long long)seed, 100 * run.accuracy, run.images_per_second, run.seconds, how);
+  };
   try {
+    double earlier_seconds = 0;
+    if (resume && has_checkpoint(out_dir)) {
+      const cf::RunRecord before = cf::read_run_record(out_dir);
+      if (before.finished) {
+        report(" (finished by an earlier sweep)", read_back(out_dir, before, row));
+        ++row.resumed;
+        return true;
+      }
+      options.run = cf::read_run_config(out_dir);
+      options.run.train.set("threads", recipe.run.train.get_string("threads"));
+      options.resume = true;
+      earlier_seconds = before.seconds;
+    }
     const cf::TrainResult r = cf::train(options, std::cout);
     if (r.interrupted) {
       row.status = "interrupted";
       return false;
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    row.runs.push_back({r.final_accuracy, r.images_per_second, seconds});
     row.parameters = r.parameters;
     row.attention_parameters = r.attention_parameters;
-    std::printf("%s seed %lld: test accuracy %.2f%%, %.1f img/s, %.0f s\n", recipe.name.c_str(),
-                (long long)seed, 100 * r.final_accuracy, r.images_per_second, seconds);
+    if (options.resume) {
+      const cf::RunRecord after = cf::read_run_record(out_dir);
+      report(" (continued)",
+             {r.final_accuracy, after.images / after.seconds, earlier_seconds + seconds});
+      ++row.resumed;
+    } else {
+      report("", {r.final_accuracy, r.images_per_second, seconds});
+    }
   } catch (const std::exception& e) {
     const std::string why = "failed: seed " + std::to_string(seed) + ": " + e.what();
     if (row.status.rfind("failed", 0) != 0) row.status = why;
@@ -146,14 +197,20 @@ int run(const std::vector<std::string>& argv) {
     rows.push_back(row);
   }
 
-  // A second sweep into the same --out would replace the first one's runs.
+  // A second sweep into the same --out would replace the first one's runs;
+  // one that finishes it must find the same runs there.
   const std::string out = args.str("out");
-  const bool overwrite = args.on("overwrite");
+  const bool overwrite = args.on("overwrite"), resume = args.on("resume");
+  CF_CHECK(!(overwrite && resume), "--overwrite trains every seed again, --resume keeps what "
+                                   "has trained: give one of them");
   for (const Recipe& r : recipes)
     for (int64_t k = 0; k < seeds; ++k) {
-      const std::string dir = seed_dir(out, r, r.run.train.get_int("seed") + k);
-      CF_CHECK(overwrite || !cf::holds_run(dir),
-               dir << " already holds a run; --overwrite trains it again, or choose another --out");
+      const int64_t seed = r.run.train.get_int("seed") + k;
+      const std::string dir = seed_dir(out, r, seed);
+      if (resume && has_checkpoint(dir)) cf::experiments::check_same_run(r, seed, dir);
+      CF_CHECK(overwrite || resume || !cf::holds_run(dir),
+               dir << " already holds a run; --resume finishes an interrupted sweep, --overwrite "
+                      "trains it again, or choose another --out");
     }
 
   std::string command = "experiments";
@@ -170,7 +227,7 @@ int run(const std::vector<std::string>& argv) {
                   recipes[i].run.model.c_str(), (long long)seed);
       std::fflush(stdout);
       const std::string dir = seed_dir(out, recipes[i], seed);
-      interrupted = !run_seed(recipes[i], seed, dir, overwrite, rows[i]);
+      interrupted = !run_seed(recipes[i], seed, dir, overwrite, resume, rows[i]);
     }
     cf::experiments::write_results(out, rows, command);
   }

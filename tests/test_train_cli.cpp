@@ -389,6 +389,53 @@ TEST_CASE("a new run does not replace another's folder unless asked", "[train][c
   CHECK(second.out.find("Results in runs/cct_2_3x2-2\n") != std::string::npos);
 }
 
+TEST_CASE("a run that cannot start leaves no output folder behind", "[train][cli][errors]") {
+  TempDir dir("no_start");
+  const fs::path runs = dir.path() / "runs";
+  std::vector<std::string> args = tiny_run((runs / "x").string(), 1, 64);
+  args.insert(args.end(), {"--data", (dir.path() / "missing").string()});
+  args.erase(std::find(args.begin(), args.end(), "--dataset"),
+             std::find(args.begin(), args.end(), "--dataset") + 2);
+  const Run r = cli(args);
+  CHECK(r.code == 1);
+  CHECK(r.err.find("missing' does not exist") != std::string::npos);
+  CHECK_FALSE(fs::exists(runs));
+}
+
+TEST_CASE("read_run_record tells how far a run got, from its files", "[train][resume]") {
+  TempDir dir("record");
+  TrainOptions options;
+  options.run = split_run_config(Config::parse("model = cct_2_3x2\ndataset = synthetic\n"
+                                               "epochs = 2\nbatch_size = 32\ndim = 16\n"
+                                               "heads = 2\ndepth = 1\nconv_channels = 8\n"
+                                               "synthetic_train = 64\nsynthetic_test = 32\n"),
+                                 "test");
+  options.out_dir = dir.path().string();
+  options.stop_after_steps = 3;  // two steps an epoch: one into the second epoch
+  std::ostringstream log;
+  REQUIRE(train(options, log).interrupted);
+  RunRecord r = read_run_record(options.out_dir);
+  CHECK_FALSE(r.finished);
+  CHECK(r.epochs == 2);
+  CHECK(r.epochs_logged == 1);
+  CHECK(r.images == Approx(64).epsilon(1e-6));
+  CHECK(r.seconds > 0);
+
+  options.resume = true;
+  options.stop_after_steps = 0;
+  const TrainResult done = train(options, log);
+  r = read_run_record(options.out_dir);
+  CHECK(r.finished);
+  CHECK(r.epochs_logged == 2);
+  CHECK(r.final_accuracy == Approx(done.final_accuracy).epsilon(1e-7));
+  // The interrupted epoch counts from its resumption: one batch of two.
+  CHECK(r.images == Approx(64 + 32).epsilon(1e-6));
+
+  fs::remove(dir.path() / "last.safetensors");
+  CHECK(test::error_of([&] { read_run_record(options.out_dir); }) ==
+        "resume: no checkpoint " + (dir.path() / "last.safetensors").string());
+}
+
 TEST_CASE("checkpoints of another model and unwritable folders are reported", "[train][cli][errors]") {
   TempDir dir("other");
   REQUIRE(cli(tiny_run(dir.path().string(), 1, 64)).code == 0);

@@ -143,14 +143,18 @@ std::shared_ptr<const data::ImageSet> read_split(const Source& s, const Config& 
   return set;
 }
 
+std::pair<std::string, std::string> recorded(const Source& s) {
+  return {kKindNames[int(s.kind)],
+          s.dir.empty() ? "" : fs::absolute(s.dir).lexically_normal().string()};
+}
+
 }  // namespace
 
 DataSplits load_data(const Config& train, int64_t image_size, std::ostream& note) {
   const Source s = resolve(train, note);
+  const auto [dataset, dir] = recorded(s);
   DataSplits splits{read_split(s, train, image_size, data::Split::train),
-                    read_split(s, train, image_size, data::Split::test), describe(s),
-                    kKindNames[int(s.kind)],
-                    s.dir.empty() ? "" : fs::absolute(s.dir).lexically_normal().string()};
+                    read_split(s, train, image_size, data::Split::test), describe(s), dataset, dir};
   CF_CHECK(splits.train->classes == splits.test->classes,
            "data: the training and test sets of " << splits.description << " have different classes");
   return splits;
@@ -159,6 +163,11 @@ DataSplits load_data(const Config& train, int64_t image_size, std::ostream& note
 std::string describe_data(const Config& train) {
   std::ostringstream note;
   return describe(resolve(train, note));
+}
+
+std::pair<std::string, std::string> recorded_data(const Config& train) {
+  std::ostringstream note;
+  return recorded(resolve(train, note));
 }
 
 std::shared_ptr<const data::ImageSet> load_test_data(const Config& train, int64_t image_size,

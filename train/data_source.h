@@ -9,6 +9,7 @@
 #include <iosfwd>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "data/dataset.h"
 #include "nn/config.h"
@@ -36,6 +37,10 @@ DataSplits load_data(const Config& train, int64_t image_size, std::ostream& note
 // built-in synthetic set"), without reading an image: a missing folder or
 // one of another layout is the error load_data would raise.
 std::string describe_data(const Config& train);
+
+// The `dataset` and `data` values a run of this config records (DataSplits::
+// dataset and dir), without reading an image: how a run's data is compared.
+std::pair<std::string, std::string> recorded_data(const Config& train);
 
 // Only the test split (cf eval, inspect and corrupt), which must have
 // image_size, as read or resampled (resize = true): these commands take the

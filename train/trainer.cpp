@@ -117,7 +117,7 @@ void append_line(const fs::path& path, const std::string& line) {
 }
 
 // Reads the per-epoch history back from log.csv (for the curves after a
-// resume): the columns the plot needs, found by their header names.
+// resume, and a sweep's figures): columns found by their header names.
 std::vector<EpochLog> read_history(const fs::path& path) {
   std::vector<EpochLog> history;
   std::ifstream f(path);
@@ -143,6 +143,8 @@ std::vector<EpochLog> read_history(const fs::path& path) {
     e.train_accuracy = column("train_accuracy");
     e.test_loss = column("test_loss");
     e.test_accuracy = column("test_accuracy");
+    e.images_per_second = column("images_per_second");
+    e.seconds = column("seconds");
     history.push_back(e);
   }
   return history;
@@ -374,6 +376,28 @@ void check_run_folder(const fs::path& dir, bool overwrite) {
                      << " --overwrite starts it again, or choose another --out");
 }
 
+// Whether `dir` is a folder or can be made one: the deepest part of its path
+// that exists must be a folder. Checked before the data is read, which can
+// take a while, though the folder is made only after.
+void check_can_make_folder(const fs::path& dir) {
+  fs::path p = fs::absolute(dir);
+  while (!fs::exists(p) && p.has_relative_path()) p = p.parent_path();
+  CF_CHECK(fs::is_directory(p), "train: cannot create the output folder "
+                                    << dir.string() << ": " << p.string() << " is not a folder");
+}
+
+std::string last_checkpoint(const std::string& out_dir) {
+  const std::string file = (fs::path(out_dir) / "last.safetensors").string();
+  CF_CHECK(fs::exists(file), "resume: no checkpoint " << file);
+  return file;
+}
+
+RunConfig stored_run_config(const Safetensors& st, const std::string& file) {
+  auto it = st.metadata.find("run_config");
+  CF_CHECK(it != st.metadata.end(), "resume: " << file << " has no run_config in its metadata");
+  return split_run_config(Config::parse(it->second, file), file);
+}
+
 }  // namespace
 
 bool holds_run(const std::string& dir) {
@@ -383,12 +407,25 @@ bool holds_run(const std::string& dir) {
 }
 
 RunConfig read_run_config(const std::string& out_dir) {
-  const std::string file = (fs::path(out_dir) / "last.safetensors").string();
-  CF_CHECK(fs::exists(file), "resume: no checkpoint " << file);
+  const std::string file = last_checkpoint(out_dir);
   const Safetensors st = load_safetensors(file);
-  auto it = st.metadata.find("run_config");
-  CF_CHECK(it != st.metadata.end(), "resume: " << file << " has no run_config in its metadata");
-  return split_run_config(Config::parse(it->second, file), file);
+  return stored_run_config(st, file);
+}
+
+RunRecord read_run_record(const std::string& out_dir) {
+  const std::string file = last_checkpoint(out_dir);
+  const Safetensors st = load_safetensors(file);
+  const int64_t epochs = stored_run_config(st, file).train.get_int("epochs");
+  RunRecord record;
+  record.epochs = epochs;
+  record.finished = meta_int(st.metadata, "epoch", file, epochs) == epochs;
+  for (const EpochLog& e : read_history(fs::path(out_dir) / "log.csv")) {
+    record.epochs_logged = e.epoch;
+    record.final_accuracy = e.test_accuracy;
+    record.images += e.images_per_second * e.seconds;
+    record.seconds += e.seconds;
+  }
+  return record;
 }
 
 TrainResult train(const TrainOptions& options, std::ostream& out) {
@@ -399,9 +436,8 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
   check_train_keys(t);
   check_model_keys(run);
   const fs::path dir = options.out_dir;
-  fs::create_directories(dir);
-  CF_CHECK(fs::is_directory(dir), "train: cannot create the output folder " << dir.string());
   if (!options.resume) check_run_folder(dir, options.overwrite);
+  check_can_make_folder(dir);
   if (t.get_int("threads") > 0) kernels::set_num_threads(int(t.get_int("threads")));
   if (t.get_bool("check_finite")) set_check_finite(true);
 
@@ -457,7 +493,12 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
   } else {
     // A new run starts clean: an overwritten run's files and cf eval's report
     // on its checkpoints (nothing else in the folder) go once the new run
-    // has its data and model.
+    // has its data and model. Only then is a new folder made: a run that
+    // cannot start leaves nothing behind.
+    std::error_code error;
+    fs::create_directories(dir, error);
+    CF_CHECK(!error, "train: cannot create the output folder " << dir.string() << ": "
+                                                               << error.message());
     for (const char* name : kRunFiles) fs::remove(dir / name);
     fs::remove(dir / "robustness.csv");
     std::ofstream(dir / "config.txt") << join_run_config(run).to_string();

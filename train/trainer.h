@@ -25,6 +25,8 @@
 // folder's absolute path in `data`), so a resume or `cf eval` reads the same
 // images from wherever it is started.
 #pragma once
+#include <cmath>
+#include <cstdint>
 #include <iosfwd>
 #include <string>
 
@@ -68,6 +70,20 @@ bool holds_run(const std::string& dir);
 
 // The RunConfig stored in out_dir/last.safetensors (for --resume).
 RunConfig read_run_config(const std::string& out_dir);
+
+// How far the run in out_dir got, from its files (how an experiment sweep
+// picks up where it stopped): whether last.safetensors has trained every
+// epoch, and what log.csv holds, summed over its epochs.
+struct RunRecord {
+  bool finished = false;    // last.safetensors is at the end of the last epoch
+  int64_t epochs = 0;       // the run's epochs
+  int64_t epochs_logged = 0;  // the last epoch in log.csv
+  double final_accuracy = NAN;  // that epoch's test accuracy (NaN: not evaluated)
+  // Training images and seconds over the logged epochs, evaluation excluded;
+  // an interrupted epoch counts from its resumption.
+  double images = 0, seconds = 0;
+};
+RunRecord read_run_record(const std::string& out_dir);
 
 // The model of a run's checkpoint (last or best): rebuilt from the run's
 // config, with the file's model tensors loaded (optimiser state ignored).

@@ -5,6 +5,7 @@
 #include "autograd/error.h"
 #include "nn/registry.h"
 #include "train/data_source.h"
+#include "train/trainer.h"
 
 namespace cf::experiments {
 
@@ -29,6 +30,33 @@ Recipe load_recipe(const std::string& path, const Config& overrides) {
     throw Error(message.rfind(path, 0) == 0 ? message : path + ": " + message);
   }
   return recipe;
+}
+
+void check_same_run(const Recipe& recipe, int64_t seed, const std::string& dir) {
+  const RunConfig was = read_run_config(dir);
+  const std::string again = "; --overwrite trains it again, or choose another --out";
+  CF_CHECK(was.model == recipe.run.model, dir << " holds a run of " << was.model << ", but "
+                                              << recipe.name << " trains " << recipe.run.model
+                                              << again);
+  Config wanted = recipe.run.train;
+  wanted.set("seed", seed);
+  const auto compare = [&](const Config& mine, const Config& theirs) {
+    for (const std::string& key : mine.keys()) {
+      if (key == "threads" || key == "data" || key == "dataset") continue;
+      const std::string value = theirs.has(key) ? theirs.get_string(key) : "(not set)";
+      CF_CHECK(value == mine.get_string(key), dir << " holds a run with " << key << " = " << value
+                                                  << ", but " << recipe.name << " has "
+                                                  << mine.get_string(key) << again);
+    }
+  };
+  compare(wanted, was.train);
+  compare(recipe.run.model_config, was.model_config);
+  const auto [dataset, data] = recorded_data(recipe.run.train);
+  const std::string& read = was.train.get_string("data");
+  CF_CHECK(was.train.get_string("dataset") == dataset && read == data,
+           dir << " holds a run that read " << was.train.get_string("dataset")
+               << (read.empty() ? "" : " from " + read) << ", but " << recipe.name << " reads "
+               << recipe.data << again);
 }
 
 Config smoke_overrides() {

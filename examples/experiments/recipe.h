@@ -27,6 +27,13 @@ struct Recipe {
 // file's path and name the key.
 Recipe load_recipe(const std::string& path, const Config& overrides);
 
+// Checks that the run in `dir` (a seed folder holding last.safetensors) is
+// the recipe's with this seed, so that an interrupted sweep may take it up:
+// the same model, every key the recipe sets at the same value, and data that
+// resolves to the same folder. `threads` may differ: the bits do not depend
+// on it. The errors name the folder and the first key that differs.
+void check_same_run(const Recipe& recipe, int64_t seed, const std::string& dir);
+
 // What --smoke lays over every recipe: one epoch of a few steps on a small
 // synthetic set of 32x32 images, the recipe's model unchanged.
 Config smoke_overrides();

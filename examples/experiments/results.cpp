@@ -93,6 +93,17 @@ std::string data_line(const std::vector<RecipeRow>& rows) {
   return line + ".\n\n";
 }
 
+// With --resume, which seeds an earlier sweep trained, and what their time is.
+std::string resumed_line(const std::vector<RecipeRow>& rows) {
+  int64_t resumed = 0, runs = 0;
+  for (const RecipeRow& row : rows) resumed += row.resumed, runs += int64_t(row.runs.size());
+  if (resumed == 0) return "";
+  return "Runs finished or begun by an earlier sweep (--resume): " + std::to_string(resumed) +
+         " of " + std::to_string(runs) +
+         ". Their time adds the epochs that sweep logged (training only, without its data "
+         "loading and evaluation) to this sweep's wall time.\n\n";
+}
+
 std::string seeds_cell(const RecipeRow& row) {
   return std::to_string(row.runs.size()) + "/" + std::to_string(row.seeds);
 }
@@ -105,6 +116,7 @@ std::string markdown(const std::vector<RecipeRow>& rows, const std::string& comm
      << "Accuracy: final test accuracy (%) after the last epoch, mean over the seeds that "
         "finished, with min and max. Training img/s excludes evaluation; time is the wall time "
         "of one run, mean over seeds.\n\n"
+     << resumed_line(rows)
      << "| recipe | model | epochs | batch | seeds | accuracy | min | max | parameters "
         "| attention parameters | train img/s | time per run | status |\n"
      << "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
@@ -124,7 +136,7 @@ std::string csv(const std::vector<RecipeRow>& rows) {
   std::ostringstream os;
   os << "recipe,model,epochs,batch_size,seeds_finished,seeds,accuracy_mean,accuracy_min,"
         "accuracy_max,parameters,attention_parameters,images_per_second,seconds_per_run,status,"
-        "data\n";
+        "data,seeds_resumed\n";
   for (const RecipeRow& row : rows) {
     const Summary s = summarise(row.runs);
     const auto cell = [&](double v, int decimals) { return s.any ? fixed(v, decimals) : ""; };
@@ -132,7 +144,8 @@ std::string csv(const std::vector<RecipeRow>& rows) {
        << ',' << row.runs.size() << ',' << row.seeds << ',' << cell(s.mean, 2) << ','
        << cell(s.low, 2) << ',' << cell(s.high, 2) << ',' << row.parameters << ','
        << row.attention_parameters << ',' << cell(s.images_per_second, 2) << ','
-       << cell(s.seconds, 1) << ',' << csv_cell(row.status) << ',' << csv_cell(row.data) << '\n';
+       << cell(s.seconds, 1) << ',' << csv_cell(row.status) << ',' << csv_cell(row.data) << ','
+       << row.resumed << '\n';
   }
   return os.str();
 }

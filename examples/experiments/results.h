@@ -21,6 +21,7 @@ struct RecipeRow {
   int64_t epochs = 0, batch_size = 0, seeds = 0;  // seeds asked for
   int64_t parameters = 0, attention_parameters = 0;
   std::vector<RunOutcome> runs;  // the seeds that finished
+  int64_t resumed = 0;  // seeds an earlier sweep finished or began (--resume)
   std::string status = "not run";  // "ok", "not run", "interrupted", "failed: <why>"
 };
 
