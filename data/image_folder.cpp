@@ -56,6 +56,7 @@ ImageSet read_image_folder(const std::string& root, const ImageFolderOptions& op
   CF_CHECK(options.height > 0 && options.width > 0, "read_image_folder: image size "
                                                         << options.height << "x" << options.width
                                                         << " must be positive");
+  CF_CHECK(options.limit >= 0, "read_image_folder: limit " << options.limit << " must be >= 0");
   std::error_code ec;
   CF_CHECK(fs::is_directory(root, ec), root << ": not a folder (expected root/<class>/<images>)");
   const std::vector<fs::path> class_dirs =
@@ -63,46 +64,61 @@ ImageSet read_image_folder(const std::string& root, const ImageFolderOptions& op
   CF_CHECK(!class_dirs.empty(),
            root << ": no class subfolders; expected root/<class>/<image files>");
 
+  // The classes take turns: the first file of every class, then the second,
+  // and so on, so that the first N images (a limit) hold them in equal shares.
   ImageSet set;
+  std::vector<std::vector<fs::path>> class_files;
+  size_t longest = 0;
+  for (const fs::path& d : class_dirs) {
+    set.classes.push_back(d.filename().string());
+    class_files.push_back(
+        sorted_entries(d, [](const fs::directory_entry& e) { return e.is_regular_file(); }));
+    longest = std::max(longest, class_files.back().size());
+  }
   std::vector<std::string> files;
   std::vector<int64_t> file_labels;
-  for (size_t k = 0; k < class_dirs.size(); ++k) {
-    set.classes.push_back(class_dirs[k].filename().string());
-    for (const fs::path& f : sorted_entries(
-             class_dirs[k], [](const fs::directory_entry& e) { return e.is_regular_file(); })) {
-      files.push_back(f.string());
-      file_labels.push_back(int64_t(k));
-    }
-  }
+  for (size_t turn = 0; turn < longest; ++turn)
+    for (size_t k = 0; k < class_files.size(); ++k)
+      if (turn < class_files[k].size()) {
+        files.push_back(class_files[k][turn].string());
+        file_labels.push_back(int64_t(k));
+      }
 
-  // Each file decodes into its own slot, so the result does not depend on
-  // which thread took which chunk.
+  // Files decode in order until the set has its images; a file skipped as
+  // bad makes room for the next one. Each file of a batch decodes into its
+  // own slot, so the result does not depend on which thread took which chunk.
   const int64_t count = int64_t(files.size());
+  const int64_t wanted = options.limit > 0 ? std::min(options.limit, count) : count;
   set.h = options.height;
   set.w = options.width;
   set.c = 3;
   const int64_t bytes = set.image_bytes();
-  set.pixels.resize(size_t(count * bytes));
-  std::vector<std::string> errors(files.size());
-  kernels::parallel_for(count, 64, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i)
-      errors[size_t(i)] = decode_into(files[size_t(i)], options, set.pixels.data() + i * bytes);
-  });
-
-  // Keep the good images, in file order, sliding them over skipped slots.
-  for (int64_t i = 0; i < count; ++i) {
-    const std::string& error = errors[size_t(i)];
-    if (!error.empty()) {
-      CF_CHECK(options.bad_files == BadFilePolicy::skip_and_warn,
-               error << " (to skip such files: BadFilePolicy::skip_and_warn; skip_bad_files = "
-                        "true in cf train, --skip-bad-files in cf eval, inspect and corrupt)");
-      std::cerr << "warning: skipping " << error << "\n";
-      continue;
+  set.pixels.resize(size_t(wanted * bytes));
+  for (int64_t next = 0; set.n < wanted && next < count;) {
+    const int64_t first = set.n, batch = std::min(wanted - set.n, count - next);
+    std::vector<std::string> errors(static_cast<size_t>(batch));
+    kernels::parallel_for(batch, 64, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i)
+        errors[size_t(i)] = decode_into(files[size_t(next + i)], options,
+                                        set.pixels.data() + (first + i) * bytes);
+    });
+    // Keep the good images, in file order, sliding them over skipped slots.
+    for (int64_t i = 0; i < batch; ++i) {
+      const std::string& error = errors[size_t(i)];
+      if (!error.empty()) {
+        CF_CHECK(options.bad_files == BadFilePolicy::skip_and_warn,
+                 error << " (to skip such files: BadFilePolicy::skip_and_warn; skip_bad_files = "
+                          "true in cf train, --skip-bad-files in cf eval, inspect and corrupt)");
+        std::cerr << "warning: skipping " << error << "\n";
+        continue;
+      }
+      if (set.n != first + i)
+        std::memmove(set.pixels.data() + set.n * bytes, set.pixels.data() + (first + i) * bytes,
+                     size_t(bytes));
+      set.labels.push_back(file_labels[size_t(next + i)]);
+      ++set.n;
     }
-    if (set.n != i)
-      std::memmove(set.pixels.data() + set.n * bytes, set.pixels.data() + i * bytes, size_t(bytes));
-    set.labels.push_back(file_labels[size_t(i)]);
-    ++set.n;
+    next += batch;
   }
   set.pixels.resize(size_t(set.n * bytes));
   return set;

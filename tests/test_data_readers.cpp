@@ -318,6 +318,52 @@ TEST_CASE("image folder bad input: error naming the file, or skip with a warning
              Contains("warning: skipping") && Contains("1_notes.txt") && Contains("2_cut.png"));
 }
 
+TEST_CASE("image folder: the classes take turns, and a limit decodes only the first files",
+          "[data][folder]") {
+  TempDir dir;
+  const ImageSet src = cf::test::pattern_set(6, 32, 32, 4);
+  // a holds 3 images, b 1, c 2: the set reads a0 b0 c0 a1 c1 a2.
+  const char* const files[] = {"a/0.png", "a/1.png", "a/2.png", "b/0.png", "c/0.png", "c/1.png"};
+  const int order[] = {0, 3, 4, 1, 5, 2};  // files[] index of each image in the set's order
+  for (const char* d : {"a", "b", "c"}) std::filesystem::create_directories(dir.path() / d);
+  for (int i = 0; i < 6; ++i) write_png(dir.file(files[i]), src.image(i), 32, 32, 3);
+  const auto same = [&](const ImageSet& set, int64_t k, int file) {
+    return std::equal(set.image(k), set.image(k) + 3072, src.image(file));
+  };
+  const ImageSet all = read_image_folder(dir.path().string());
+  CHECK(all.labels == std::vector<int64_t>{0, 1, 2, 0, 2, 0});
+  for (int k = 0; k < 6; ++k) CHECK(same(all, k, order[k]));
+
+  ImageFolderOptions options;
+  options.limit = 4;
+  ImageSet first = read_image_folder(dir.path().string(), options);
+  CHECK(first.labels == std::vector<int64_t>{0, 1, 2, 0});
+  CHECK(first.pixels.size() == 4 * 3072);
+  for (int k = 0; k < 4; ++k) CHECK(same(first, k, order[k]));
+  options.limit = 100;
+  CHECK(read_image_folder(dir.path().string(), options).n == 6);
+
+  // A file past the limit is never decoded; a bad one within it gives its
+  // place to the next file when skipped.
+  cf::test::write_bytes(dir.file("a/2.png"), {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0});
+  options.limit = 5;
+  CHECK(read_image_folder(dir.path().string(), options).n == 5);
+  cf::test::write_bytes(dir.file("b/0.png"), {'n', 'o', 't'});
+  CHECK_THAT(error_of([&] { read_image_folder(dir.path().string(), options); }),
+             Contains("b/0.png") && Contains("cannot decode"));
+  options.bad_files = BadFilePolicy::skip_and_warn;
+  std::ostringstream captured;
+  std::streambuf* old = std::cerr.rdbuf(captured.rdbuf());
+  first = read_image_folder(dir.path().string(), options);
+  std::cerr.rdbuf(old);
+  CHECK(first.labels == std::vector<int64_t>{0, 2, 0, 2});  // a0 c0 a1 c1; a2 bad
+  CHECK(same(first, 3, 5));
+  CHECK_THAT(captured.str(), Contains("b/0.png") && Contains("a/2.png"));
+  options.limit = -1;
+  CHECK(error_of([&] { read_image_folder(dir.path().string(), options); }) ==
+        "read_image_folder: limit -1 must be >= 0");
+}
+
 TEST_CASE("image folder with no classes, or no folder at all, is an error", "[data][folder]") {
   TempDir dir;
   std::ofstream(dir.file("loose.png")) << "x";

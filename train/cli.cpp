@@ -285,7 +285,7 @@ ArgParser inspect_parser() {
                        "brighter: more).")
                  .option("checkpoint", "FILE", "a .safetensors checkpoint written by cf train")
                  .option("out", "DIR", "output folder")
-                 .option("image", "N", "which test image", "0"),
+                 .option("image", "N", "which test image: its place in the test set, from 0", "0"),
              "test data (default: the run's)", "the model's size");
 }
 

@@ -112,8 +112,10 @@ std::shared_ptr<const data::ImageSet> read_images(const Source& s, const Config&
       options.height = options.width = image_size;
       if (train.get_bool("resize")) options.size_policy = data::SizePolicy::resize;
       if (train.get_bool("skip_bad_files")) options.bad_files = data::BadFilePolicy::skip_and_warn;
+      options.limit = limit;  // only the files kept are decoded
       const fs::path root = fs::path(s.dir) / (is_train ? "train" : "test");
-      return limited(data::read_image_folder(root.string(), options), limit);
+      return std::make_shared<const data::ImageSet>(
+          data::read_image_folder(root.string(), options));
     }
   }
   return nullptr;
