@@ -51,7 +51,10 @@ cf::ArgParser parser() {
       .flag("overwrite", "train again the seeds whose folders already hold a run")
       .flag("resume",
             "finish an interrupted sweep in --out: a finished seed is read back from its log, "
-            "one with a checkpoint continues from it, the others train");
+            "one with a checkpoint continues from it, the others train")
+      .option("stop-after", "STEPS",
+              "stop the sweep once a run has taken STEPS steps, as Ctrl-C would (the tests "
+              "of --resume use it)");
 }
 
 std::string seed_dir(const std::string& out, const Recipe& recipe, int64_t seed) {
@@ -87,33 +90,39 @@ bool has_checkpoint(const std::string& dir) {
   return std::filesystem::exists(std::filesystem::path(dir) / "last.safetensors");
 }
 
-// A seed an earlier sweep finished, read back from its folder: its figures
-// from log.csv, its parameter counts from its model as it met its data.
-cf::experiments::RunOutcome read_back(const std::string& dir, const cf::RunRecord& record,
-                                      RecipeRow& row) {
-  CF_CHECK(record.epochs_logged == record.epochs && std::isfinite(record.final_accuracy) &&
-               record.seconds > 0,
-           dir << "/log.csv ends at epoch " << record.epochs_logged << " of " << record.epochs
-               << "; --overwrite trains the run again");
-  const cf::RunConfig was = cf::read_run_config(dir);
-  const std::unique_ptr<cf::Model> model = cf::build_model(was.model, was.model_config);
-  row.parameters = model->learnable_parameters();
-  row.attention_parameters = model->attention_parameters();
-  return {record.final_accuracy, record.images / record.seconds, record.seconds};
+// How the sweep treats seed folders that hold a run, and when it stops.
+struct SweepFlags {
+  bool overwrite = false, resume = false;
+  int64_t stop_after = 0;  // steps (0: never)
+};
+
+// A run's figures from its log.csv, once it has trained every epoch: the
+// last epoch's test accuracy, and images/s and seconds over the epochs.
+cf::experiments::RunOutcome logged_outcome(const cf::RunRecord& r, const std::string& dir) {
+  const std::string log = dir + "/log.csv", again = "; remove " + dir + " to train the seed again";
+  CF_CHECK(r.epochs_logged == r.epochs, log << " ends at epoch " << r.epochs_logged << " of "
+                                            << r.epochs << ", though the checkpoint is at the end"
+                                            << again);
+  CF_CHECK(std::isfinite(r.final_accuracy),
+           log << ": its last epoch has no test accuracy" << again);
+  CF_CHECK(std::isfinite(r.seconds) && r.seconds > 0,
+           log << ": its epochs' seconds add up to " << r.seconds << again);
+  return {r.final_accuracy, r.images / r.seconds, r.seconds};
 }
 
 // Trains one seed of a recipe; adds the run to `row` or records why it failed.
-// Returns false when the run was interrupted. With `resume`, a run in the
+// Returns false when the run was interrupted. With --resume, a run in the
 // folder that finished is read back, and one with a checkpoint continues; its
 // time adds the logged epochs of the earlier sweep (training only) to this
 // sweep's wall time, and its img/s counts every logged epoch.
-bool run_seed(const Recipe& recipe, int64_t seed, const std::string& out_dir, bool overwrite,
-              bool resume, RecipeRow& row) {
+bool run_seed(const Recipe& recipe, int64_t seed, const std::string& out_dir,
+              const SweepFlags& flags, RecipeRow& row) {
   cf::TrainOptions options;
   options.run = recipe.run;
   options.run.train.set("seed", seed);
   options.out_dir = out_dir;
-  options.overwrite = overwrite || resume;  // with resume: a run without a checkpoint
+  options.overwrite = flags.overwrite || flags.resume;  // --resume: a run with no checkpoint
+  options.stop_after_steps = flags.stop_after;
   const auto start = std::chrono::steady_clock::now();
   const auto report = [&](const char* how, const cf::experiments::RunOutcome& run) {
     row.runs.push_back(run);
@@ -122,14 +131,23 @@ bool run_seed(const Recipe& recipe, int64_t seed, const std::string& out_dir, bo
   };
   try {
     double earlier_seconds = 0;
-    if (resume && has_checkpoint(out_dir)) {
+    if (flags.resume && has_checkpoint(out_dir)) {
       const cf::RunRecord before = cf::read_run_record(out_dir);
       if (before.finished) {
-        report(" (finished by an earlier sweep)", read_back(out_dir, before, row));
+        const cf::experiments::RunOutcome outcome = logged_outcome(before, out_dir);
+        // Its parameters as it met its data (a CIFAR-100 head is wider).
+        const std::unique_ptr<cf::Model> model =
+            cf::build_model(before.run.model, before.run.model_config);
+        row.parameters = model->learnable_parameters();
+        row.attention_parameters = model->attention_parameters();
+        report(" (finished by an earlier sweep)", outcome);
         ++row.resumed;
         return true;
       }
-      options.run = cf::read_run_config(out_dir);
+      CF_CHECK(std::isfinite(before.seconds), out_dir << "/log.csv: its epochs' seconds add up to "
+                                                      << before.seconds << "; remove " << out_dir
+                                                      << " to train the seed again");
+      options.run = before.run;
       options.run.train.set("threads", recipe.run.train.get_string("threads"));
       options.resume = true;
       earlier_seconds = before.seconds;
@@ -143,9 +161,9 @@ bool run_seed(const Recipe& recipe, int64_t seed, const std::string& out_dir, bo
     row.parameters = r.parameters;
     row.attention_parameters = r.attention_parameters;
     if (options.resume) {
-      const cf::RunRecord after = cf::read_run_record(out_dir);
-      report(" (continued)",
-             {r.final_accuracy, after.images / after.seconds, earlier_seconds + seconds});
+      cf::experiments::RunOutcome outcome = logged_outcome(cf::read_run_record(out_dir), out_dir);
+      outcome.seconds = earlier_seconds + seconds;
+      report(" (continued)", outcome);
       ++row.resumed;
     } else {
       report("", {r.final_accuracy, r.images_per_second, seconds});
@@ -200,15 +218,23 @@ int run(const std::vector<std::string>& argv) {
   // A second sweep into the same --out would replace the first one's runs;
   // one that finishes it must find the same runs there.
   const std::string out = args.str("out");
-  const bool overwrite = args.on("overwrite"), resume = args.on("resume");
-  CF_CHECK(!(overwrite && resume), "--overwrite trains every seed again, --resume keeps what "
-                                   "has trained: give one of them");
+  SweepFlags flags;
+  flags.overwrite = args.on("overwrite");
+  flags.resume = args.on("resume");
+  CF_CHECK(!(flags.overwrite && flags.resume),
+           "--overwrite trains every seed again, --resume keeps what has trained: give one of "
+           "them");
+  if (args.on("stop-after")) {
+    flags.stop_after = args.integer("stop-after");
+    CF_CHECK(flags.stop_after >= 1, "--stop-after " << flags.stop_after << ": give at least 1");
+  }
   for (const Recipe& r : recipes)
     for (int64_t k = 0; k < seeds; ++k) {
       const int64_t seed = r.run.train.get_int("seed") + k;
       const std::string dir = seed_dir(out, r, seed);
-      if (resume && has_checkpoint(dir)) cf::experiments::check_same_run(r, seed, dir);
-      CF_CHECK(overwrite || resume || !cf::holds_run(dir),
+      if (flags.resume && has_checkpoint(dir))
+        cf::experiments::check_same_run(r, seed, dir, cf::read_run_config(dir));
+      CF_CHECK(flags.overwrite || flags.resume || !cf::holds_run(dir),
                dir << " already holds a run; --resume finishes an interrupted sweep, --overwrite "
                       "trains it again, or choose another --out");
     }
@@ -227,12 +253,18 @@ int run(const std::vector<std::string>& argv) {
                   recipes[i].run.model.c_str(), (long long)seed);
       std::fflush(stdout);
       const std::string dir = seed_dir(out, recipes[i], seed);
-      interrupted = !run_seed(recipes[i], seed, dir, overwrite, resume, rows[i]);
+      interrupted = !run_seed(recipes[i], seed, dir, flags, rows[i]);
     }
     cf::experiments::write_results(out, rows, command);
   }
   std::printf("Wrote %s/results.md, results.csv and results.png\n", out.c_str());
-  if (interrupted) return 130;
+  if (interrupted) {
+    std::printf("Interrupted: %s finishes the sweep.\n",
+                flags.resume      ? "the same command"
+                : flags.overwrite ? "the same command with --resume in place of --overwrite"
+                                  : "the same command with --resume");
+    return 130;
+  }
   for (const RecipeRow& row : rows)
     if (row.status != "ok") return 1;
   return 0;

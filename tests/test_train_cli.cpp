@@ -663,6 +663,15 @@ TEST_CASE("a run records the data it found, and data that does not fit is report
         std::string::npos);
   const std::string checkpoint = (run.path() / "last.safetensors").string();
   CHECK(cli({"eval", "--checkpoint", checkpoint}).code == 0);
+  // A run begun when an image folder's classes came one after the other
+  // cannot be continued to the same bits.
+  Safetensors before_order = load_safetensors(checkpoint);
+  REQUIRE(before_order.metadata.erase("image_folder_order") == 1);
+  before_order.metadata["epoch"] = "0";
+  save_safetensors(checkpoint, before_order.tensors, before_order.metadata);
+  CHECK(cli({"train", "--resume", run.path().string()})
+            .err.find("was begun before image folders took their classes in turn") !=
+        std::string::npos);
   CHECK(cli({"eval", "--checkpoint", checkpoint, "--data", three.string()})
             .err.find("num_classes = 2 but the data has 3 classes") != std::string::npos);
   CHECK(cli({"inspect", "--checkpoint", checkpoint, "--out", run.path().string(), "--data",

@@ -303,8 +303,8 @@ int inspect_command(const std::vector<std::string>& argv, std::ostream& out) {
   choose_test_data(args, run.train);
   const int64_t index = args.integer("image");
   CF_CHECK(index >= 0, "inspect: --image " << index << " must be >= 0");
-  // Only the images up to the one shown are kept, and resampled from CIFAR
-  // (an image folder's files are all read, and resampled as they are).
+  // Only the images up to the one shown are read (CIFAR's file is read
+  // whole) and resampled.
   const int64_t limit = run.train.get_int("test_limit");
   if (index < std::numeric_limits<int64_t>::max() && (limit == 0 || limit > index + 1))
     run.train.set("test_limit", index + 1);

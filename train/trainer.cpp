@@ -195,7 +195,10 @@ Metadata position_metadata(const RunConfig& run, const Position& p) {
                 {"epoch_batches", std::to_string(p.sums.batches)},
                 {"version", version()},
                 {"kernel_path", kernels::simd_path_name(kernels::simd_path())},
-                {"threads", std::to_string(kernels::num_threads())}};
+                {"threads", std::to_string(kernels::num_threads())},
+                // Image folders take their classes in turn since 32aa5d8; a
+                // run begun before drew its batches from the old order.
+                {"image_folder_order", "classes in turn"}};
   for (const auto& [name, sum] : p.sums.aux) m["epoch_aux." + name] = exact(sum);
   return m;
 }
@@ -415,8 +418,9 @@ RunConfig read_run_config(const std::string& out_dir) {
 RunRecord read_run_record(const std::string& out_dir) {
   const std::string file = last_checkpoint(out_dir);
   const Safetensors st = load_safetensors(file);
-  const int64_t epochs = stored_run_config(st, file).train.get_int("epochs");
   RunRecord record;
+  record.run = stored_run_config(st, file);
+  const int64_t epochs = record.run.train.get_int("epochs");
   record.epochs = epochs;
   record.finished = meta_int(st.metadata, "epoch", file, epochs) == epochs;
   for (const EpochLog& e : read_history(fs::path(out_dir) / "log.csv")) {
@@ -475,6 +479,11 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
   Position pos;
   if (options.resume) {
     const Safetensors st = load_safetensors(last.string());
+    CF_CHECK(data.dataset != "folder" || st.metadata.count("image_folder_order"),
+             "resume: the run in " << dir.string() << " was begun before image folders took "
+                                      "their classes in turn (commit 32aa5d8): continued now, it "
+                                      "would draw its batches from another order. Finish it with "
+                                      "commit 67b5175, or start it again with --overwrite");
     const auto [weights, state] = split_optimizer_state(st.tensors);
     check_optimizer_groups(st.metadata, *model, t, last.string());
     try {  // the errors name a tensor; say which file holds it

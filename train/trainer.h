@@ -75,6 +75,7 @@ RunConfig read_run_config(const std::string& out_dir);
 // picks up where it stopped): whether last.safetensors has trained every
 // epoch, and what log.csv holds, summed over its epochs.
 struct RunRecord {
+  RunConfig run;            // as read_run_config reads it
   bool finished = false;    // last.safetensors is at the end of the last epoch
   int64_t epochs = 0;       // the run's epochs
   int64_t epochs_logged = 0;  // the last epoch in log.csv

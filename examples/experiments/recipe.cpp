@@ -1,6 +1,8 @@
 #include "experiments/recipe.h"
 
 #include <filesystem>
+#include <optional>
+#include <set>
 
 #include "autograd/error.h"
 #include "nn/registry.h"
@@ -32,25 +34,51 @@ Recipe load_recipe(const std::string& path, const Config& overrides) {
   return recipe;
 }
 
-void check_same_run(const Recipe& recipe, int64_t seed, const std::string& dir) {
-  const RunConfig was = read_run_config(dir);
-  const std::string again = "; --overwrite trains it again, or choose another --out";
+namespace {
+
+// Numbers compare as numbers: lr = 0.0010 is lr = 0.001.
+bool same_value(const std::string& a, const std::string& b) {
+  const std::optional<double> x = parse_number(a), y = parse_number(b);
+  return x && y ? *x == *y : a == b;
+}
+
+// Every key the run's model reads, as it builds: the model's defaults under
+// the keys the run gives.
+Config model_keys(const RunConfig& run) {
+  const Config& defaults = model_info(run.model).defaults;
+  Config keys;
+  for (const std::string& key : defaults.keys())
+    keys.set(key, (run.model_config.has(key) ? run.model_config : defaults).get_string(key));
+  return keys;
+}
+
+}  // namespace
+
+void check_same_run(const Recipe& recipe, int64_t seed, const std::string& dir,
+                    const RunConfig& was) {
+  const std::string again =
+      "; remove " + dir + " to train this seed again, or choose another --out";
   CF_CHECK(was.model == recipe.run.model, dir << " holds a run of " << was.model << ", but "
                                               << recipe.name << " trains " << recipe.run.model
                                               << again);
-  Config wanted = recipe.run.train;
-  wanted.set("seed", seed);
-  const auto compare = [&](const Config& mine, const Config& theirs) {
+  const auto compare = [&](const Config& mine, const Config& theirs,
+                           const std::set<std::string>& skipped) {
     for (const std::string& key : mine.keys()) {
-      if (key == "threads" || key == "data" || key == "dataset") continue;
+      if (skipped.count(key)) continue;
       const std::string value = theirs.has(key) ? theirs.get_string(key) : "(not set)";
-      CF_CHECK(value == mine.get_string(key), dir << " holds a run with " << key << " = " << value
-                                                  << ", but " << recipe.name << " has "
-                                                  << mine.get_string(key) << again);
+      CF_CHECK(same_value(value, mine.get_string(key)),
+               dir << " holds a run with " << key << " = " << value << ", but " << recipe.name
+                   << " has " << mine.get_string(key) << again);
     }
   };
-  compare(wanted, was.train);
-  compare(recipe.run.model_config, was.model_config);
+  Config train = recipe.run.train;
+  train.set("seed", seed);
+  compare(train, was.train, {"threads", "data", "dataset"});  // the bits do not depend on threads
+  // The model as the run fitted it to its data: the classes and channels
+  // are the data's (compared below), the seed the run's unless given.
+  Config model = model_keys(recipe.run);
+  if (model.has("seed") && !recipe.run.model_config.has("seed")) model.set("seed", seed);
+  compare(model, model_keys(was), {"num_classes", "in_channels"});
   const auto [dataset, data] = recorded_data(recipe.run.train);
   const std::string& read = was.train.get_string("data");
   CF_CHECK(was.train.get_string("dataset") == dataset && read == data,

@@ -27,12 +27,14 @@ struct Recipe {
 // file's path and name the key.
 Recipe load_recipe(const std::string& path, const Config& overrides);
 
-// Checks that the run in `dir` (a seed folder holding last.safetensors) is
+// Checks that `was`, the run in the seed folder `dir` (read_run_config), is
 // the recipe's with this seed, so that an interrupted sweep may take it up:
-// the same model, every key the recipe sets at the same value, and data that
-// resolves to the same folder. `threads` may differ: the bits do not depend
-// on it. The errors name the folder and the first key that differs.
-void check_same_run(const Recipe& recipe, int64_t seed, const std::string& dir);
+// the same model, every training and model key at the same value (the
+// model's defaults standing for keys not given), and data that resolves to
+// the same folder. `threads` may differ: the bits do not depend on it. The
+// errors name the folder and the first key that differs.
+void check_same_run(const Recipe& recipe, int64_t seed, const std::string& dir,
+                    const RunConfig& was);
 
 // What --smoke lays over every recipe: one epoch of a few steps on a small
 // synthetic set of 32x32 images, the recipe's model unchanged.
