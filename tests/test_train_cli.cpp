@@ -420,6 +420,11 @@ TEST_CASE("read_run_record tells how far a run got, from its files", "[train][re
   CHECK(r.epochs_logged == 1);
   CHECK(r.images == Approx(64).epsilon(1e-6));
   CHECK(r.seconds > 0);
+  // A run stopped after logging an epoch but before its checkpoint, its
+  // last line cut short: the resumed run logs that epoch once.
+  std::ofstream(dir.path() / "log.csv", std::ios::app) << "2,4,0.001,2,0.5,2,0.5,999,9\n2,4,0.0";
+  std::ofstream(dir.path() / "log.jsonl", std::ios::app)
+      << "{\"event\":\"epoch\",\"epoch\":2,\"step\":4}\n{\"event\":\"epo";
 
   options.resume = true;
   options.stop_after_steps = 0;
@@ -430,6 +435,16 @@ TEST_CASE("read_run_record tells how far a run got, from its files", "[train][re
   CHECK(r.final_accuracy == Approx(done.final_accuracy).epsilon(1e-7));
   // The interrupted epoch counts from its resumption: one batch of two.
   CHECK(r.images == Approx(64 + 32).epsilon(1e-6));
+  const std::string csv = read_text(dir.path() / "log.csv");
+  const std::string jsonl = read_text(dir.path() / "log.jsonl");
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == 3);  // the header and epochs 1 and 2
+  CHECK(csv.find("999") == std::string::npos);
+  CHECK(jsonl.find("\"step\":4}") == std::string::npos);
+  CHECK(jsonl.find("\"epo\n") == std::string::npos);
+  size_t epochs_logged = 0;
+  for (size_t at = 0; (at = jsonl.find("\"event\":\"epoch\"", at)) != std::string::npos; ++at)
+    ++epochs_logged;
+  CHECK(epochs_logged == 2);
 
   fs::remove(dir.path() / "last.safetensors");
   CHECK(test::error_of([&] { read_run_record(options.out_dir); }) ==

@@ -19,6 +19,7 @@
 #include "autograd/kernels/threads.h"
 #include "autograd/ops.h"
 #include "autograd/version.h"
+#include "data/atomic_file.h"
 #include "data/loader.h"
 #include "data/mixing.h"
 #include "nn/registry.h"
@@ -148,6 +149,37 @@ std::vector<EpochLog> read_history(const fs::path& path) {
     history.push_back(e);
   }
   return history;
+}
+
+// An epoch is logged before its checkpoint is written, so a run stopped
+// between the two has logged an epoch that its checkpoint does not hold,
+// and that the resumed run trains and logs again: its lines go, and so does
+// a line cut short when the run stopped.
+void drop_epochs_after(const fs::path& dir, int64_t epochs_done) {
+  for (const char* name : {"log.csv", "log.jsonl"}) {
+    const fs::path path = dir / name;
+    const bool csv = path.extension() == ".csv";
+    std::ifstream in(path);
+    std::string kept, line;
+    bool dropped = false;
+    for (bool header = csv; std::getline(in, line); header = false) {
+      bool later = false;
+      if (csv && !header) {
+        later = in.eof() || std::strtoll(line.c_str(), nullptr, 10) > epochs_done;
+      } else if (!csv) {
+        try {
+          const Json event = parse_json(line);
+          const Json *kind = event.find("event"), *epoch = event.find("epoch");
+          later = kind && kind->string == "epoch" && epoch && epoch->as_number() > epochs_done;
+        } catch (const Error&) {
+          later = true;
+        }
+      }
+      dropped = dropped || later;
+      if (!later) kept += line + '\n';
+    }
+    if (dropped) data::write_atomically(path.string(), {kept}, "resume");
+  }
 }
 
 void write_curves(const fs::path& path, const std::vector<EpochLog>& history) {
@@ -496,6 +528,7 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
     CF_CHECK(pos.epoch < epochs, "resume: the run in " << dir.string() << " is finished (epoch "
                                                        << pos.epoch << " of " << epochs
                                                        << "); nothing to train");
+    drop_epochs_after(dir, pos.epoch);
     if (pos.step > 0) optimizer->lr = schedule.at(pos.step - 1);  // the last step's, for the log
     out << "Resuming " << run.model << " from " << last.string() << " at epoch " << pos.epoch + 1
         << ", step " << pos.step << ".\n";
@@ -633,15 +666,14 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
         save_checkpoint(best.string(), *model, pos.step, position_metadata(run, pos));
       }
     }
+    append_line(dir / "log.jsonl", epoch_json(e));
+    if (!fs::exists(dir / "log.csv")) append_line(dir / "log.csv", csv_header(e));
+    append_line(dir / "log.csv", csv_row(e));
     Position next = pos;
     next.epoch += 1;
     next.batch = 0;
     next.sums = {};
     save_last(last, run, *model, *optimizer, next);
-
-    append_line(dir / "log.jsonl", epoch_json(e));
-    if (!fs::exists(dir / "log.csv")) append_line(dir / "log.csv", csv_header(e));
-    append_line(dir / "log.csv", csv_row(e));
     history.push_back(e);
     write_curves(dir / "curves.svg", history);
 
