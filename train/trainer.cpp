@@ -154,7 +154,7 @@ std::vector<EpochLog> read_history(const fs::path& path) {
 // An epoch is logged before its checkpoint is written, so a run stopped
 // between the two has logged an epoch that its checkpoint does not hold,
 // and that the resumed run trains and logs again: its lines go, and so does
-// a line cut short when the run stopped.
+// a last line cut short (without its line end) when the run stopped.
 void drop_epochs_after(const fs::path& dir, int64_t epochs_done) {
   for (const char* name : {"log.csv", "log.jsonl"}) {
     const fs::path path = dir / name;
@@ -162,23 +162,28 @@ void drop_epochs_after(const fs::path& dir, int64_t epochs_done) {
     std::ifstream in(path);
     std::string kept, line;
     bool dropped = false;
-    for (bool header = csv; std::getline(in, line); header = false) {
-      bool later = false;
-      if (csv && !header) {
-        later = in.eof() || std::strtoll(line.c_str(), nullptr, 10) > epochs_done;
-      } else if (!csv) {
+    for (int64_t number = 1; std::getline(in, line); ++number) {
+      bool later = in.eof();
+      if (!later && csv && number > 1) {
+        later = std::strtoll(line.c_str(), nullptr, 10) > epochs_done;
+      } else if (!later && !csv) {
         try {
           const Json event = parse_json(line);
           const Json *kind = event.find("event"), *epoch = event.find("epoch");
           later = kind && kind->string == "epoch" && epoch && epoch->as_number() > epochs_done;
-        } catch (const Error&) {
-          later = true;
+        } catch (const Error& e) {
+          throw Error("resume: " + path.string() + ": line " + std::to_string(number) + ": " +
+                      e.what());
         }
       }
       dropped = dropped || later;
       if (!later) kept += line + '\n';
     }
-    if (dropped) data::write_atomically(path.string(), {kept}, "resume");
+    if (!dropped) continue;
+    if (kept.empty())  // a log.csv cut in its header goes, to be written anew
+      fs::remove(path);
+    else
+      data::write_atomically(path.string(), {kept}, "resume");
   }
 }
 
@@ -228,8 +233,8 @@ Metadata position_metadata(const RunConfig& run, const Position& p) {
                 {"version", version()},
                 {"kernel_path", kernels::simd_path_name(kernels::simd_path())},
                 {"threads", std::to_string(kernels::num_threads())},
-                // Image folders take their classes in turn since 32aa5d8; a
-                // run begun before drew its batches from the old order.
+                // Image folders take their classes in turn since 32aa5d8;
+                // checkpoints say so since 1c4b42a.
                 {"image_folder_order", "classes in turn"}};
   for (const auto& [name, sum] : p.sums.aux) m["epoch_aux." + name] = exact(sum);
   return m;
@@ -454,8 +459,12 @@ RunRecord read_run_record(const std::string& out_dir) {
   record.run = stored_run_config(st, file);
   const int64_t epochs = record.run.train.get_int("epochs");
   record.epochs = epochs;
-  record.finished = meta_int(st.metadata, "epoch", file, epochs) == epochs;
+  const int64_t done = meta_int(st.metadata, "epoch", file, epochs);
+  record.finished = done == epochs;
+  // A log row past the checkpoint's epochs is one the run logged and then
+  // stopped before its checkpoint: a resume trains that epoch again.
   for (const EpochLog& e : read_history(fs::path(out_dir) / "log.csv")) {
+    if (e.epoch > done) break;
     record.epochs_logged = e.epoch;
     record.final_accuracy = e.test_accuracy;
     record.images += e.images_per_second * e.seconds;
@@ -512,10 +521,13 @@ TrainResult train(const TrainOptions& options, std::ostream& out) {
   if (options.resume) {
     const Safetensors st = load_safetensors(last.string());
     CF_CHECK(data.dataset != "folder" || st.metadata.count("image_folder_order"),
-             "resume: the run in " << dir.string() << " was begun before image folders took "
-                                      "their classes in turn (commit 32aa5d8): continued now, it "
-                                      "would draw its batches from another order. Finish it with "
-                                      "commit 67b5175, or start it again with --overwrite");
+             "resume: the run in "
+                 << dir.string()
+                 << " may have begun before image folders took their classes in turn (its "
+                    "checkpoint does not record image_folder_order, as those of commit 1c4b42a "
+                    "on do): continued now, it could draw its batches from another order. Finish "
+                    "it with the commit it began with, or train it again from the start "
+                    "(cf train --overwrite; in a sweep, remove its folder)");
     const auto [weights, state] = split_optimizer_state(st.tensors);
     check_optimizer_groups(st.metadata, *model, t, last.string());
     try {  // the errors name a tensor; say which file holds it

@@ -73,7 +73,7 @@ RunConfig read_run_config(const std::string& out_dir);
 
 // How far the run in out_dir got, from its files (how an experiment sweep
 // picks up where it stopped): whether last.safetensors has trained every
-// epoch, and what log.csv holds, summed over its epochs.
+// epoch, and what log.csv holds for the epochs it has, summed over them.
 struct RunRecord {
   RunConfig run;            // as read_run_config reads it
   bool finished = false;    // last.safetensors is at the end of the last epoch
