@@ -206,6 +206,26 @@ std::string trim(const std::string& s) {
   return s.substr(begin, end - begin + 1);
 }
 
+std::optional<bool> parse_bool(const std::string& text) {
+  const std::string v = lower(text);
+  if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
+  if (v == "false" || v == "0" || v == "no" || v == "off") return false;
+  return std::nullopt;
+}
+
+bool same_value(const std::string& a, const std::string& b) {
+  const std::optional<double> x = parse_number(a), y = parse_number(b);
+  if (x && y) return *x == *y;
+  const std::optional<bool> p = parse_bool(a), q = parse_bool(b);
+  if (p && q) return *p == *q;
+  if (a.find(',') == std::string::npos && b.find(',') == std::string::npos) return a == b;
+  std::stringstream as(a), bs(b);
+  std::string u, v;
+  while (std::getline(as, u, ','))
+    if (!std::getline(bs, v, ',') || !same_value(trim(u), trim(v))) return false;
+  return !std::getline(bs, v, ',');
+}
+
 std::optional<double> parse_number(const std::string& text) {
   errno = 0;
   char* end = nullptr;
@@ -221,12 +241,10 @@ void bad_value(const Config& c, const std::string& key, const std::string& why) 
 }
 
 bool Config::get_bool(const std::string& key) const {
-  const std::string v = lower(entry(key).value);
-  if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
-  if (v == "false" || v == "0" || v == "no" || v == "off") return false;
-  CF_CHECK(false, "config: key \"" << key << "\" has value \"" << entry(key).value
-                                   << "\", which is not a boolean (true/false)");
-  return false;
+  const std::optional<bool> v = parse_bool(entry(key).value);
+  CF_CHECK(v, "config: key \"" << key << "\" has value \"" << entry(key).value
+                               << "\", which is not a boolean (true/false)");
+  return *v;
 }
 
 Config Config::resolved_against(const Config& defaults, const std::string& owner) const {

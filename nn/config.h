@@ -94,6 +94,15 @@ std::string closest_match(const std::string& word, const std::vector<std::string
 // metadata and CSV files give their own messages around it.
 std::optional<double> parse_number(const std::string& text);
 
+// `text` as Config::get_bool reads it (true, 1, yes, on; false, 0, no, off;
+// any case), or nothing.
+std::optional<bool> parse_bool(const std::string& text);
+
+// Whether two spellings are one value, as a run reads it: numbers as numbers
+// (0.0010 is 0.001), booleans as booleans (yes is 1 is true), and lists item
+// by item (1, 2 is 1,2).
+bool same_value(const std::string& a, const std::string& b);
+
 // `s` without the spaces, tabs and line ends around it.
 std::string trim(const std::string& s);
 

@@ -58,6 +58,22 @@ TEST_CASE("Config getters name the key and value of a wrong type", "[nn][config]
         "run.cfg:3: key \"lr\" is given twice (first on line 1)");
 }
 
+TEST_CASE("Two spellings of one value are the same value", "[nn][config]") {
+  CHECK(parse_bool("Yes") == std::optional<bool>(true));
+  CHECK(parse_bool("off") == std::optional<bool>(false));
+  CHECK_FALSE(parse_bool("2"));
+  CHECK(same_value("0.0010", "1e-3"));
+  CHECK(same_value("1", "true"));
+  CHECK(same_value("on", "YES"));
+  CHECK(same_value("1, 1,2", "1,1.0,2"));
+  CHECK(same_value("cosine", "cosine"));
+  CHECK_FALSE(same_value("0.001", "0.002"));
+  CHECK_FALSE(same_value("true", "no"));
+  CHECK_FALSE(same_value("1,2", "1,2,3"));
+  CHECK_FALSE(same_value("1,2,3", "1,2"));
+  CHECK_FALSE(same_value("cosine", "Cosine"));
+}
+
 TEST_CASE("Config::read_file names a file it cannot read", "[nn][config][errors]") {
   test::TempDir dir("config_file");
   CHECK(error_of([&] { Config::read_file(dir.path().string(), "config"); }) ==

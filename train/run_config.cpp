@@ -165,16 +165,9 @@ std::vector<std::string> unused_train_keys(const Config& t, const std::string& d
       {"synthetic_test", "the synthetic set", dataset == "synthetic"},
       {"skip_bad_files", "image folders", dataset == "folder"}};
   // Compared as values: momentum = 0.90 or nesterov = 0 is the default.
-  const auto is_default = [&](const char* key) {
-    const Config& d = train_defaults();
-    const std::string& value = d.get_string(key);
-    if (value == "true" || value == "false") return t.get_bool(key) == d.get_bool(key);
-    if (parse_number(value)) return t.get_float(key) == d.get_float(key);
-    return t.get_string(key) == value;
-  };
   std::vector<std::string> unused;
   for (const auto& [key, user, used] : uses)
-    if (!used && !is_default(key))
+    if (!used && !same_value(t.get_string(key), train_defaults().get_string(key)))
       unused.push_back(std::string(key) + " = " + t.get_string(key) + " is unused: only " + user +
                        " reads it");
   return unused;

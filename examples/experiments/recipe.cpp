@@ -1,9 +1,6 @@
 #include "experiments/recipe.h"
 
-#include <algorithm>
-#include <cctype>
 #include <filesystem>
-#include <optional>
 #include <set>
 
 #include "autograd/error.h"
@@ -36,43 +33,6 @@ Recipe load_recipe(const std::string& path, const Config& overrides) {
   return recipe;
 }
 
-namespace {
-
-// 1 for the words Config::get_bool reads as true, 0 for false, else -1.
-int truth(std::string v) {
-  for (char& c : v) c = char(std::tolower(static_cast<unsigned char>(c)));
-  if (v == "true" || v == "1" || v == "yes" || v == "on") return 1;
-  if (v == "false" || v == "0" || v == "no" || v == "off") return 0;
-  return -1;
-}
-
-// Two spellings of one value, as a run reads them: numbers compared as
-// numbers (lr = 0.0010 is 0.001), booleans as booleans (yes is true), and
-// lists without their spaces (1, 2 is 1,2).
-bool same_value(const std::string& a, const std::string& b) {
-  const std::optional<double> x = parse_number(a), y = parse_number(b);
-  if (x && y) return *x == *y;
-  if (truth(a) >= 0 && truth(b) >= 0) return truth(a) == truth(b);
-  const auto spaceless = [](std::string v) {
-    v.erase(std::remove_if(v.begin(), v.end(), [](unsigned char c) { return std::isspace(c); }),
-            v.end());
-    return v;
-  };
-  return spaceless(a) == spaceless(b);
-}
-
-// Every key the run's model reads, as it builds: the model's defaults under
-// the keys the run gives.
-Config model_keys(const RunConfig& run) {
-  const Config& defaults = model_info(run.model).defaults;
-  Config keys;
-  for (const std::string& key : defaults.keys())
-    keys.set(key, (run.model_config.has(key) ? run.model_config : defaults).get_string(key));
-  return keys;
-}
-
-}  // namespace
-
 void check_same_run(const Recipe& recipe, int64_t seed, const std::string& dir,
                     const RunConfig& was) {
   const std::string again =
@@ -96,6 +56,9 @@ void check_same_run(const Recipe& recipe, int64_t seed, const std::string& dir,
   // The model as the run fitted it to its data: the classes and channels
   // are the data's (compared below), and its seed is the run's, compared
   // above (a config's `seed` is always the training key).
+  const auto model_keys = [](const RunConfig& run) {  // the model's defaults under the run's keys
+    return run.model_config.resolved_against(model_info(run.model).defaults, run.model);
+  };
   compare(model_keys(recipe.run), model_keys(was), {"num_classes", "in_channels", "seed"});
   const auto [dataset, data] = recorded_data(recipe.run.train);
   const std::string& read = was.train.get_string("data");
